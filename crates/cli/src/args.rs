@@ -1,0 +1,177 @@
+//! The command line, as clap parses it. Each flag of `serve` can also come from an environment
+//! variable (`AUTHBENCH_*`), so docker-compose files can configure servers without a command line.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use authbench_core::store_url::StoreUrl;
+use authbench_session_server::TouchPolicy;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "authbench",
+    version,
+    about = "Sessions versus JWT, measured: servers, seeding and load"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one of the servers under test.
+    Serve(ServeArgs),
+    /// Create the deterministic benchmark accounts in main_DB.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    pub server: Server,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Server {
+    /// The session-backed server: sessions in a store, looked up on every request.
+    Session(SessionArgs),
+}
+
+/// Flags every server shares.
+#[derive(Debug, Args)]
+pub struct CommonServerArgs {
+    /// Address to listen on; port 0 picks a free port (printed as `listening on http://ADDR`).
+    #[arg(long, env = "AUTHBENCH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// main_DB: sqlite://PATH, sqlite::memory: or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        env = "AUTHBENCH_MAIN_DB",
+        default_value = "sqlite://authbench-main.db"
+    )]
+    pub main_db: String,
+
+    /// Tokio worker threads (default: one per core). `--workers 1` measures per-core cost.
+    #[arg(long, env = "AUTHBENCH_WORKERS")]
+    pub workers: Option<NonZeroU32>,
+
+    /// Longest a store operation may take before the request gets a 503.
+    #[arg(long, env = "AUTHBENCH_STORE_TIMEOUT", default_value = "250ms", value_parser = parse_duration)]
+    pub store_timeout: Duration,
+
+    /// Longest a whole request may take before it gets a 503.
+    #[arg(long, env = "AUTHBENCH_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    #[command(flatten)]
+    pub argon2: Argon2Args,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    pub common: CommonServerArgs,
+
+    /// Session store: memory, sqlite://PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "AUTHBENCH_STORE", default_value = "sqlite://authbench-sessions.db", value_parser = parse_store_url)]
+    pub store: StoreUrl,
+
+    /// Absolute session lifetime from login (e.g. 8h, 30m).
+    #[arg(long, env = "AUTHBENCH_TTL", default_value = "8h", value_parser = parse_duration)]
+    pub ttl: Duration,
+
+    /// Sliding idle timeout (e.g. 15m); off by default.
+    #[arg(long, env = "AUTHBENCH_IDLE_TIMEOUT", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// When a read writes the session back: never, always or half-ttl (default: half-ttl with
+    /// --idle-timeout, never without).
+    #[arg(long, env = "AUTHBENCH_TOUCH")]
+    pub touch: Option<TouchPolicy>,
+
+    /// A login beyond this many live sessions for one user evicts that user's oldest session.
+    #[arg(long, env = "AUTHBENCH_MAX_SESSIONS_PER_USER")]
+    pub max_sessions_per_user: Option<NonZeroU32>,
+
+    /// Drop `Secure` from the session cookie, for plain-HTTP local runs (curl, the load generator).
+    #[arg(long, env = "AUTHBENCH_INSECURE_COOKIE")]
+    pub insecure_cookie: bool,
+}
+
+/// argon2id cost; OWASP's 19 MiB, t=2, p=1 by default.
+#[derive(Debug, Args)]
+pub struct Argon2Args {
+    /// argon2id memory in KiB.
+    #[arg(long, env = "AUTHBENCH_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    #[arg(long, env = "AUTHBENCH_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    #[arg(long, env = "AUTHBENCH_ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// main_DB to seed: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        env = "AUTHBENCH_MAIN_DB",
+        default_value = "sqlite://authbench-main.db"
+    )]
+    pub main_db: String,
+
+    /// How many accounts: user1 .. userN.
+    #[arg(long, default_value = "1000")]
+    pub users: NonZeroU32,
+
+    #[command(flatten)]
+    pub argon2: Argon2Args,
+
+    /// Also write the credential list (username,password per line) to this file.
+    #[arg(long)]
+    pub credentials_csv: Option<PathBuf>,
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw)
+        .map_err(|e| format!("{e} (write durations like 250ms, 30s, 15m, 8h)"))
+}
+
+fn parse_store_url(raw: &str) -> Result<StoreUrl, String> {
+    raw.parse()
+        .map_err(|e: authbench_core::store_url::Error| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_flag_values_name_the_flag() {
+        let error =
+            Cli::try_parse_from(["authbench", "serve", "session", "--ttl", "soon"]).unwrap_err();
+        assert!(error.to_string().contains("--ttl"), "{error}");
+        let error = Cli::try_parse_from(["authbench", "serve", "session", "--store", "mysql://x"])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("--store") && error.to_string().contains("mysql"),
+            "{error}"
+        );
+        let error =
+            Cli::try_parse_from(["authbench", "serve", "session", "--touch", "often"]).unwrap_err();
+        assert!(error.to_string().contains("half-ttl"), "{error}");
+    }
+}

@@ -1,0 +1,70 @@
+//! A JSON body extractor whose failures are the project's JSON errors.
+//!
+//! axum's own `Json` answers 415 without a JSON content type and 422 for a body of the wrong
+//! shape; clients of a benchmark want one rule: a body that isn't the expected JSON is a 400, one
+//! past the size limit a 413.
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// The request body, parsed as JSON into `T`; the content type is not checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(failed)
+                    if failed.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    too_large()
+                }
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => ApiError::malformed("the request body could not be read"),
+            })?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::malformed(format!(
+                "the body is not the expected JSON: {}",
+                e.classify_for_humans()
+            ))
+        })
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the request body is over {} bytes", super::MAX_BODY_BYTES),
+    )
+}
+
+/// Short, input-free descriptions of serde_json errors: the full message can echo parts of the
+/// body back, and the body may hold a password.
+trait ClassifyForHumans {
+    fn classify_for_humans(&self) -> &'static str;
+}
+
+impl ClassifyForHumans for serde_json::Error {
+    fn classify_for_humans(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "invalid JSON syntax",
+            serde_json::error::Category::Data => "missing or wrongly typed fields",
+            serde_json::error::Category::Eof => "the body ends early",
+        }
+    }
+}

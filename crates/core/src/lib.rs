@@ -1,0 +1,16 @@
+//! authbench-core: main_DB (accounts, argon2id passwords, balances), the HTTP plumbing both
+//! servers share, and store URL parsing.
+//!
+//! # Layout
+//!
+//! - [`maindb`]: the accounts table on SQLite or Postgres, with embedded migrations.
+//! - [`password`]: argon2id hashing and constant-time verification off the async workers.
+//! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
+//! - [`http`]: JSON errors, limits, timeouts, metrics, `/healthz` bodies and the serve loop.
+//! - [`store_url`]: which session store a URL names.
+
+pub mod http;
+pub mod maindb;
+pub mod password;
+pub mod seed;
+pub mod store_url;

@@ -1,0 +1,56 @@
+//! The session-backed server: `POST /login` checks the password in main_DB and stores a session
+//! in the session store; every authenticated request looks the session up there.
+//!
+//! # Layout
+//!
+//! - [`config`]: session lifetime (absolute TTL, sliding idle timeout, touch policy), cookie
+//!   settings, validated.
+//! - [`state`]: [`AppState`] (store, main_DB, passwords, metrics) and the [`Options`] it opens from.
+//! - `session_id`: 128-bit CSPRNG ids. `credentials`: the `sid` cookie or `Authorization: Session`.
+//! - `auth`: request → live session, with the touch policy's write-back.
+//! - `routes`: login/logout, balance, sessions, health.
+
+pub mod config;
+pub mod state;
+
+mod auth;
+mod credentials;
+mod routes;
+mod session_id;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError, TouchPolicy};
+pub use credentials::COOKIE_NAME;
+pub use state::{AppState, Options, StartError};
+
+/// The server's routes on `state`, with the shared limits, metrics and error handling.
+pub fn app(state: AppState) -> Router {
+    let shared = &state.shared;
+    let (metrics, registry, timeout) = (
+        shared.http_metrics.clone(),
+        shared.registry.clone(),
+        shared.request_timeout,
+    );
+    let routes = Router::new()
+        .route("/", get(routes::account::about))
+        .route("/login", post(routes::login::login))
+        .route("/logout", post(routes::login::logout))
+        .route("/user/balance", get(routes::account::balance))
+        .route(
+            "/sessions",
+            get(routes::sessions::list).delete(routes::sessions::delete_all),
+        )
+        .route("/healthz", get(routes::health::healthz))
+        .with_state(state);
+    authbench_core::http::finish(routes, metrics, registry, timeout)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+    authbench_core::http::serve(listener, app(state), shutdown).await;
+}

@@ -1,0 +1,162 @@
+//! `POST /login` and `POST /logout`.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use authbench_core::http::{ApiError, JsonBody};
+use authbench_store::{Record, now_millis};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::header::{SET_COOKIE, USER_AGENT};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{authenticate, initial_deadline, store_error};
+use crate::config::Config;
+use crate::credentials::COOKIE_NAME;
+use crate::session_id;
+use crate::state::AppState;
+
+/// Longer names or passwords can't belong to a seeded account; they are checked like unknown
+/// users (against the dummy hash), so their answer takes the same time.
+const MAX_USERNAME_BYTES: usize = 256;
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// The user agent is kept for `GET /sessions`; clip it so one client can't bloat the store.
+const MAX_USER_AGENT_BYTES: usize = 200;
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse<'a> {
+    session_id: &'a str,
+    expires_at: String,
+    expires_in: i64,
+}
+
+/// Checks the password in main_DB, then stores a new session. Any session id the request already
+/// carries is ignored: login always issues a fresh one (no fixation).
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let shared = &state.shared;
+    let plausible = !request.username.is_empty()
+        && request.username.len() <= MAX_USERNAME_BYTES
+        && request.password.len() <= MAX_PASSWORD_BYTES;
+    let stored_hash = if plausible {
+        shared
+            .main_db
+            .password_hash(&request.username)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "main_DB unavailable at login");
+                ApiError::unavailable("main_db")
+            })?
+    } else {
+        None
+    };
+    let password = if request.password.len() <= MAX_PASSWORD_BYTES {
+        request.password
+    } else {
+        String::new()
+    };
+    let verified = shared
+        .passwords
+        .verify(password, stored_hash)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "password check failed");
+            ApiError::internal()
+        })?;
+    if !verified {
+        return Err(ApiError::bad_credentials());
+    }
+
+    let id = session_id::generate().map_err(|error| {
+        tracing::error!(%error, "cannot generate a session id");
+        ApiError::internal()
+    })?;
+    let now = now_millis();
+    let record = Record {
+        id,
+        user: request.username,
+        created: now,
+        expires: initial_deadline(&shared.config, now),
+        data: user_agent(&headers),
+    };
+    shared
+        .store
+        .create(&record, shared.config.max_sessions_per_user)
+        .await
+        .map_err(|error| store_error(&error))?;
+
+    let cookie = set_cookie(&shared.config, &record.id);
+    let body = LoginResponse {
+        session_id: &record.id,
+        expires_at: rfc3339(record.expires),
+        expires_in: (record.expires - now) / 1000,
+    };
+    Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Deletes the session the request presents and clears the cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let session = authenticate(&state, &headers).await?;
+    state
+        .store()
+        .delete(&session.record.id)
+        .await
+        .map_err(|error| store_error(&error))?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(SET_COOKIE, clear_cookie(state.config()))],
+    )
+        .into_response())
+}
+
+/// `sid=<id>; HttpOnly; SameSite=Lax; Path=/; Max-Age=<ttl>[; Secure]`.
+pub fn set_cookie(config: &Config, id: &str) -> HeaderValue {
+    let secure = if config.secure_cookie { "; Secure" } else { "" };
+    let value = format!(
+        "{COOKIE_NAME}={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        config.ttl.as_secs()
+    );
+    // The id is base64url, so the value is always a valid header.
+    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// An expired `sid` cookie, so browsers drop the one they hold.
+pub fn clear_cookie(config: &Config) -> HeaderValue {
+    if config.secure_cookie {
+        HeaderValue::from_static("sid=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
+    } else {
+        HeaderValue::from_static("sid=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+    }
+}
+
+fn user_agent(headers: &HeaderMap) -> String {
+    let raw = headers
+        .get(USER_AGENT)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(raw);
+    let mut end = text.len().min(MAX_USER_AGENT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// A Unix-millisecond time as RFC 3339 with milliseconds, UTC.
+pub fn rfc3339(millis: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+    humantime::format_rfc3339_millis(time).to_string()
+}

@@ -1,0 +1,109 @@
+//! Starts a session server in the test's runtime, on 127.0.0.1:0, over a freshly seeded main_DB
+//! and the chosen store.
+
+#![allow(dead_code)]
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use authbench_core::maindb::MainDb;
+use authbench_core::password::{Cost, Passwords};
+use authbench_core::seed;
+use authbench_session_server::{AppState, Options};
+use authbench_testkit::http_suite::{AuthStyle, Target};
+use authbench_testkit::postgres::PostgresServer;
+use authbench_testkit::redis::RedisServer;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+    Redis,
+    Postgres,
+}
+
+/// A running server and everything it depends on; dropping it stops them all.
+pub struct Running {
+    pub target: Target,
+    pub state: AppState,
+    pub redis: Option<RedisServer>,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Seeded accounts per test server: few, since each costs a real argon2id hash.
+pub const USERS: u32 = 3;
+
+pub async fn start(backend: Backend) -> Running {
+    start_with(backend, |_| {}).await
+}
+
+/// Starts a server with OWASP-cost argon2id; `adjust` may change any option first.
+pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> Running {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let main_db_url = format!("sqlite://{}", dir.path().join("main.db").display());
+    let mut redis = None;
+    let store_url = match backend {
+        Backend::Memory => "memory".to_owned(),
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("sessions.db").display()),
+        Backend::Redis => {
+            let server = RedisServer::start();
+            let url = server.url();
+            redis = Some(server);
+            url
+        }
+        Backend::Postgres => PostgresServer::shared().fresh_database(),
+    };
+    let mut options = Options::new(main_db_url.clone(), store_url.parse().expect("store URL"));
+    options.password_cost = Cost::default();
+    adjust(&mut options);
+
+    let db = MainDb::connect(&main_db_url, Duration::from_secs(5))
+        .await
+        .expect("main_DB");
+    let passwords = Passwords::new(options.password_cost).expect("argon2 params");
+    seed::seed(&db, &passwords, NonZeroU32::new(USERS).expect("nonzero"))
+        .await
+        .expect("seed");
+    db.ping().await.expect("main_DB answers");
+
+    let state = AppState::open(&options).await.expect("server state");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(authbench_session_server::serve(
+        listener,
+        state.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Running {
+        target: Target {
+            base_url: format!("http://{address}"),
+            style: AuthStyle::Session,
+            account: (seed::username(1), seed::password(1), seed::balance_cents(1)),
+            logout_revokes: true,
+        },
+        state,
+        redis,
+        shutdown: Some(shutdown),
+        _dir: dir,
+    }
+}

@@ -1,0 +1,58 @@
+//! What can go wrong when talking to a store.
+
+/// A store operation failed. Servers answer 503 for [`Error::Unavailable`] and
+/// [`Error::Timeout`]: both mean the store can't be reached right now, and both clear by
+/// themselves once it is back.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store refused or dropped the connection, or answered with an error.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store did not answer within the configured operation timeout.
+    #[error("store did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The store answered with data this program did not write (a foreign key layout, a
+    /// truncated value). Never retried: it would fail again.
+    #[error("store returned a malformed record: {0}")]
+    Corrupt(String),
+    /// The store could not be opened from its URL (bad URL, missing file permissions).
+    #[error("cannot open store: {0}")]
+    Open(String),
+}
+
+impl Error {
+    /// Whether the failure is the store being down or slow (a 503), rather than bad data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable(_) | Error::Timeout(_))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut => Error::Unavailable("connection pool timed out".into()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                Error::Corrupt(error.to_string())
+            }
+            other => Error::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(error: redis::RedisError) -> Self {
+        match error.kind() {
+            // A reply of the wrong shape: the key holds something this program did not write.
+            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType => {
+                Error::Corrupt(error.to_string())
+            }
+            _ => Error::Unavailable(error.to_string()),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Error::Unavailable(error.to_string())
+    }
+}

@@ -1,0 +1,29 @@
+//! The state a server keeps between requests: TTL'd records with a per-user index, on four
+//! backends chosen by URL (memory, SQLite, Redis, Postgres).
+//!
+//! # Layout
+//!
+//! - [`record`]: the [`Record`] every backend stores, and the [`Namespace`]s that keep sessions,
+//!   refresh families and denylist entries apart.
+//! - [`backend`]: the [`Backend`] trait with its contract, and the [`Options`] a backend opens with.
+//! - `memory`, `sqlite`, `redis_store`, `postgres`: the four backends.
+//! - [`store`]: [`Store`], a backend chosen by URL, with each operation bounded in time, counted
+//!   and timed.
+//! - [`metrics`]: the `/metrics` families for store operations.
+//! - [`error`]: [`Error`].
+
+pub mod backend;
+pub mod error;
+mod memory;
+pub mod metrics;
+mod postgres;
+pub mod record;
+mod redis_store;
+mod sqlite;
+pub mod store;
+
+pub use backend::{Backend, Options};
+pub use error::Error;
+pub use metrics::StoreMetrics;
+pub use record::{Namespace, Record, UnixMillis, now_millis};
+pub use store::Store;

@@ -1,0 +1,57 @@
+//! The unit every backend stores: one TTL'd record that belongs to one user.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch. Every backend stores times in this form so that a record
+/// reads back exactly as it was written, whatever the backend's own time types are.
+pub type UnixMillis = i64;
+
+/// The current time as [`UnixMillis`].
+pub fn now_millis() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A session, a refresh-token family or a denylist entry, depending on the [`Namespace`] of the
+/// store that holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Unique within the namespace: a session id, a family id or a token's `jti`.
+    pub id: String,
+    /// The user it belongs to; the per-user index is keyed on this.
+    pub user: String,
+    /// When it was created; the per-user index is ordered by this (oldest evicted first).
+    pub created: UnixMillis,
+    /// When it stops being valid. A record is never returned at or after this time.
+    pub expires: UnixMillis,
+    /// What the owner needs beside the fixed fields (a user agent, a refresh-token hash).
+    pub data: String,
+}
+
+impl Record {
+    /// Whether the record is still valid at `now`.
+    pub fn is_live(&self, now: UnixMillis) -> bool {
+        self.expires > now
+    }
+}
+
+/// Which kind of record a store holds. Each namespace is a separate table or key prefix, so the
+/// JWT server can keep refresh families and denylist entries on the same backend without mixing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Namespace {
+    Sessions,
+    RefreshFamilies,
+    Denylist,
+}
+
+impl Namespace {
+    /// The table name (SQL) or key prefix (Redis) of this namespace.
+    pub fn name(self) -> &'static str {
+        match self {
+            Namespace::Sessions => "sessions",
+            Namespace::RefreshFamilies => "refresh_families",
+            Namespace::Denylist => "denylist",
+        }
+    }
+}

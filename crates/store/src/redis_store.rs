@@ -1,0 +1,325 @@
+//! The Redis backend: one multiplexed connection that reconnects by itself; each record a
+//! string key that Redis expires, each user's records a sorted set of ids by creation time.
+//!
+//! Key layout (keys and user names are arbitrary bytes; Redis and Lua are binary-safe):
+//! - `{namespace}:r:{id}` → `"{created} {expires} {user_len} {user}{data}"`, expiring at `expires`;
+//! - `{namespace}:u:{user}` → sorted set of ids scored by `created`, expiring with the user's
+//!   longest-lived record. Members whose record has expired are pruned lazily by the scripts.
+
+use std::num::NonZeroU32;
+use std::sync::LazyLock;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
+
+use crate::backend::{Backend, Options};
+use crate::error::Error;
+use crate::record::{Record, now_millis};
+
+/// Extends an index key's expiry to `exp` unless it already lasts longer. `GT` treats a key
+/// without expiry as lasting forever, so a fresh index needs the plain form.
+const EXTEND_INDEX: &str = r"
+local function extend(index, exp)
+  if redis.call('PEXPIREAT', index, exp, 'GT') == 0 and redis.call('PTTL', index) == -1 then
+    redis.call('PEXPIREAT', index, exp)
+  end
+end
+";
+
+/// Drops index members whose record is gone; returns the live ids, oldest first.
+const LIVE_MEMBERS: &str = r"
+local function live_members(index, prefix)
+  local live = {}
+  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if redis.call('EXISTS', prefix .. id) == 1 then
+      live[#live + 1] = id
+    else
+      redis.call('ZREM', index, id)
+    end
+  end
+  return live
+end
+";
+
+/// KEYS: record, index. ARGV: value, expires, created, id, cap (0: none), record key prefix.
+/// One script, so that the write and the eviction are atomic even when creates race.
+static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{EXTEND_INDEX}{LIVE_MEMBERS}
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+local live = live_members(KEYS[2], ARGV[6])
+local cap = tonumber(ARGV[5])
+if cap > 0 then
+  for i = 1, #live - cap do
+    redis.call('DEL', ARGV[6] .. live[i])
+    redis.call('ZREM', KEYS[2], live[i])
+  end
+end
+extend(KEYS[2], ARGV[2])
+return 1"
+    ))
+});
+
+/// KEYS: record, index. ARGV: expires. Rewrites only the expiry field of a live record, so
+/// that a touch can never change anything else. Returns 1 if touched, 0 if gone, -1 if the
+/// stored value is not ours.
+static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{EXTEND_INDEX}
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local created, rest = string.match(value, '^(%-?%d+) %-?%d+ (.*)$')
+if not created then return -1 end
+redis.call('SET', KEYS[1], created .. ' ' .. ARGV[1] .. ' ' .. rest, 'XX', 'PXAT', ARGV[1])
+extend(KEYS[2], ARGV[1])
+return 1"
+    ))
+});
+
+/// KEYS: index. ARGV: record key prefix. Returns `[id, value, id, value, ...]`, oldest first.
+static LIST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{LIVE_MEMBERS}
+local out = {{}}
+for _, id in ipairs(live_members(KEYS[1], ARGV[1])) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('GET', ARGV[1] .. id)
+end
+return out"
+    ))
+});
+
+/// KEYS: index. ARGV: record key prefix.
+static COUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!("{LIVE_MEMBERS}\nreturn #live_members(KEYS[1], ARGV[1])"))
+});
+
+/// KEYS: index. ARGV: record key prefix. Returns how many records were still there.
+static DELETE_USER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local deleted = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  deleted = deleted + redis.call('DEL', ARGV[1] .. id)
+end
+redis.call('DEL', KEYS[1])
+return deleted",
+    )
+});
+
+pub struct RedisBackend {
+    connection: ConnectionManager,
+    record_prefix: String,
+    index_prefix: String,
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend").field("record_prefix", &self.record_prefix).finish()
+    }
+}
+
+impl RedisBackend {
+    pub async fn open(url: &str, options: &Options) -> Result<Self, Error> {
+        let client = Client::open(url).map_err(|error| Error::Open(error.to_string()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.op_timeout))
+            .set_response_timeout(Some(options.op_timeout))
+            // No retries inside the manager: while Redis is down every operation should fail at
+            // once (a 503), and the next operation after a failure starts a fresh attempt, so a
+            // restarted Redis is picked up on the first request after it is back.
+            .set_number_of_retries(0)
+            // The default of 50 queued commands makes callers wait under a burst of concurrent
+            // requests on the one connection.
+            .set_pipeline_buffer_size(1024);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|error| Error::Open(error.to_string()))?;
+        let namespace = options.namespace.name();
+        Ok(RedisBackend {
+            connection,
+            record_prefix: format!("{namespace}:r:"),
+            index_prefix: format!("{namespace}:u:"),
+        })
+    }
+
+    fn record_key(&self, id: &str) -> String {
+        let mut key = String::with_capacity(self.record_prefix.len() + id.len());
+        key.push_str(&self.record_prefix);
+        key.push_str(id);
+        key
+    }
+
+    fn index_key(&self, user: &str) -> String {
+        let mut key = String::with_capacity(self.index_prefix.len() + user.len());
+        key.push_str(&self.index_prefix);
+        key.push_str(user);
+        key
+    }
+}
+
+/// `"{created} {expires} {user_len} {user}{data}"`: the user's length makes the split
+/// unambiguous whatever bytes the user name and data hold.
+fn encode(record: &Record) -> String {
+    let mut value = String::with_capacity(48 + record.user.len() + record.data.len());
+    use std::fmt::Write as _;
+    let _ = write!(value, "{} {} {} ", record.created, record.expires, record.user.len());
+    value.push_str(&record.user);
+    value.push_str(&record.data);
+    value
+}
+
+fn decode(id: &str, value: Vec<u8>) -> Result<Record, Error> {
+    let corrupt = || Error::Corrupt(format!("record {id:?} is not in this store's format"));
+    let mut data = String::from_utf8(value).map_err(|_| corrupt())?;
+    let mut fields = data.splitn(4, ' ');
+    let mut int = || fields.next().and_then(|field| field.parse::<i64>().ok()).ok_or_else(corrupt);
+    let (created, expires, user_len) = (int()?, int()?, int()?);
+    let rest = fields.next().ok_or_else(corrupt)?;
+    let user_len = usize::try_from(user_len).map_err(|_| corrupt())?;
+    let user = rest.get(..user_len).ok_or_else(corrupt)?.to_owned();
+    // The data is the tail of the value: drain the head in place instead of copying the tail.
+    let head = data.len() - rest.len() + user_len;
+    data.drain(..head);
+    Ok(Record { id: id.to_owned(), user, created, expires, data })
+}
+
+impl Backend for RedisBackend {
+    async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
+        let cap = max_per_user.map_or(0, NonZeroU32::get);
+        let _: i64 = CREATE
+            .key(self.record_key(&record.id))
+            .key(self.index_key(&record.user))
+            .arg(encode(record))
+            .arg(record.expires)
+            .arg(record.created)
+            .arg(&record.id)
+            .arg(cap)
+            .arg(&self.record_prefix)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
+        let value: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(self.record_key(id))
+            .query_async(&mut self.connection.clone())
+            .await?;
+        // Redis expires by its own clock; this keeps the contract when the clocks disagree.
+        let now = now_millis();
+        match value {
+            Some(value) => Ok(Some(decode(id, value)?).filter(|record| record.is_live(now))),
+            None => Ok(None),
+        }
+    }
+
+    async fn touch(&self, record: &Record) -> Result<bool, Error> {
+        if record.expires <= now_millis() {
+            // PXAT in the past would delete the record: a touch only ever extends a live one.
+            return Ok(false);
+        }
+        let touched: i64 = TOUCH
+            .key(self.record_key(&record.id))
+            .key(self.index_key(&record.user))
+            .arg(record.expires)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        match touched {
+            1 => Ok(true),
+            0 => Ok(false),
+            _ => Err(Error::Corrupt(format!("record {:?} is not in this store's format", record.id))),
+        }
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, Error> {
+        let key = self.record_key(id);
+        let mut connection = self.connection.clone();
+        let value: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query_async(&mut connection).await?;
+        let Some(value) = value else { return Ok(false) };
+        let user = decode(id, value)?.user;
+        let (deleted, _): (u64, u64) = redis::pipe()
+            .cmd("DEL")
+            .arg(&key)
+            .cmd("ZREM")
+            .arg(self.index_key(&user))
+            .arg(id)
+            .query_async(&mut connection)
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn list_user(&self, user: &str) -> Result<Vec<Record>, Error> {
+        let flat: Vec<Option<Vec<u8>>> = LIST
+            .key(self.index_key(user))
+            .arg(&self.record_prefix)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        let now = now_millis();
+        let mut records = Vec::with_capacity(flat.len() / 2);
+        let mut pairs = flat.into_iter();
+        while let (Some(id), Some(value)) = (pairs.next(), pairs.next()) {
+            let id = id.and_then(|id| String::from_utf8(id).ok());
+            let (Some(id), Some(value)) = (id, value) else {
+                return Err(Error::Corrupt(format!("index of user {user:?} is malformed")));
+            };
+            let record = decode(&id, value)?;
+            if record.is_live(now) {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    async fn count_user(&self, user: &str) -> Result<u64, Error> {
+        Ok(COUNT
+            .key(self.index_key(user))
+            .arg(&self.record_prefix)
+            .invoke_async(&mut self.connection.clone())
+            .await?)
+    }
+
+    async fn delete_user(&self, user: &str) -> Result<u64, Error> {
+        Ok(DELETE_USER
+            .key(self.index_key(user))
+            .arg(&self.record_prefix)
+            .invoke_async(&mut self.connection.clone())
+            .await?)
+    }
+
+    async fn purge_expired(&self) -> Result<u64, Error> {
+        // Redis expires record keys, and index keys, by itself.
+        Ok(0)
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        let _: String = redis::cmd("PING").query_async(&mut self.connection.clone()).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips_separators_in_user_and_data() {
+        let record = Record {
+            id: "a b".into(),
+            user: "x 3 y\n".into(),
+            created: -5,
+            expires: 1_700_000_000_000,
+            data: " 12 z ".into(),
+        };
+        assert_eq!(decode("a b", encode(&record).into_bytes()).unwrap(), record);
+    }
+
+    #[test]
+    fn foreign_values_are_corrupt_not_panics() {
+        for value in ["", "1", "1 2", "1 2 3", "1 2 9 ab", "x 2 0 ", "1 2 -1 a", "1 2 1 \u{e9}"] {
+            assert!(matches!(decode("id", value.into()), Err(Error::Corrupt(_))), "{value:?}");
+        }
+        assert!(matches!(decode("id", vec![0xff, 0xfe]), Err(Error::Corrupt(_))));
+    }
+}

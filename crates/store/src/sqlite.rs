@@ -1,0 +1,208 @@
+//! The embedded default: one SQLite file (or `sqlite::memory:`) inside the server process,
+//! through sqlx.
+
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::backend::{Backend, Options};
+use crate::error::Error;
+use crate::record::{Record, now_millis};
+
+/// The statements, formatted once per namespace: the table name can't be a bind parameter.
+#[derive(Debug)]
+struct Sql {
+    insert: String,
+    evict: String,
+    load: String,
+    touch: String,
+    delete: String,
+    list: String,
+    count: String,
+    delete_user: String,
+    purge: String,
+}
+
+impl Sql {
+    fn for_table(t: &str) -> Sql {
+        Sql {
+            // A reused id replaces the old row (an expired one not yet purged, typically)
+            // rather than failing the create.
+            insert: format!(
+                "INSERT INTO {t} (id, user, created, expires, data) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (id) DO UPDATE SET user = ?2, created = ?3, expires = ?4, data = ?5"
+            ),
+            // Expired rows go first, so that they never take a live row's place under the cap.
+            evict: format!(
+                "DELETE FROM {t} WHERE user = ?1 AND (expires <= ?2 OR id IN (\
+                 SELECT id FROM {t} WHERE user = ?1 AND expires > ?2 \
+                 ORDER BY created DESC, id DESC LIMIT -1 OFFSET ?3))"
+            ),
+            load: format!("SELECT user, created, expires, data FROM {t} WHERE id = ?1 AND expires > ?2"),
+            touch: format!("UPDATE {t} SET expires = ?1 WHERE id = ?2 AND expires > ?3"),
+            delete: format!("DELETE FROM {t} WHERE id = ?1 RETURNING expires"),
+            list: format!(
+                "SELECT id, created, expires, data FROM {t} WHERE user = ?1 AND expires > ?2 \
+                 ORDER BY created, id"
+            ),
+            count: format!("SELECT COUNT(*) FROM {t} WHERE user = ?1 AND expires > ?2"),
+            delete_user: format!("DELETE FROM {t} WHERE user = ?1 RETURNING expires"),
+            purge: format!("DELETE FROM {t} WHERE expires <= ?1"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct SqliteBackend {
+    pool: SqlitePool,
+    sql: Sql,
+}
+
+impl SqliteBackend {
+    pub async fn open(url: &str, options: &Options) -> Result<Self, Error> {
+        let connect = SqliteConnectOptions::from_str(url)
+            .map_err(|error| Error::Open(error.to_string()))?
+            .create_if_missing(true)
+            // Writers wait for each other up to the operation timeout instead of failing at once.
+            .busy_timeout(options.op_timeout);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut pool = SqlitePoolOptions::new().acquire_timeout(options.op_timeout);
+        let connect = if in_memory {
+            // An in-memory database lives as long as its connection, and lives in that connection
+            // alone: keep exactly one, forever.
+            pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+            connect
+        } else {
+            pool = pool.max_connections(options.connections.get());
+            // WAL lets reads run beside a write; NORMAL skips the fsync per commit, which WAL
+            // makes safe against corruption (a power cut may lose the last commits, not the file).
+            connect.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+        };
+        let pool = pool
+            .connect_with(connect)
+            .await
+            .map_err(|error| Error::Open(error.to_string()))?;
+
+        let table = options.namespace.name();
+        let schema = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\
+                 id TEXT PRIMARY KEY NOT NULL, user TEXT NOT NULL, created INTEGER NOT NULL, \
+                 expires INTEGER NOT NULL, data TEXT NOT NULL);\
+             CREATE INDEX IF NOT EXISTS {table}_user_created ON {table} (user, created);\
+             CREATE INDEX IF NOT EXISTS {table}_expires ON {table} (expires);"
+        );
+        sqlx::raw_sql(&schema)
+            .execute(&pool)
+            .await
+            .map_err(|error| Error::Open(error.to_string()))?;
+        Ok(SqliteBackend { pool, sql: Sql::for_table(table) })
+    }
+}
+
+fn cap_offset(max_per_user: Option<NonZeroU32>) -> i64 {
+    max_per_user.map_or(i64::MAX, |cap| i64::from(cap.get()))
+}
+
+impl Backend for SqliteBackend {
+    async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
+        // One transaction, begun by the INSERT (a write, so it takes the write lock at once and
+        // waits in busy_timeout rather than failing on a stale snapshot): racing creates for one
+        // user serialise, and each eviction sees every row committed before it.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&self.sql.insert)
+            .bind(&record.id)
+            .bind(&record.user)
+            .bind(record.created)
+            .bind(record.expires)
+            .bind(&record.data)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&self.sql.evict)
+            .bind(&record.user)
+            .bind(now_millis())
+            .bind(cap_offset(max_per_user))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
+        let row: Option<(String, i64, i64, String)> = sqlx::query_as(&self.sql.load)
+            .bind(id)
+            .bind(now_millis())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user, created, expires, data)| Record {
+            id: id.to_owned(),
+            user,
+            created,
+            expires,
+            data,
+        }))
+    }
+
+    async fn touch(&self, record: &Record) -> Result<bool, Error> {
+        let done = sqlx::query(&self.sql.touch)
+            .bind(record.expires)
+            .bind(&record.id)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, Error> {
+        let now = now_millis();
+        let expires: Option<i64> =
+            sqlx::query_scalar(&self.sql.delete).bind(id).fetch_optional(&self.pool).await?;
+        Ok(expires.is_some_and(|expires| expires > now))
+    }
+
+    async fn list_user(&self, user: &str) -> Result<Vec<Record>, Error> {
+        let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(&self.sql.list)
+            .bind(user)
+            .bind(now_millis())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created, expires, data)| Record {
+                id,
+                user: user.to_owned(),
+                created,
+                expires,
+                data,
+            })
+            .collect())
+    }
+
+    async fn count_user(&self, user: &str) -> Result<u64, Error> {
+        let count: i64 = sqlx::query_scalar(&self.sql.count)
+            .bind(user)
+            .bind(now_millis())
+            .fetch_one(&self.pool)
+            .await?;
+        u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
+    }
+
+    async fn delete_user(&self, user: &str) -> Result<u64, Error> {
+        let now = now_millis();
+        let expires: Vec<i64> =
+            sqlx::query_scalar(&self.sql.delete_user).bind(user).fetch_all(&self.pool).await?;
+        Ok(expires.into_iter().filter(|&expires| expires > now).count() as u64)
+    }
+
+    async fn purge_expired(&self) -> Result<u64, Error> {
+        let done = sqlx::query(&self.sql.purge).bind(now_millis()).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

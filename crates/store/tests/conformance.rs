@@ -1,0 +1,168 @@
+//! The one conformance suite every backend must pass, run through the public [`Store`] API so
+//! that dispatch, timeouts and metrics are covered too; plus outage tests for the networked
+//! backends. Redis and Postgres tests start throwaway servers (authbench-testkit) and fail,
+//! not skip, where the server binaries are missing.
+
+#[path = "conformance/cases.rs"]
+mod cases;
+
+use std::any::Any;
+use std::time::Duration;
+
+use authbench_core::store_url::StoreUrl;
+use authbench_store::{Namespace, Options, Store, StoreMetrics};
+use authbench_testkit::postgres::PostgresServer;
+use authbench_testkit::redis::RedisServer;
+
+/// Where one test's store lives, and whatever must stay alive for as long as it does.
+#[derive(Debug)]
+pub struct Fixture {
+    url: StoreUrl,
+    _keep: Box<dyn Any>,
+}
+
+impl Fixture {
+    fn memory() -> Fixture {
+        Fixture { url: StoreUrl::Memory, _keep: Box::new(()) }
+    }
+
+    fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = StoreUrl::Sqlite(format!("sqlite://{}", dir.path().join("store.db").display()));
+        Fixture { url, _keep: Box::new(dir) }
+    }
+
+    fn redis() -> Fixture {
+        let server = RedisServer::start();
+        Fixture { url: StoreUrl::Redis(server.url()), _keep: Box::new(server) }
+    }
+
+    fn postgres() -> Fixture {
+        let url = PostgresServer::shared().fresh_database();
+        Fixture { url: StoreUrl::Postgres(url), _keep: Box::new(()) }
+    }
+
+    /// Generous timeouts: tests run in parallel on debug builds, and only the outage tests are
+    /// about the timeout itself.
+    pub fn options(namespace: Namespace) -> Options {
+        Options { op_timeout: Duration::from_secs(5), ..Options::new(namespace) }
+    }
+
+    pub async fn store(&self, namespace: Namespace) -> Store {
+        self.store_with(Self::options(namespace), &StoreMetrics::default()).await
+    }
+
+    pub async fn store_with(&self, options: Options, metrics: &StoreMetrics) -> Store {
+        match Store::open(&self.url, options, metrics).await {
+            Ok(store) => store,
+            Err(error) => panic!("opening {} failed: {error}", self.url),
+        }
+    }
+}
+
+/// Expands to one module per backend with one test per case, so that the output names both
+/// (`redis::eviction_keeps_newest_at_cap ... ok`).
+macro_rules! conformance {
+    ($($backend:ident),*) => {$(
+        mod $backend {
+            conformance!(@cases $backend:
+                round_trip_load_returns_exactly_what_was_created,
+                load_of_unknown_id_is_none,
+                expired_records_are_invisible,
+                touch_extends_expiry_and_changes_nothing_else,
+                touch_of_unknown_id_is_false,
+                list_is_per_user_and_oldest_first,
+                delete_user_removes_only_that_users_records,
+                eviction_keeps_newest_at_cap,
+                concurrent_creates_never_exceed_the_cap,
+                concurrent_creates_without_cap_keep_all,
+                odd_ids_and_user_names_round_trip,
+                namespaces_are_isolated,
+                purge_expired_removes_expired_records,
+                metrics_count_operations,
+                ping_answers,
+            );
+        }
+    )*};
+    (@cases $backend:ident: $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let fixture = super::Fixture::$backend();
+            super::cases::$case(&fixture).await;
+        }
+    )*};
+}
+
+conformance!(memory, sqlite, redis, postgres);
+
+/// A networked store that goes down must fail fast (the server answers 503 instead of
+/// queueing), and must come back by itself once the store is back, without a restart.
+mod outage {
+    use std::time::{Duration, Instant};
+
+    use authbench_core::store_url::StoreUrl;
+    use authbench_store::{Namespace, Options, Store, StoreMetrics};
+    use authbench_testkit::postgres::PostgresServer;
+    use authbench_testkit::redis::RedisServer;
+
+    use crate::cases::record;
+
+    async fn fails_fast_then_recovers<S>(
+        store: &Store,
+        server: &mut S,
+        stop: fn(&mut S),
+        restart: fn(&mut S),
+    ) {
+        let kept = record("kept", "alice", Duration::from_secs(600));
+        store.create(&kept, None).await.expect("create while up");
+        stop(server);
+
+        for _ in 0..3 {
+            let started = Instant::now();
+            let outcome = store.load(&kept.id).await;
+            let took = started.elapsed();
+            let error = outcome.expect_err("load while the store is down");
+            assert!(error.is_unavailable(), "{error:?} should count as unavailable");
+            assert!(took < Duration::from_secs(1), "took {took:?} to fail while down");
+        }
+
+        restart(server);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match store.ping().await {
+                Ok(()) => break,
+                Err(error) => {
+                    assert!(Instant::now() < deadline, "not back 10 s after restart: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        // Every connection the store holds must have come back, not just the one ping used.
+        for n in 0..8 {
+            let fresh = record(&format!("after-{n}"), "bob", Duration::from_secs(600));
+            store.create(&fresh, None).await.expect("create after restart");
+            assert_eq!(store.load(&fresh.id).await.expect("load after restart"), Some(fresh));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_fails_fast_while_down_and_recovers_on_the_same_store() {
+        let mut server = RedisServer::start();
+        let url = StoreUrl::Redis(server.url());
+        let options = Options::new(Namespace::Sessions);
+        let store = Store::open(&url, options, &StoreMetrics::default()).await.expect("open");
+        fails_fast_then_recovers(&store, &mut server, RedisServer::stop, RedisServer::restart).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_fails_fast_while_down_and_recovers_on_the_same_store() {
+        let mut server = PostgresServer::start();
+        let url = StoreUrl::Postgres(server.fresh_database());
+        let options = Options::new(Namespace::Sessions);
+        let store = Store::open(&url, options, &StoreMetrics::default()).await.expect("open");
+        fails_fast_then_recovers(&store, &mut server, PostgresServer::stop, PostgresServer::restart)
+            .await;
+        // The record written before the outage survived it (Postgres keeps its data).
+        assert!(store.load("kept").await.expect("load").is_some());
+    }
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The project's single test command, and what CI runs (through .ci/run).
+#
+# 1. Makes sure the servers the integration tests start are installed (Redis, PostgreSQL and
+#    psql; authbench-testkit runs throwaway copies on free ports), installing them with apt when
+#    run as root.
+# 2. Runs `cargo fmt --check`, clippy with warnings denied, and the whole test suite.
+#
+# Usage: scripts/test.sh [--tools-only]   (from anywhere; honours CARGO_TARGET_DIR)
+#   --tools-only   stop after step 1
+set -euo pipefail
+
+tools_only=false
+case "${1-}" in
+    "") ;;
+    --tools-only) tools_only=true ;;
+    *) echo "usage: scripts/test.sh [--tools-only]" >&2; exit 2 ;;
+esac
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+die() {
+    echo "scripts/test.sh: $*" >&2
+    exit 1
+}
+
+is_root() {
+    [[ $(id -u) -eq 0 ]]
+}
+
+# --- installers: each takes what to install, or dies saying what the user must install. ---
+
+apt_updated=false
+
+# apt_install PACKAGE...: Debian packages, as root only; `apt-get update` runs once per call of
+# this script.
+apt_install() {
+    if ! is_root || ! command -v apt-get >/dev/null; then
+        die "install the Debian package(s): $* (this script installs them when run as root)"
+    fi
+    local log
+    log=$(mktemp)
+    if ! $apt_updated; then
+        echo "apt-get update"
+        apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; die "apt-get update failed"; }
+        apt_updated=true
+    fi
+    echo "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+        >"$log" 2>&1 || { cat "$log" >&2; die "apt-get install $* failed"; }
+    rm -f "$log"
+}
+
+# --- tools ---
+
+# find_tool NAME: prints the path of NAME on PATH, else in the newest /usr/lib/postgresql/*/bin
+# (Debian keeps PostgreSQL's server binaries off PATH).
+find_tool() {
+    local name=$1 dir
+    if command -v "$name" 2>/dev/null; then
+        return 0
+    fi
+    for dir in $(compgen -G '/usr/lib/postgresql/*/bin' | sort -V -r); do
+        if [[ -x $dir/$name ]]; then
+            echo "$dir/$name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# ensure_tool NAME INSTALLER ARG...: makes sure NAME can be found, running `INSTALLER ARG...`
+# when it can't, and prints one line with its version and path. New needs (a PyPI package for
+# an interop test, wrk for benchmarks) get an installer function and an ensure_tool line.
+ensure_tool() {
+    local name=$1 path
+    shift
+    if ! path=$(find_tool "$name"); then
+        echo "$name not found"
+        "$@"
+        path=$(find_tool "$name") || die "$name still not found after: $*"
+    fi
+    printf 'found %-13s %s (%s)\n' "$name" "$("$path" --version 2>&1 | head -n 1)" "$path"
+}
+
+# ensure_cargo_component SUBCOMMAND COMPONENT: `cargo fmt` and `cargo clippy` come as rustup
+# components that minimal toolchains lack.
+ensure_cargo_component() {
+    if ! cargo "$1" --version >/dev/null 2>&1; then
+        command -v rustup >/dev/null || die "cargo $1 not found: install the $2 component"
+        rustup component add "$2"
+    fi
+    printf 'found %-13s %s\n' "cargo $1" "$(cargo "$1" --version)"
+}
+
+# --- phases ---
+
+header() {
+    printf '\n==> %s\n' "$1"
+}
+
+# phase TITLE COMMAND...: a header line, then the command; any failure ends the script.
+phase() {
+    local title=$1
+    shift
+    header "$title"
+    "$@" || die "failed: $title"
+}
+
+header "tools"
+command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)"
+printf 'found %-13s %s\n' cargo "$(cargo --version)"
+ensure_cargo_component fmt rustfmt
+ensure_cargo_component clippy clippy
+ensure_tool redis-server apt_install redis-server
+ensure_tool initdb apt_install postgresql postgresql-client
+ensure_tool postgres apt_install postgresql
+ensure_tool psql apt_install postgresql-client
+if is_root && ! id postgres >/dev/null 2>&1; then
+    die "running as root, which PostgreSQL refuses, and there is no 'postgres' user to run it as"
+fi
+if $tools_only; then
+    exit 0
+fi
+
+# Lockfile-exact builds once Cargo.lock is committed; before that there is nothing to hold to.
+locked=()
+if [[ -f Cargo.lock ]]; then
+    locked=(--locked)
+fi
+
+phase "cargo fmt --all --check" cargo fmt --all --check
+phase "cargo clippy (warnings denied)" \
+    cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
+phase "cargo test" cargo test --workspace "${locked[@]}"
+printf '\n==> all checks passed\n'
