@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use authbench_core::balances::BalanceSource;
 use authbench_core::store_url::StoreUrl;
 use authbench_session_server::TouchPolicy;
 use clap::{Args, Parser, Subcommand};
@@ -67,6 +68,11 @@ pub struct CommonServerArgs {
     /// Longest a whole request may take before it gets a 503.
     #[arg(long, env = "AUTHBENCH_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+
+    /// Where `GET /user/balance` reads balances: main-db (a read per request, as a real app does)
+    /// or in-process (a copy loaded at start, so that only the auth cost is measured).
+    #[arg(long, env = "AUTHBENCH_BALANCE_SOURCE", default_value = "main-db")]
+    pub balance_source: BalanceSource,
 
     #[command(flatten)]
     pub argon2: Argon2Args,

@@ -3,12 +3,14 @@
 //!
 //! # Layout
 //!
+//! - [`balances`]: where `GET /user/balance` reads from (main_DB, or an in-process copy).
 //! - [`maindb`]: the accounts table on SQLite or Postgres, with embedded migrations.
 //! - [`password`]: argon2id hashing and constant-time verification off the async workers.
 //! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
 //! - [`http`]: JSON errors, limits, timeouts, metrics, `/healthz` bodies and the serve loop.
 //! - [`store_url`]: which session store a URL names.
 
+pub mod balances;
 pub mod http;
 pub mod maindb;
 pub mod password;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use authbench_core::balances::{BalanceSource, Balances};
 use authbench_core::http::HttpMetrics;
 use authbench_core::maindb::{self, MainDb};
 use authbench_core::password::{self, Cost, Passwords};
@@ -23,6 +24,7 @@ pub struct Options {
     /// Upper bound on a whole request.
     pub request_timeout: Duration,
     pub password_cost: Cost,
+    pub balance_source: BalanceSource,
     pub config: Config,
 }
 
@@ -35,6 +37,7 @@ impl Options {
             store_timeout: Duration::from_millis(250),
             request_timeout: Duration::from_secs(10),
             password_cost: Cost::default(),
+            balance_source: BalanceSource::MainDb,
             config: Config::default(),
         }
     }
@@ -64,6 +67,7 @@ pub struct AppState {
 pub(crate) struct Shared {
     pub store: Store,
     pub main_db: MainDb,
+    pub balances: Balances,
     pub passwords: Passwords,
     pub config: Config,
     pub request_timeout: Duration,
@@ -84,6 +88,7 @@ impl AppState {
             options.store_timeout.max(Duration::from_secs(1)),
         )
         .await?;
+        let balances = Balances::open(options.balance_source, &main_db).await?;
         let mut store_options = authbench_store::Options::new(Namespace::Sessions);
         store_options.op_timeout = options.store_timeout;
         let store = Store::open(&options.store_url, store_options, &store_metrics)
@@ -98,6 +103,7 @@ impl AppState {
             shared: Arc::new(Shared {
                 store,
                 main_db,
+                balances,
                 passwords,
                 config: options.config.clone(),
                 request_timeout: options.request_timeout,

@@ -3,9 +3,17 @@
 
 mod common;
 
-use common::{Backend, start};
+use common::{Backend, start, start_with};
 
 authbench_testkit::endpoint_suite!(memory, start(Backend::Memory));
 authbench_testkit::endpoint_suite!(sqlite, start(Backend::Sqlite));
 authbench_testkit::endpoint_suite!(redis, start(Backend::Redis));
 authbench_testkit::endpoint_suite!(postgres, start(Backend::Postgres));
+
+// Balances from the in-process copy instead of main_DB: the same surface must hold.
+authbench_testkit::endpoint_suite!(
+    memory_in_process_balances,
+    start_with(Backend::Memory, |options| {
+        options.balance_source = authbench_core::balances::BalanceSource::InProcess;
+    })
+);

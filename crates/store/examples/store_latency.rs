@@ -19,6 +19,8 @@ use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
 
 const WARM_UP: usize = 2_000;
+/// Ours and the reference tool take turns this many times.
+const ROUNDS: usize = 5;
 
 /// Latencies of one measured loop, in microseconds.
 struct Latency {
@@ -33,7 +35,11 @@ impl Latency {
         let micros = |d: Duration| d.as_secs_f64() * 1e6;
         let at = |q: f64| micros(samples[((samples.len() - 1) as f64 * q).round() as usize]);
         let total: Duration = samples.iter().sum();
-        Latency { mean: micros(total) / samples.len() as f64, p50: at(0.50), p99: at(0.99) }
+        Latency {
+            mean: micros(total) / samples.len() as f64,
+            p50: at(0.50),
+            p99: at(0.99),
+        }
     }
 }
 
@@ -57,8 +63,8 @@ async fn open(url: &StoreUrl) -> Result<Store, String> {
         .map_err(|error| format!("opening {url}: {error}"))
 }
 
-/// Loads one existing record `loads` times in a row, after a warm-up.
-async fn measure(store: &Store, loads: usize) -> Result<Latency, String> {
+/// Creates the record the loops load.
+async fn seed(store: &Store) -> Result<String, String> {
     let now = now_millis();
     let record = Record {
         id: "bench-session-0123456789abcdef".into(),
@@ -67,22 +73,53 @@ async fn measure(store: &Store, loads: usize) -> Result<Latency, String> {
         expires: now + 3_600_000,
         data: "Mozilla/5.0 (X11; Linux x86_64)".into(),
     };
-    store.create(&record, None).await.map_err(|error| format!("create: {error}"))?;
-    let mut samples = Vec::with_capacity(loads);
-    for n in 0..WARM_UP + loads {
-        let started = Instant::now();
-        let loaded = store.load(&record.id).await;
-        let took = started.elapsed();
-        match loaded {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err("the benchmark record vanished".into()),
-            Err(error) => return Err(format!("load: {error}")),
+    store
+        .create(&record, None)
+        .await
+        .map_err(|error| format!("create: {error}"))?;
+    Ok(record.id)
+}
+
+/// Loads the record `loads` times in a row, appending each latency to `samples`. Runs as a
+/// spawned task, as a request handler in the server does, so that it shares a worker thread
+/// with the connection's driver task instead of waking it on another thread.
+async fn load_loop(store: &Store, id: &str, loads: usize) -> Result<Vec<Duration>, String> {
+    let (store, id) = (store.clone(), id.to_owned());
+    let task = tokio::spawn(async move {
+        let mut samples = Vec::with_capacity(loads);
+        for _ in 0..loads {
+            let started = Instant::now();
+            let loaded = store.load(&id).await;
+            samples.push(started.elapsed());
+            match loaded {
+                Ok(Some(_)) => {}
+                Ok(None) => return Err("the benchmark record vanished".to_owned()),
+                Err(error) => return Err(format!("load: {error}")),
+            }
         }
-        if n >= WARM_UP {
-            samples.push(took);
-        }
+        Ok(samples)
+    });
+    task.await.map_err(|error| format!("load loop: {error}"))?
+}
+
+/// Alternates our loop with the reference tool's run for `ROUNDS` rounds, so that drift in
+/// the machine's load hits both alike; returns our latencies and the tool's mean (µs).
+async fn side_by_side(
+    store: &Store,
+    loads: usize,
+    mut reference: impl FnMut(usize) -> Result<f64, String>,
+) -> Result<(Latency, Option<f64>), String> {
+    let id = seed(store).await?;
+    load_loop(store, &id, WARM_UP).await?;
+    let per_round = loads.div_ceil(ROUNDS);
+    let (mut samples, mut theirs) = (Vec::with_capacity(loads), Vec::new());
+    for _ in 0..ROUNDS {
+        samples.extend(load_loop(store, &id, per_round).await?);
+        theirs.push(reference(per_round)?);
     }
-    Ok(Latency::of(samples))
+    let theirs = (!theirs.is_empty() && theirs.iter().all(|mean| mean.is_finite()))
+        .then(|| theirs.iter().sum::<f64>() / theirs.len() as f64);
+    Ok((Latency::of(samples), theirs))
 }
 
 /// Runs a tool and returns its stdout, or why it could not.
@@ -105,7 +142,9 @@ fn run(program: &str, args: &[&str]) -> Result<String, String> {
 fn redis_host_port(url: &str) -> (String, String) {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split('/').next().unwrap_or(rest);
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     match host_port.rsplit_once(':') {
         Some((host, port)) => (host.to_owned(), port.to_owned()),
         None => (host_port.to_owned(), "6379".to_owned()),
@@ -118,11 +157,15 @@ fn redis_benchmark(url: &str, loads: usize) -> Result<f64, String> {
     let n = loads.to_string();
     let csv = run(
         "redis-benchmark",
-        &["-h", &host, "-p", &port, "-c", "1", "-n", &n, "-t", "get", "--csv"],
+        &[
+            "-h", &host, "-p", &port, "-c", "1", "-n", &n, "-t", "get", "--csv",
+        ],
     )?;
     // "test","rps","avg_latency_ms",...  then  "GET","45248.87","0.022",...
     let unquote = |line: &str| -> Vec<String> {
-        line.split(',').map(|field| field.trim().trim_matches('"').to_owned()).collect()
+        line.split(',')
+            .map(|field| field.trim().trim_matches('"').to_owned())
+            .collect()
     };
     let mut lines = csv.lines().filter(|line| !line.trim().is_empty());
     let header = unquote(lines.next().ok_or("redis-benchmark printed nothing")?);
@@ -130,27 +173,40 @@ fn redis_benchmark(url: &str, loads: usize) -> Result<f64, String> {
         .iter()
         .position(|name| name == "avg_latency_ms")
         .ok_or_else(|| format!("no avg_latency_ms column in {csv:?}"))?;
-    let get = lines.map(unquote).find(|row| row.first().is_some_and(|t| t == "GET"));
+    let get = lines
+        .map(unquote)
+        .find(|row| row.first().is_some_and(|t| t == "GET"));
     let millis: f64 = get
         .and_then(|row| row.get(column)?.parse().ok())
         .ok_or_else(|| format!("no GET latency in {csv:?}"))?;
     Ok(millis * 1000.0)
 }
 
-/// pgbench's select-only, prepared, one-client mean latency in µs.
-fn pgbench(url: &str) -> Result<f64, String> {
-    run("pgbench", &["-i", "-s", "1", "-q", url])?;
-    let report = run("pgbench", &["-S", "-M", "prepared", "-c", "1", "-T", "10", url])?;
+/// pgbench's select-only, prepared, one-client mean latency in µs over `seconds`.
+fn pgbench(url: &str, seconds: usize) -> Result<f64, String> {
+    let seconds = seconds.to_string();
+    let report = run(
+        "pgbench",
+        &["-S", "-M", "prepared", "-c", "1", "-T", &seconds, url],
+    )?;
     // "latency average = 0.045 ms"
     report
         .lines()
-        .find_map(|line| line.strip_prefix("latency average = ")?.strip_suffix(" ms")?.parse().ok())
+        .find_map(|line| {
+            line.strip_prefix("latency average = ")?
+                .strip_suffix(" ms")?
+                .parse()
+                .ok()
+        })
         .map(|millis: f64| millis * 1000.0)
         .ok_or_else(|| format!("no latency average in {report:?}"))
 }
 
 fn print(rows: &[Row], loads: usize) {
-    println!("Store::load at one connection, {loads} sequential loads after {WARM_UP} warm-up (µs)");
+    println!(
+        "Store::load at one connection: {loads} sequential loads after {WARM_UP} warm-up, \
+         in {ROUNDS} rounds taking turns with the reference tool (µs)"
+    );
     println!(
         "{:<9} {:>9} {:>9} {:>9}   {:<20} {:>9} {:>7} {:>7}",
         "backend", "mean", "p50", "p99", "reference", "mean", "ratio", "target"
@@ -162,7 +218,10 @@ fn print(rows: &[Row], loads: usize) {
             Some((tool, theirs)) => {
                 let ratio = mean / theirs;
                 let target = row.target.map_or(String::new(), |target| {
-                    format!("≤{target} {}", if ratio <= target { "met" } else { "MISSED" })
+                    format!(
+                        "≤{target} {}",
+                        if ratio <= target { "met" } else { "MISSED" }
+                    )
                 });
                 println!("   {tool:<20} {theirs:>9.1} {ratio:>7.2} {target:>7}");
             }
@@ -183,12 +242,11 @@ async fn bench(loads: usize) -> Result<Vec<Row>, String> {
         }
     };
     let store = open(&StoreUrl::Redis(redis_url.clone())).await?;
-    let ours = measure(&store, loads).await?;
-    let theirs = redis_benchmark(&redis_url, loads)?;
+    let (ours, theirs) = side_by_side(&store, loads, |n| redis_benchmark(&redis_url, n)).await?;
     rows.push(Row {
         backend: "redis",
         ours,
-        reference: Some(("redis-benchmark get", theirs)),
+        reference: theirs.map(|theirs| ("redis-benchmark get", theirs)),
         target: Some(1.3),
     });
 
@@ -196,29 +254,38 @@ async fn bench(loads: usize) -> Result<Vec<Row>, String> {
         Ok(url) => url,
         Err(_) => PostgresServer::shared().fresh_database(),
     };
+    run("pgbench", &["-i", "-s", "1", "-q", &pg_url])?;
     let store = open(&StoreUrl::Postgres(pg_url.clone())).await?;
-    let ours = measure(&store, loads).await?;
-    let theirs = pgbench(&pg_url)?;
+    // pgbench's 10 s, split over the rounds.
+    let (ours, theirs) = side_by_side(&store, loads, |_| pgbench(&pg_url, 10 / ROUNDS)).await?;
     rows.push(Row {
         backend: "postgres",
         ours,
-        reference: Some(("pgbench -S prepared", theirs)),
+        reference: theirs.map(|theirs| ("pgbench -S prepared", theirs)),
         target: Some(1.5),
     });
 
     let dir = tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = open(&StoreUrl::Sqlite(sqlite_url)).await?;
-    rows.push(Row { backend: "sqlite", ours: measure(&store, loads).await?, reference: None, target: None });
-
-    let store = open(&StoreUrl::Memory).await?;
-    rows.push(Row { backend: "memory", ours: measure(&store, loads).await?, reference: None, target: None });
+    for url in [StoreUrl::Sqlite(sqlite_url), StoreUrl::Memory] {
+        let store = open(&url).await?;
+        let (ours, _) = side_by_side(&store, loads, |_| Ok(f64::NAN)).await?;
+        rows.push(Row {
+            backend: store.kind(),
+            ours,
+            reference: None,
+            target: None,
+        });
+    }
     Ok(rows)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let loads = std::env::var("LOADS").ok().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let loads = std::env::var("LOADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
     match bench(loads).await {
         Ok(rows) => {
             print(&rows, loads);

@@ -41,12 +41,16 @@ impl From<sqlx::Error> for Error {
 
 impl From<redis::RedisError> for Error {
     fn from(error: redis::RedisError) -> Self {
-        match error.kind() {
-            // A reply of the wrong shape: the key holds something this program did not write.
-            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType => {
-                Error::Corrupt(error.to_string())
-            }
-            _ => Error::Unavailable(error.to_string()),
+        // A reply of the wrong shape, or a key of the wrong type: the key holds something
+        // this program did not write.
+        let foreign = matches!(
+            error.kind(),
+            redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType
+        ) || error.code() == Some("WRONGTYPE");
+        if foreign {
+            Error::Corrupt(error.to_string())
+        } else {
+            Error::Unavailable(error.to_string())
         }
     }
 }

@@ -10,7 +10,7 @@
 //! - [`store`]: [`Store`], a backend chosen by URL, with each operation bounded in time, counted
 //!   and timed.
 //! - [`metrics`]: the `/metrics` families for store operations.
-//! - [`error`]: [`Error`].
+//! - [`error`]: what can go wrong, as one [`Error`] enum.
 
 pub mod backend;
 pub mod error;

@@ -94,7 +94,11 @@ impl Backend for MemoryBackend {
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
         let now = now_millis();
         let state = self.lock();
-        Ok(state.records.get(id).filter(|record| record.is_live(now)).cloned())
+        Ok(state
+            .records
+            .get(id)
+            .filter(|record| record.is_live(now))
+            .cloned())
     }
 
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
@@ -111,7 +115,10 @@ impl Backend for MemoryBackend {
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         let now = now_millis();
-        Ok(self.lock().remove(id).is_some_and(|record| record.is_live(now)))
+        Ok(self
+            .lock()
+            .remove(id)
+            .is_some_and(|record| record.is_live(now)))
     }
 
     async fn list_user(&self, user: &str) -> Result<Vec<Record>, Error> {
@@ -132,7 +139,11 @@ impl Backend for MemoryBackend {
         };
         let mut live = 0;
         for (_, id) in ids {
-            if state.records.remove(&id).is_some_and(|record| record.is_live(now)) {
+            if state
+                .records
+                .remove(&id)
+                .is_some_and(|record| record.is_live(now))
+            {
                 live += 1;
             }
         }

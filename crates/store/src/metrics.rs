@@ -101,13 +101,25 @@ impl StoreMetrics {
         let per_op = Op::ALL.map(|op| {
             let count = |outcome| {
                 self.operations
-                    .get_or_create(&CountLabels { backend, namespace, op, outcome })
+                    .get_or_create(&CountLabels {
+                        backend,
+                        namespace,
+                        op,
+                        outcome,
+                    })
                     .clone()
             };
             OpHandle {
                 ok: count(Outcome::ok),
                 error: count(Outcome::error),
-                seconds: self.seconds.get_or_create(&TimeLabels { backend, namespace, op }).clone(),
+                seconds: self
+                    .seconds
+                    .get_or_create(&TimeLabels {
+                        backend,
+                        namespace,
+                        op,
+                    })
+                    .clone(),
             }
         });
         OpHandles { per_op }

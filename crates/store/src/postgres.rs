@@ -7,6 +7,7 @@
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
@@ -89,9 +90,21 @@ impl Connection {
         let Ok([create, load, touch, delete, list, count, delete_user, purge]) =
             <[Statement; 8]>::try_from(prepared)
         else {
-            return Err(Error::Unavailable("postgres prepared a wrong number of statements".into()));
+            return Err(Error::Unavailable(
+                "postgres prepared a wrong number of statements".into(),
+            ));
         };
-        Ok(Connection { client, create, load, touch, delete, list, count, delete_user, purge })
+        Ok(Connection {
+            client,
+            create,
+            load,
+            touch,
+            delete,
+            list,
+            count,
+            delete_user,
+            purge,
+        })
     }
 }
 
@@ -116,7 +129,7 @@ fn statements(t: &str) -> [String; 8] {
 }
 
 /// A connection slot: the live connection, if any, and whether a reconnect is under way.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot {
     current: Mutex<Option<Arc<Connection>>>,
     reconnecting: AtomicBool,
@@ -127,6 +140,9 @@ struct Shared {
     config: tokio_postgres::Config,
     sql: [String; 8],
     slots: Vec<Slot>,
+    /// Bounds a whole reconnect (connect, then prepare): a server that accepts connections but
+    /// never answers must not leave a slot "reconnecting" forever.
+    reconnect_timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -137,8 +153,9 @@ pub struct PostgresBackend {
 
 impl PostgresBackend {
     pub async fn open(url: &str, options: &Options) -> Result<Self, Error> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|error: tokio_postgres::Error| Error::Open(error.to_string()))?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|error: tokio_postgres::Error| Error::Open(error.to_string()))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.op_timeout);
         }
@@ -147,15 +164,18 @@ impl PostgresBackend {
         }
         let table = options.namespace.name();
         let sql = statements(table);
-        let open_error = |error: Error| Error::Open(error.to_string());
 
-        let first = Connection::open(&config).await.map_err(open_error)?;
-        first.batch_execute(&schema(table)).await.map_err(|error| Error::Open(error.to_string()))?;
-        let mut connections = vec![Connection::prepare(first, &sql).await.map_err(open_error)?];
-        let rest = (1..options.connections.get()).map(|_| async {
-            Connection::prepare(Connection::open(&config).await?, &sql).await
-        });
-        connections.extend(futures::future::try_join_all(rest).await.map_err(open_error)?);
+        // A store that is down stays `Unavailable`; a schema that can't be created (no
+        // privilege, say) is a configuration problem, `Open`.
+        let first = Connection::open(&config).await?;
+        first
+            .batch_execute(&schema(table))
+            .await
+            .map_err(|error| Error::Open(format!("creating the {table} table: {error}")))?;
+        let mut connections = vec![Connection::prepare(first, &sql).await?];
+        let rest = (1..options.connections.get())
+            .map(|_| async { Connection::prepare(Connection::open(&config).await?, &sql).await });
+        connections.extend(futures::future::try_join_all(rest).await?);
 
         let slots = connections
             .into_iter()
@@ -165,7 +185,12 @@ impl PostgresBackend {
             })
             .collect();
         Ok(PostgresBackend {
-            shared: Arc::new(Shared { config, sql, slots }),
+            shared: Arc::new(Shared {
+                config,
+                sql,
+                slots,
+                reconnect_timeout: options.op_timeout.max(Duration::from_secs(1)),
+            }),
             next: AtomicUsize::new(0),
         })
     }
@@ -177,7 +202,11 @@ impl PostgresBackend {
     async fn connection(&self) -> Result<Arc<Connection>, Error> {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.shared.slots.len();
         let slot = &self.shared.slots[index];
-        if let Some(connection) = slot.current.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+        if let Some(connection) = slot
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
             && !connection.client.is_closed()
         {
             return Ok(connection.clone());
@@ -189,23 +218,29 @@ impl PostgresBackend {
         let shared = self.shared.clone();
         let attempt = tokio::spawn(async move {
             let slot = &shared.slots[index];
-            let opened = async {
+            let opening = async {
                 let client = Connection::open(&shared.config).await?;
                 Ok::<_, Error>(Arc::new(Connection::prepare(client, &shared.sql).await?))
-            }
-            .await;
+            };
+            let opened = tokio::time::timeout(shared.reconnect_timeout, opening)
+                .await
+                .unwrap_or(Err(Error::Timeout(shared.reconnect_timeout)));
             if let Ok(connection) = &opened {
-                *slot.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+                *slot.current.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(connection.clone());
             }
             slot.reconnecting.store(false, Ordering::Release);
             opened
         });
-        attempt.await.map_err(|error| Error::Unavailable(error.to_string()))?
+        attempt
+            .await
+            .map_err(|error| Error::Unavailable(error.to_string()))?
     }
 }
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, column: usize) -> Result<T, Error> {
-    row.try_get(column).map_err(|error| Error::Corrupt(error.to_string()))
+    row.try_get(column)
+        .map_err(|error| Error::Corrupt(error.to_string()))
 }
 
 fn cap(max_per_user: Option<NonZeroU32>) -> Option<i64> {
@@ -220,7 +255,15 @@ impl Backend for PostgresBackend {
         c.client
             .execute(
                 &c.create,
-                &[&record.id, &record.user, &record.created, &record.expires, &record.data, &cap, &now],
+                &[
+                    &record.id,
+                    &record.user,
+                    &record.created,
+                    &record.expires,
+                    &record.data,
+                    &cap,
+                    &now,
+                ],
             )
             .await?;
         Ok(())
@@ -242,8 +285,10 @@ impl Backend for PostgresBackend {
 
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
         let c = self.connection().await?;
-        let touched =
-            c.client.execute(&c.touch, &[&record.expires, &record.id, &now_millis()]).await?;
+        let touched = c
+            .client
+            .execute(&c.touch, &[&record.expires, &record.id, &now_millis()])
+            .await?;
         Ok(touched > 0)
     }
 
@@ -274,14 +319,20 @@ impl Backend for PostgresBackend {
 
     async fn count_user(&self, user: &str) -> Result<u64, Error> {
         let c = self.connection().await?;
-        let row = c.client.query_one(&c.count, &[&user, &now_millis()]).await?;
+        let row = c
+            .client
+            .query_one(&c.count, &[&user, &now_millis()])
+            .await?;
         let count: i64 = get(&row, 0)?;
         u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
     }
 
     async fn delete_user(&self, user: &str) -> Result<u64, Error> {
         let c = self.connection().await?;
-        let row = c.client.query_one(&c.delete_user, &[&user, &now_millis()]).await?;
+        let row = c
+            .client
+            .query_one(&c.delete_user, &[&user, &now_millis()])
+            .await?;
         let count: i64 = get(&row, 0)?;
         u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
     }

@@ -10,7 +10,9 @@ pub type UnixMillis = i64;
 pub fn now_millis() -> UnixMillis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 /// A session, a refresh-token family or a denylist entry, depending on the [`Namespace`] of the

@@ -92,7 +92,9 @@ return out"
 
 /// KEYS: index. ARGV: record key prefix.
 static COUNT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!("{LIVE_MEMBERS}\nreturn #live_members(KEYS[1], ARGV[1])"))
+    Script::new(&format!(
+        "{LIVE_MEMBERS}\nreturn #live_members(KEYS[1], ARGV[1])"
+    ))
 });
 
 /// KEYS: index. ARGV: record key prefix. Returns how many records were still there.
@@ -116,7 +118,9 @@ pub struct RedisBackend {
 
 impl std::fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisBackend").field("record_prefix", &self.record_prefix).finish()
+        f.debug_struct("RedisBackend")
+            .field("record_prefix", &self.record_prefix)
+            .finish()
     }
 }
 
@@ -133,9 +137,7 @@ impl RedisBackend {
             // The default of 50 queued commands makes callers wait under a burst of concurrent
             // requests on the one connection.
             .set_pipeline_buffer_size(1024);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|error| Error::Open(error.to_string()))?;
+        let connection = ConnectionManager::new_with_config(client, config).await?;
         let namespace = options.namespace.name();
         Ok(RedisBackend {
             connection,
@@ -164,7 +166,13 @@ impl RedisBackend {
 fn encode(record: &Record) -> String {
     let mut value = String::with_capacity(48 + record.user.len() + record.data.len());
     use std::fmt::Write as _;
-    let _ = write!(value, "{} {} {} ", record.created, record.expires, record.user.len());
+    let _ = write!(
+        value,
+        "{} {} {} ",
+        record.created,
+        record.expires,
+        record.user.len()
+    );
     value.push_str(&record.user);
     value.push_str(&record.data);
     value
@@ -174,7 +182,12 @@ fn decode(id: &str, value: Vec<u8>) -> Result<Record, Error> {
     let corrupt = || Error::Corrupt(format!("record {id:?} is not in this store's format"));
     let mut data = String::from_utf8(value).map_err(|_| corrupt())?;
     let mut fields = data.splitn(4, ' ');
-    let mut int = || fields.next().and_then(|field| field.parse::<i64>().ok()).ok_or_else(corrupt);
+    let mut int = || {
+        fields
+            .next()
+            .and_then(|field| field.parse::<i64>().ok())
+            .ok_or_else(corrupt)
+    };
     let (created, expires, user_len) = (int()?, int()?, int()?);
     let rest = fields.next().ok_or_else(corrupt)?;
     let user_len = usize::try_from(user_len).map_err(|_| corrupt())?;
@@ -182,7 +195,13 @@ fn decode(id: &str, value: Vec<u8>) -> Result<Record, Error> {
     // The data is the tail of the value: drain the head in place instead of copying the tail.
     let head = data.len() - rest.len() + user_len;
     data.drain(..head);
-    Ok(Record { id: id.to_owned(), user, created, expires, data })
+    Ok(Record {
+        id: id.to_owned(),
+        user,
+        created,
+        expires,
+        data,
+    })
 }
 
 impl Backend for RedisBackend {
@@ -229,14 +248,20 @@ impl Backend for RedisBackend {
         match touched {
             1 => Ok(true),
             0 => Ok(false),
-            _ => Err(Error::Corrupt(format!("record {:?} is not in this store's format", record.id))),
+            _ => Err(Error::Corrupt(format!(
+                "record {:?} is not in this store's format",
+                record.id
+            ))),
         }
     }
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         let key = self.record_key(id);
         let mut connection = self.connection.clone();
-        let value: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query_async(&mut connection).await?;
+        let value: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await?;
         let Some(value) = value else { return Ok(false) };
         let user = decode(id, value)?.user;
         let (deleted, _): (u64, u64) = redis::pipe()
@@ -260,10 +285,13 @@ impl Backend for RedisBackend {
         let mut records = Vec::with_capacity(flat.len() / 2);
         let mut pairs = flat.into_iter();
         while let (Some(id), Some(value)) = (pairs.next(), pairs.next()) {
-            let id = id.and_then(|id| String::from_utf8(id).ok());
-            let (Some(id), Some(value)) = (id, value) else {
-                return Err(Error::Corrupt(format!("index of user {user:?} is malformed")));
+            let Some(id) = id.and_then(|id| String::from_utf8(id).ok()) else {
+                return Err(Error::Corrupt(format!(
+                    "index of user {user:?} is malformed"
+                )));
             };
+            // Gone between the script's EXISTS and GET: expired, so not listed.
+            let Some(value) = value else { continue };
             let record = decode(&id, value)?;
             if record.is_live(now) {
                 records.push(record);
@@ -294,7 +322,9 @@ impl Backend for RedisBackend {
     }
 
     async fn ping(&self) -> Result<(), Error> {
-        let _: String = redis::cmd("PING").query_async(&mut self.connection.clone()).await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.connection.clone())
+            .await?;
         Ok(())
     }
 }
@@ -317,9 +347,24 @@ mod tests {
 
     #[test]
     fn foreign_values_are_corrupt_not_panics() {
-        for value in ["", "1", "1 2", "1 2 3", "1 2 9 ab", "x 2 0 ", "1 2 -1 a", "1 2 1 \u{e9}"] {
-            assert!(matches!(decode("id", value.into()), Err(Error::Corrupt(_))), "{value:?}");
+        for value in [
+            "",
+            "1",
+            "1 2",
+            "1 2 3",
+            "1 2 9 ab",
+            "x 2 0 ",
+            "1 2 -1 a",
+            "1 2 1 \u{e9}",
+        ] {
+            assert!(
+                matches!(decode("id", value.into()), Err(Error::Corrupt(_))),
+                "{value:?}"
+            );
         }
-        assert!(matches!(decode("id", vec![0xff, 0xfe]), Err(Error::Corrupt(_))));
+        assert!(matches!(
+            decode("id", vec![0xff, 0xfe]),
+            Err(Error::Corrupt(_))
+        ));
     }
 }

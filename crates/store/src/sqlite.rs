@@ -41,7 +41,9 @@ impl Sql {
                  SELECT id FROM {t} WHERE user = ?1 AND expires > ?2 \
                  ORDER BY created DESC, id DESC LIMIT -1 OFFSET ?3))"
             ),
-            load: format!("SELECT user, created, expires, data FROM {t} WHERE id = ?1 AND expires > ?2"),
+            load: format!(
+                "SELECT user, created, expires, data FROM {t} WHERE id = ?1 AND expires > ?2"
+            ),
             touch: format!("UPDATE {t} SET expires = ?1 WHERE id = ?2 AND expires > ?3"),
             delete: format!("DELETE FROM {t} WHERE id = ?1 RETURNING expires"),
             list: format!(
@@ -73,13 +75,19 @@ impl SqliteBackend {
         let connect = if in_memory {
             // An in-memory database lives as long as its connection, and lives in that connection
             // alone: keep exactly one, forever.
-            pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+            pool = pool
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
             connect
         } else {
             pool = pool.max_connections(options.connections.get());
             // WAL lets reads run beside a write; NORMAL skips the fsync per commit, which WAL
             // makes safe against corruption (a power cut may lose the last commits, not the file).
-            connect.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+            connect
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
         };
         let pool = pool
             .connect_with(connect)
@@ -98,32 +106,34 @@ impl SqliteBackend {
             .execute(&pool)
             .await
             .map_err(|error| Error::Open(error.to_string()))?;
-        Ok(SqliteBackend { pool, sql: Sql::for_table(table) })
+        Ok(SqliteBackend {
+            pool,
+            sql: Sql::for_table(table),
+        })
     }
-}
-
-fn cap_offset(max_per_user: Option<NonZeroU32>) -> i64 {
-    max_per_user.map_or(i64::MAX, |cap| i64::from(cap.get()))
 }
 
 impl Backend for SqliteBackend {
     async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
-        // One transaction, begun by the INSERT (a write, so it takes the write lock at once and
-        // waits in busy_timeout rather than failing on a stale snapshot): racing creates for one
-        // user serialise, and each eviction sees every row committed before it.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(&self.sql.insert)
+        let insert = sqlx::query(&self.sql.insert)
             .bind(&record.id)
             .bind(&record.user)
             .bind(record.created)
             .bind(record.expires)
-            .bind(&record.data)
-            .execute(&mut *tx)
-            .await?;
+            .bind(&record.data);
+        let Some(cap) = max_per_user else {
+            insert.execute(&self.pool).await?;
+            return Ok(());
+        };
+        // One transaction, begun by the INSERT (a write, so it takes the write lock at once and
+        // waits in busy_timeout rather than failing on a stale snapshot): racing creates for one
+        // user serialise, and each eviction sees every row committed before it.
+        let mut tx = self.pool.begin().await?;
+        insert.execute(&mut *tx).await?;
         sqlx::query(&self.sql.evict)
             .bind(&record.user)
             .bind(now_millis())
-            .bind(cap_offset(max_per_user))
+            .bind(i64::from(cap.get()))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -157,8 +167,10 @@ impl Backend for SqliteBackend {
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         let now = now_millis();
-        let expires: Option<i64> =
-            sqlx::query_scalar(&self.sql.delete).bind(id).fetch_optional(&self.pool).await?;
+        let expires: Option<i64> = sqlx::query_scalar(&self.sql.delete)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(expires.is_some_and(|expires| expires > now))
     }
 
@@ -191,18 +203,50 @@ impl Backend for SqliteBackend {
 
     async fn delete_user(&self, user: &str) -> Result<u64, Error> {
         let now = now_millis();
-        let expires: Vec<i64> =
-            sqlx::query_scalar(&self.sql.delete_user).bind(user).fetch_all(&self.pool).await?;
+        let expires: Vec<i64> = sqlx::query_scalar(&self.sql.delete_user)
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(expires.into_iter().filter(|&expires| expires > now).count() as u64)
     }
 
     async fn purge_expired(&self) -> Result<u64, Error> {
-        let done = sqlx::query(&self.sql.purge).bind(now_millis()).execute(&self.pool).await?;
+        let done = sqlx::query(&self.sql.purge)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
     async fn ping(&self) -> Result<(), Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Namespace;
+
+    #[tokio::test]
+    async fn in_memory_database_is_one_database_for_every_query() {
+        let options = Options::new(Namespace::Sessions);
+        let store = SqliteBackend::open("sqlite::memory:", &options)
+            .await
+            .expect("open");
+        let now = now_millis();
+        let record = Record {
+            id: "s".into(),
+            user: "u".into(),
+            created: now,
+            expires: now + 60_000,
+            data: String::new(),
+        };
+        store.create(&record, None).await.expect("create");
+        let loads = futures::future::join_all((0..8).map(|_| store.load("s"))).await;
+        for loaded in loads {
+            assert_eq!(loaded.expect("load"), Some(record.clone()));
+        }
     }
 }

@@ -53,12 +53,18 @@ impl Store {
     /// Opens (and, for SQL backends, creates the table of) the store at `url`. Fails if the store
     /// can't be reached within the operation timeout: a server should not start against a store
     /// that is down.
-    pub async fn open(url: &StoreUrl, options: Options, metrics: &StoreMetrics) -> Result<Store, Error> {
+    pub async fn open(
+        url: &StoreUrl,
+        options: Options,
+        metrics: &StoreMetrics,
+    ) -> Result<Store, Error> {
         let deadline = options.op_timeout.max(std::time::Duration::from_secs(5));
         let opening = async {
             Ok::<_, Error>(match url {
                 StoreUrl::Memory => AnyBackend::Memory(MemoryBackend::new()),
-                StoreUrl::Sqlite(raw) => AnyBackend::Sqlite(SqliteBackend::open(raw, &options).await?),
+                StoreUrl::Sqlite(raw) => {
+                    AnyBackend::Sqlite(SqliteBackend::open(raw, &options).await?)
+                }
                 StoreUrl::Redis(raw) => AnyBackend::Redis(RedisBackend::open(raw, &options).await?),
                 StoreUrl::Postgres(raw) => {
                     AnyBackend::Postgres(PostgresBackend::open(raw, &options).await?)
@@ -70,7 +76,14 @@ impl Store {
             .map_err(|_| Error::Timeout(deadline))??;
         let kind = url.kind();
         let metrics = metrics.handles(kind, options.namespace);
-        Ok(Store { inner: Arc::new(Inner { backend, kind, options, metrics }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                kind,
+                options,
+                metrics,
+            }),
+        })
     }
 
     /// `memory`, `sqlite`, `redis` or `postgres`.
@@ -82,7 +95,11 @@ impl Store {
         &self.inner.options
     }
 
-    pub async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
+    pub async fn create(
+        &self,
+        record: &Record,
+        max_per_user: Option<NonZeroU32>,
+    ) -> Result<(), Error> {
         self.timed(Op::create, async {
             dispatch!(&self.inner.backend, b => b.create(record, max_per_user))
         })
@@ -90,21 +107,31 @@ impl Store {
     }
 
     pub async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
-        self.timed(Op::load, async { dispatch!(&self.inner.backend, b => b.load(id)) }).await
+        self.timed(Op::load, async {
+            dispatch!(&self.inner.backend, b => b.load(id))
+        })
+        .await
     }
 
     pub async fn touch(&self, record: &Record) -> Result<bool, Error> {
-        self.timed(Op::touch, async { dispatch!(&self.inner.backend, b => b.touch(record)) })
-            .await
+        self.timed(Op::touch, async {
+            dispatch!(&self.inner.backend, b => b.touch(record))
+        })
+        .await
     }
 
     pub async fn delete(&self, id: &str) -> Result<bool, Error> {
-        self.timed(Op::delete, async { dispatch!(&self.inner.backend, b => b.delete(id)) }).await
+        self.timed(Op::delete, async {
+            dispatch!(&self.inner.backend, b => b.delete(id))
+        })
+        .await
     }
 
     pub async fn list_user(&self, user: &str) -> Result<Vec<Record>, Error> {
-        self.timed(Op::list_user, async { dispatch!(&self.inner.backend, b => b.list_user(user)) })
-            .await
+        self.timed(Op::list_user, async {
+            dispatch!(&self.inner.backend, b => b.list_user(user))
+        })
+        .await
     }
 
     pub async fn count_user(&self, user: &str) -> Result<u64, Error> {
@@ -129,7 +156,10 @@ impl Store {
     }
 
     pub async fn ping(&self) -> Result<(), Error> {
-        self.timed(Op::ping, async { dispatch!(&self.inner.backend, b => b.ping()) }).await
+        self.timed(Op::ping, async {
+            dispatch!(&self.inner.backend, b => b.ping())
+        })
+        .await
     }
 
     /// Deletes expired records every `purge_interval` until the last clone of this store is

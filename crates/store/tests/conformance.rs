@@ -23,33 +23,52 @@ pub struct Fixture {
 
 impl Fixture {
     fn memory() -> Fixture {
-        Fixture { url: StoreUrl::Memory, _keep: Box::new(()) }
+        Fixture {
+            url: StoreUrl::Memory,
+            _keep: Box::new(()),
+        }
     }
 
     fn sqlite() -> Fixture {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = StoreUrl::Sqlite(format!("sqlite://{}", dir.path().join("store.db").display()));
-        Fixture { url, _keep: Box::new(dir) }
+        let url = StoreUrl::Sqlite(format!(
+            "sqlite://{}",
+            dir.path().join("store.db").display()
+        ));
+        Fixture {
+            url,
+            _keep: Box::new(dir),
+        }
     }
 
     fn redis() -> Fixture {
         let server = RedisServer::start();
-        Fixture { url: StoreUrl::Redis(server.url()), _keep: Box::new(server) }
+        Fixture {
+            url: StoreUrl::Redis(server.url()),
+            _keep: Box::new(server),
+        }
     }
 
     fn postgres() -> Fixture {
         let url = PostgresServer::shared().fresh_database();
-        Fixture { url: StoreUrl::Postgres(url), _keep: Box::new(()) }
+        Fixture {
+            url: StoreUrl::Postgres(url),
+            _keep: Box::new(()),
+        }
     }
 
     /// Generous timeouts: tests run in parallel on debug builds, and only the outage tests are
     /// about the timeout itself.
     pub fn options(namespace: Namespace) -> Options {
-        Options { op_timeout: Duration::from_secs(5), ..Options::new(namespace) }
+        Options {
+            op_timeout: Duration::from_secs(5),
+            ..Options::new(namespace)
+        }
     }
 
     pub async fn store(&self, namespace: Namespace) -> Store {
-        self.store_with(Self::options(namespace), &StoreMetrics::default()).await
+        self.store_with(Self::options(namespace), &StoreMetrics::default())
+            .await
     }
 
     pub async fn store_with(&self, options: Options, metrics: &StoreMetrics) -> Store {
@@ -122,8 +141,14 @@ mod outage {
             let outcome = store.load(&kept.id).await;
             let took = started.elapsed();
             let error = outcome.expect_err("load while the store is down");
-            assert!(error.is_unavailable(), "{error:?} should count as unavailable");
-            assert!(took < Duration::from_secs(1), "took {took:?} to fail while down");
+            assert!(
+                error.is_unavailable(),
+                "{error:?} should count as unavailable"
+            );
+            assert!(
+                took < Duration::from_secs(1),
+                "took {took:?} to fail while down"
+            );
         }
 
         restart(server);
@@ -132,7 +157,10 @@ mod outage {
             match store.ping().await {
                 Ok(()) => break,
                 Err(error) => {
-                    assert!(Instant::now() < deadline, "not back 10 s after restart: {error}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "not back 10 s after restart: {error}"
+                    );
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -140,8 +168,14 @@ mod outage {
         // Every connection the store holds must have come back, not just the one ping used.
         for n in 0..8 {
             let fresh = record(&format!("after-{n}"), "bob", Duration::from_secs(600));
-            store.create(&fresh, None).await.expect("create after restart");
-            assert_eq!(store.load(&fresh.id).await.expect("load after restart"), Some(fresh));
+            store
+                .create(&fresh, None)
+                .await
+                .expect("create after restart");
+            assert_eq!(
+                store.load(&fresh.id).await.expect("load after restart"),
+                Some(fresh)
+            );
         }
     }
 
@@ -150,8 +184,11 @@ mod outage {
         let mut server = RedisServer::start();
         let url = StoreUrl::Redis(server.url());
         let options = Options::new(Namespace::Sessions);
-        let store = Store::open(&url, options, &StoreMetrics::default()).await.expect("open");
-        fails_fast_then_recovers(&store, &mut server, RedisServer::stop, RedisServer::restart).await;
+        let store = Store::open(&url, options, &StoreMetrics::default())
+            .await
+            .expect("open");
+        fails_fast_then_recovers(&store, &mut server, RedisServer::stop, RedisServer::restart)
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,10 +196,70 @@ mod outage {
         let mut server = PostgresServer::start();
         let url = StoreUrl::Postgres(server.fresh_database());
         let options = Options::new(Namespace::Sessions);
-        let store = Store::open(&url, options, &StoreMetrics::default()).await.expect("open");
-        fails_fast_then_recovers(&store, &mut server, PostgresServer::stop, PostgresServer::restart)
-            .await;
+        let store = Store::open(&url, options, &StoreMetrics::default())
+            .await
+            .expect("open");
+        fails_fast_then_recovers(
+            &store,
+            &mut server,
+            PostgresServer::stop,
+            PostgresServer::restart,
+        )
+        .await;
         // The record written before the outage survived it (Postgres keeps its data).
         assert!(store.load("kept").await.expect("load").is_some());
+    }
+}
+
+/// Data this program did not write is reported as corrupt, never a panic or a wrong record.
+mod corrupt {
+    use authbench_core::store_url::StoreUrl;
+    use authbench_store::{Error, Namespace, Options, Store, StoreMetrics};
+    use authbench_testkit::redis::RedisServer;
+
+    #[tokio::test]
+    async fn redis_foreign_values_are_corrupt() {
+        let server = RedisServer::start();
+        let client = redis::Client::open(server.url()).expect("redis url");
+        let mut raw = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let _: () = redis::pipe()
+            .cmd("SET")
+            .arg("sessions:r:text")
+            .arg("not a record")
+            .cmd("SET")
+            .arg("sessions:r:bytes")
+            .arg(&[0xff_u8, 0xfe][..])
+            .cmd("SET")
+            .arg("sessions:r:short")
+            .arg("1 2 99 abc")
+            .cmd("HSET")
+            .arg("sessions:r:hash")
+            .arg("field")
+            .arg("value")
+            .cmd("ZADD")
+            .arg("sessions:u:alice")
+            .arg(1)
+            .arg("text")
+            .query_async(&mut raw)
+            .await
+            .expect("write foreign keys");
+
+        let url = StoreUrl::Redis(server.url());
+        let options = Options::new(Namespace::Sessions);
+        let store = Store::open(&url, options, &StoreMetrics::default())
+            .await
+            .expect("open");
+        for id in ["text", "bytes", "short", "hash"] {
+            let outcome = store.load(id).await;
+            assert!(
+                matches!(outcome, Err(Error::Corrupt(_))),
+                "{id}: {outcome:?}"
+            );
+        }
+        let listed = store.list_user("alice").await;
+        assert!(matches!(listed, Err(Error::Corrupt(_))), "{listed:?}");
     }
 }

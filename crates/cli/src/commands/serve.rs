@@ -23,6 +23,7 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
     options.store_timeout = common.store_timeout;
     options.request_timeout = common.request_timeout;
     options.password_cost = common.argon2.cost();
+    options.balance_source = common.balance_source;
     options.config = config;
 
     let state = AppState::open(&options).await.with_context(|| {

@@ -16,14 +16,14 @@ pub struct Balance {
     balance_cents: i64,
 }
 
-/// One session lookup (the session_DB read), then one main_DB read.
+/// One session lookup (the session_DB read), then the balance (a main_DB read by default).
 pub async fn balance(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Balance>, ApiError> {
     let session = authenticate(&state, &headers).await?;
     let username = session.record.user;
-    match state.shared.main_db.balance_cents(&username).await {
+    match state.shared.balances.get(&username).await {
         Ok(Some(balance_cents)) => Ok(Json(Balance {
             username,
             balance_cents,

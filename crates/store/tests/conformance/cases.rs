@@ -49,7 +49,10 @@ pub async fn round_trip_load_returns_exactly_what_was_created(fixture: &Fixture)
     store.create(&created, None).await.expect("create");
     assert_eq!(store.load("s1").await.expect("load"), Some(created.clone()));
 
-    let touched = Record { expires: created.expires + 60_000, ..created.clone() };
+    let touched = Record {
+        expires: created.expires + 60_000,
+        ..created.clone()
+    };
     assert!(store.touch(&touched).await.expect("touch"));
     assert_eq!(store.load("s1").await.expect("load"), Some(touched));
 
@@ -75,8 +78,14 @@ pub async fn expired_records_are_invisible(fixture: &Fixture) {
     assert_eq!(store.load("short").await.expect("load"), None);
     assert_eq!(store.list_user("alice").await.expect("list"), vec![]);
     assert_eq!(store.count_user("alice").await.expect("count"), 0);
-    let revived = Record { expires: now_millis() + 60_000, ..short };
-    assert!(!store.touch(&revived).await.expect("touch"), "touch revived an expired record");
+    let revived = Record {
+        expires: now_millis() + 60_000,
+        ..short
+    };
+    assert!(
+        !store.touch(&revived).await.expect("touch"),
+        "touch revived an expired record"
+    );
     assert_eq!(store.load("short").await.expect("load"), None);
     assert!(!store.delete("short").await.expect("delete"));
 }
@@ -85,18 +94,36 @@ pub async fn touch_extends_expiry_and_changes_nothing_else(fixture: &Fixture) {
     let store = sessions(fixture).await;
     let short = record("t1", "alice", SHORT);
     store.create(&short, None).await.expect("create");
-    let extended = Record { expires: now_millis() + 60_000, ..short.clone() };
-    let meddled = Record { data: "changed".into(), created: 1, ..extended.clone() };
+    let extended = Record {
+        expires: now_millis() + 60_000,
+        ..short.clone()
+    };
+    let meddled = Record {
+        data: "changed".into(),
+        created: 1,
+        ..extended.clone()
+    };
     assert!(store.touch(&meddled).await.expect("touch"));
     wait_past(short.expires).await;
 
-    assert_eq!(store.load("t1").await.expect("load"), Some(extended.clone()));
-    assert_eq!(store.list_user("alice").await.expect("list"), vec![extended]);
+    assert_eq!(
+        store.load("t1").await.expect("load"),
+        Some(extended.clone())
+    );
+    assert_eq!(
+        store.list_user("alice").await.expect("list"),
+        vec![extended]
+    );
 }
 
 pub async fn touch_of_unknown_id_is_false(fixture: &Fixture) {
     let store = sessions(fixture).await;
-    assert!(!store.touch(&record("nobody", "alice", HOUR)).await.expect("touch"));
+    assert!(
+        !store
+            .touch(&record("nobody", "alice", HOUR))
+            .await
+            .expect("touch")
+    );
     assert_eq!(store.load("nobody").await.expect("load"), None);
     assert_eq!(store.count_user("alice").await.expect("count"), 0);
 }
@@ -106,10 +133,16 @@ pub async fn list_is_per_user_and_oldest_first(fixture: &Fixture) {
     let base = now_millis();
     // Created out of order, and two with the same `created` (ordered by id then).
     for (id, offset) in [("a2", 2), ("a0", 0), ("a1b", 1), ("a1a", 1)] {
-        let record = Record { created: base + offset, ..record(id, "alice", HOUR) };
+        let record = Record {
+            created: base + offset,
+            ..record(id, "alice", HOUR)
+        };
         store.create(&record, None).await.expect("create");
     }
-    store.create(&record("b0", "bob", HOUR), None).await.expect("create");
+    store
+        .create(&record("b0", "bob", HOUR), None)
+        .await
+        .expect("create");
 
     assert_eq!(ids_of(&store, "alice").await, ["a0", "a1a", "a1b", "a2"]);
     assert_eq!(ids_of(&store, "bob").await, ["b0"]);
@@ -124,37 +157,77 @@ pub async fn list_is_per_user_and_oldest_first(fixture: &Fixture) {
 pub async fn delete_user_removes_only_that_users_records(fixture: &Fixture) {
     let store = sessions(fixture).await;
     for n in 0..3 {
-        store.create(&record(&format!("a{n}"), "alice", HOUR), None).await.expect("create");
+        store
+            .create(&record(&format!("a{n}"), "alice", HOUR), None)
+            .await
+            .expect("create");
     }
-    store.create(&record("b0", "bob", HOUR), None).await.expect("create");
+    store
+        .create(&record("b0", "bob", HOUR), None)
+        .await
+        .expect("create");
 
     assert_eq!(store.delete_user("alice").await.expect("delete_user"), 3);
     assert_eq!(store.count_user("alice").await.expect("count"), 0);
     assert_eq!(store.load("a0").await.expect("load"), None);
     assert_eq!(ids_of(&store, "bob").await, ["b0"]);
-    assert_eq!(store.delete_user("alice").await.expect("delete_user again"), 0);
+    assert_eq!(
+        store.delete_user("alice").await.expect("delete_user again"),
+        0
+    );
 }
 
 pub async fn eviction_keeps_newest_at_cap(fixture: &Fixture) {
     let store = sessions(fixture).await;
     let base = now_millis();
     for n in 0..5 {
-        let record = Record { created: base + n, ..record(&format!("s{n}"), "alice", HOUR) };
+        let record = Record {
+            created: base + n,
+            ..record(&format!("s{n}"), "alice", HOUR)
+        };
         store.create(&record, cap(3)).await.expect("create");
     }
-    store.create(&record("other", "bob", HOUR), cap(3)).await.expect("create");
+    store
+        .create(&record("other", "bob", HOUR), cap(3))
+        .await
+        .expect("create");
 
     assert_eq!(ids_of(&store, "alice").await, ["s2", "s3", "s4"]);
     assert_eq!(store.load("s0").await.expect("load"), None);
     assert_eq!(store.load("s1").await.expect("load"), None);
-    assert_eq!(ids_of(&store, "bob").await, ["other"], "another user's cap evicted bob");
+    assert_eq!(
+        ids_of(&store, "bob").await,
+        ["other"],
+        "another user's cap evicted bob"
+    );
 
     // An expired record never keeps a live one out: it is evicted first.
-    let dying = Record { created: base + 10, ..record("dying", "carol", SHORT) };
+    let dying = Record {
+        created: base + 10,
+        ..record("dying", "carol", SHORT)
+    };
     store.create(&dying, cap(2)).await.expect("create");
-    store.create(&Record { created: base, ..record("old", "carol", HOUR) }, cap(2)).await.expect("create");
+    store
+        .create(
+            &Record {
+                created: base,
+                ..record("old", "carol", HOUR)
+            },
+            cap(2),
+        )
+        .await
+        .expect("create");
     wait_past(dying.expires).await;
-    store.create(&Record { created: base + 20, ..record("new", "carol", HOUR) }, cap(2)).await.expect("create");
+    store
+        .create(
+            &Record {
+                created: base + 20,
+                ..record("new", "carol", HOUR)
+            },
+            cap(2),
+        )
+        .await
+        .expect("create");
     assert_eq!(ids_of(&store, "carol").await, ["old", "new"]);
 }
 
@@ -177,8 +250,14 @@ pub async fn concurrent_creates_never_exceed_the_cap(fixture: &Fixture) {
     let store = sessions(fixture).await;
     create_concurrently(&store, 32, cap(3)).await;
     let count = store.count_user("racer").await.expect("count");
-    assert!((1..=3).contains(&count), "{count} records left under a cap of 3");
-    assert_eq!(store.list_user("racer").await.expect("list").len() as u64, count);
+    assert!(
+        (1..=3).contains(&count),
+        "{count} records left under a cap of 3"
+    );
+    assert_eq!(
+        store.list_user("racer").await.expect("list").len() as u64,
+        count
+    );
 }
 
 pub async fn concurrent_creates_without_cap_keep_all(fixture: &Fixture) {
@@ -205,8 +284,16 @@ pub async fn odd_ids_and_user_names_round_trip(fixture: &Fixture) {
         let mut created = record(name, name, HOUR);
         created.data = format!("{name} {n} {name}");
         store.create(&created, cap(5)).await.expect("create");
-        assert_eq!(store.load(name).await.expect("load"), Some(created.clone()), "{name:?}");
-        assert_eq!(store.list_user(name).await.expect("list"), vec![created.clone()], "{name:?}");
+        assert_eq!(
+            store.load(name).await.expect("load"),
+            Some(created.clone()),
+            "{name:?}"
+        );
+        assert_eq!(
+            store.list_user(name).await.expect("list"),
+            vec![created.clone()],
+            "{name:?}"
+        );
         assert_eq!(store.count_user(name).await.expect("count"), 1, "{name:?}");
     }
     for name in &odd {
@@ -219,11 +306,17 @@ pub async fn namespaces_are_isolated(fixture: &Fixture) {
     let sessions = fixture.store(Namespace::Sessions).await;
     let denylist = fixture.store(Namespace::Denylist).await;
     let session = record("same-id", "alice", HOUR);
-    let denied = Record { data: "denied".into(), ..record("same-id", "alice", HOUR) };
+    let denied = Record {
+        data: "denied".into(),
+        ..record("same-id", "alice", HOUR)
+    };
     sessions.create(&session, None).await.expect("create");
     denylist.create(&denied, None).await.expect("create");
 
-    assert_eq!(sessions.load("same-id").await.expect("load"), Some(session.clone()));
+    assert_eq!(
+        sessions.load("same-id").await.expect("load"),
+        Some(session.clone())
+    );
     assert_eq!(denylist.load("same-id").await.expect("load"), Some(denied));
     assert!(denylist.delete("same-id").await.expect("delete"));
     assert_eq!(denylist.count_user("alice").await.expect("count"), 0);
@@ -235,8 +328,14 @@ pub async fn purge_expired_removes_expired_records(fixture: &Fixture) {
     let store = sessions(fixture).await;
     let short = record("p1", "alice", SHORT);
     store.create(&short, None).await.expect("create");
-    store.create(&record("p2", "bob", SHORT), None).await.expect("create");
-    store.create(&record("p3", "alice", HOUR), None).await.expect("create");
+    store
+        .create(&record("p2", "bob", SHORT), None)
+        .await
+        .expect("create");
+    store
+        .create(&record("p3", "alice", HOUR), None)
+        .await
+        .expect("create");
     wait_past(short.expires + 20).await;
 
     let purged = store.purge_expired().await.expect("purge");
@@ -253,8 +352,13 @@ pub async fn metrics_count_operations(fixture: &Fixture) {
     let metrics = StoreMetrics::default();
     let mut registry = Registry::default();
     metrics.register(&mut registry);
-    let store = fixture.store_with(Fixture::options(Namespace::Sessions), &metrics).await;
-    store.create(&record("m1", "alice", HOUR), None).await.expect("create");
+    let store = fixture
+        .store_with(Fixture::options(Namespace::Sessions), &metrics)
+        .await;
+    store
+        .create(&record("m1", "alice", HOUR), None)
+        .await
+        .expect("create");
     store.load("m1").await.expect("load");
     store.load("absent").await.expect("load");
 

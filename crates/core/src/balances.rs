@@ -1,0 +1,78 @@
+//! Where a server reads balances from on `GET /user/balance`.
+//!
+//! A real application reads main_DB on each request, and that read costs as much as the session
+//! lookup. To measure the cost of authentication alone, a server can instead copy every balance
+//! into memory at start and serve from the copy.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use crate::maindb::{self, MainDb};
+
+/// Which balance source a server uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BalanceSource {
+    /// One main_DB read per request, as a real application does.
+    #[default]
+    MainDb,
+    /// A copy loaded at start: the balance costs nothing, so only auth is measured.
+    InProcess,
+}
+
+impl FromStr for BalanceSource {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        match raw {
+            "main-db" => Ok(BalanceSource::MainDb),
+            "in-process" => Ok(BalanceSource::InProcess),
+            other => Err(format!("`{other}` is not a balance source; use main-db or in-process")),
+        }
+    }
+}
+
+/// Balances, from the chosen source.
+#[derive(Clone, Debug)]
+pub enum Balances {
+    MainDb(MainDb),
+    InProcess(HashMap<String, i64>),
+}
+
+impl Balances {
+    /// Sets up the source; `InProcess` reads every account once, now.
+    pub async fn open(source: BalanceSource, db: &MainDb) -> Result<Balances, maindb::Error> {
+        Ok(match source {
+            BalanceSource::MainDb => Balances::MainDb(db.clone()),
+            BalanceSource::InProcess => Balances::InProcess(db.all_balances().await?.into_iter().collect()),
+        })
+    }
+
+    /// The balance of `username` in cents, if the account exists.
+    pub async fn get(&self, username: &str) -> Result<Option<i64>, maindb::Error> {
+        match self {
+            Balances::MainDb(db) => db.balance_cents(username).await,
+            Balances::InProcess(copy) => Ok(copy.get(username).copied()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::password::{Cost, Passwords};
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn both_sources_give_the_seeded_balances() {
+        let db = MainDb::connect("sqlite::memory:", Duration::from_secs(5)).await.unwrap();
+        let passwords = Passwords::new(Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap();
+        crate::seed::seed(&db, &passwords, NonZeroU32::new(5).unwrap()).await.unwrap();
+        for source in [BalanceSource::MainDb, BalanceSource::InProcess] {
+            let balances = Balances::open(source, &db).await.unwrap();
+            assert_eq!(balances.get("user3").await.unwrap(), Some(crate::seed::balance_cents(3)));
+            assert_eq!(balances.get("nobody").await.unwrap(), None);
+        }
+        assert!("cache".parse::<BalanceSource>().unwrap_err().contains("main-db or in-process"));
+    }
+}

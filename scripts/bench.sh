@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The project's benchmarks, in one command (release builds; a few minutes):
+#   1. store latency at one connection: our Redis and Postgres session loads against
+#      redis-benchmark and pgbench on the same throwaway server, plus SQLite and memory;
+#   2. GET /user/balance requests/s per session store against GET / of the same server,
+#      server on one tokio worker (CPU 0), wrk on CPU 1.
+# Installs wrk (and Redis/PostgreSQL, through scripts/test.sh's checks) when run as root.
+# Usage: scripts/bench.sh [store|routes]   (default: both)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+what=${1:-all}
+case $what in all | store | routes) ;; *) echo "usage: scripts/bench.sh [store|routes]" >&2; exit 2 ;; esac
+
+bash scripts/test.sh --tools-only
+for tool in wrk:wrk redis-benchmark:redis-tools pgbench:postgresql-contrib; do
+    name=${tool%%:*} package=${tool#*:}
+    if ! command -v "$name" >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/$name" >/dev/null; then
+        if [[ $(id -u) -eq 0 ]]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+        else
+            echo "scripts/bench.sh: $name not found: install Debian's $package package" >&2
+            exit 1
+        fi
+    fi
+done
+
+if [[ $what == all || $what == store ]]; then
+    echo "== store latency at one connection (cargo run --release -p authbench-store --example store_latency)"
+    cargo run --quiet --release -p authbench-store --example store_latency
+fi
+if [[ $what == all || $what == routes ]]; then
+    echo "== route throughput, server on one worker (cargo bench -p authbench-cli --bench routes)"
+    cargo bench --quiet -p authbench-cli --bench routes
+fi
