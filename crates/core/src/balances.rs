@@ -26,7 +26,9 @@ impl FromStr for BalanceSource {
         match raw {
             "main-db" => Ok(BalanceSource::MainDb),
             "in-process" => Ok(BalanceSource::InProcess),
-            other => Err(format!("`{other}` is not a balance source; use main-db or in-process")),
+            other => Err(format!(
+                "`{other}` is not a balance source; use main-db or in-process"
+            )),
         }
     }
 }
@@ -43,7 +45,9 @@ impl Balances {
     pub async fn open(source: BalanceSource, db: &MainDb) -> Result<Balances, maindb::Error> {
         Ok(match source {
             BalanceSource::MainDb => Balances::MainDb(db.clone()),
-            BalanceSource::InProcess => Balances::InProcess(db.all_balances().await?.into_iter().collect()),
+            BalanceSource::InProcess => {
+                Balances::InProcess(db.all_balances().await?.into_iter().collect())
+            }
         })
     }
 
@@ -65,14 +69,31 @@ mod tests {
 
     #[tokio::test]
     async fn both_sources_give_the_seeded_balances() {
-        let db = MainDb::connect("sqlite::memory:", Duration::from_secs(5)).await.unwrap();
-        let passwords = Passwords::new(Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap();
-        crate::seed::seed(&db, &passwords, NonZeroU32::new(5).unwrap()).await.unwrap();
+        let db = MainDb::connect("sqlite::memory:", Duration::from_secs(5))
+            .await
+            .unwrap();
+        let passwords = Passwords::new(Cost {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        crate::seed::seed(&db, &passwords, NonZeroU32::new(5).unwrap())
+            .await
+            .unwrap();
         for source in [BalanceSource::MainDb, BalanceSource::InProcess] {
             let balances = Balances::open(source, &db).await.unwrap();
-            assert_eq!(balances.get("user3").await.unwrap(), Some(crate::seed::balance_cents(3)));
+            assert_eq!(
+                balances.get("user3").await.unwrap(),
+                Some(crate::seed::balance_cents(3))
+            );
             assert_eq!(balances.get("nobody").await.unwrap(), None);
         }
-        assert!("cache".parse::<BalanceSource>().unwrap_err().contains("main-db or in-process"));
+        assert!(
+            "cache"
+                .parse::<BalanceSource>()
+                .unwrap_err()
+                .contains("main-db or in-process")
+        );
     }
 }

@@ -71,6 +71,11 @@ impl Backend for MemoryBackend {
             .or_default()
             .insert((record.created, record.id.clone()));
 
+        let Some(cap) = max_per_user else {
+            // Uncapped, expired records wait for purge_expired rather than make every create
+            // scan all of the user's records.
+            return Ok(());
+        };
         // Expired records go first, so that they never take a live record's place under the cap.
         let (dead, live): (Vec<&Record>, Vec<&Record>) = state
             .by_user
@@ -79,7 +84,7 @@ impl Backend for MemoryBackend {
             .flatten()
             .filter_map(|(_, id)| state.records.get(id))
             .partition(|record| !record.is_live(now));
-        let cap = max_per_user.map_or(usize::MAX, |cap| cap.get() as usize);
+        let cap = cap.get() as usize;
         let evicted: Vec<String> = dead
             .into_iter()
             .chain(live.iter().copied().take(live.len().saturating_sub(cap)))

@@ -5,6 +5,8 @@
 //! - `{namespace}:r:{id}` → `"{created} {expires} {user_len} {user}{data}"`, expiring at `expires`;
 //! - `{namespace}:u:{user}` → sorted set of ids scored by `created`, expiring with the user's
 //!   longest-lived record. Members whose record has expired are pruned lazily by the scripts.
+//!
+//! Needs Redis 7.0 or later (`PEXPIREAT ... GT`).
 
 use std::num::NonZeroU32;
 use std::sync::LazyLock;
@@ -26,11 +28,12 @@ local function extend(index, exp)
 end
 ";
 
-/// Drops index members whose record is gone; returns the live ids, oldest first.
+/// Drops index members whose record is gone among the oldest `last + 1` (all for -1);
+/// returns the live ones, oldest first.
 const LIVE_MEMBERS: &str = r"
-local function live_members(index, prefix)
+local function live_members(index, prefix, last)
   local live = {}
-  for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  for _, id in ipairs(redis.call('ZRANGE', index, 0, last)) do
     if redis.call('EXISTS', prefix .. id) == 1 then
       live[#live + 1] = id
     else
@@ -48,13 +51,17 @@ static CREATE: LazyLock<Script> = LazyLock::new(|| {
         "{EXTEND_INDEX}{LIVE_MEMBERS}
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-local live = live_members(KEYS[2], ARGV[6])
 local cap = tonumber(ARGV[5])
 if cap > 0 then
+  local live = live_members(KEYS[2], ARGV[6], -1)
   for i = 1, #live - cap do
     redis.call('DEL', ARGV[6] .. live[i])
     redis.call('ZREM', KEYS[2], live[i])
   end
+else
+  -- Uncapped, a user may hold thousands of records: prune a few of the oldest per create,
+  -- which keeps dead members from piling up without scanning the whole index every time.
+  live_members(KEYS[2], ARGV[6], 15)
 end
 extend(KEYS[2], ARGV[2])
 return 1"
@@ -82,7 +89,7 @@ static LIST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{LIVE_MEMBERS}
 local out = {{}}
-for _, id in ipairs(live_members(KEYS[1], ARGV[1])) do
+for _, id in ipairs(live_members(KEYS[1], ARGV[1], -1)) do
   out[#out + 1] = id
   out[#out + 1] = redis.call('GET', ARGV[1] .. id)
 end
@@ -93,7 +100,7 @@ return out"
 /// KEYS: index. ARGV: record key prefix.
 static COUNT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{LIVE_MEMBERS}\nreturn #live_members(KEYS[1], ARGV[1])"
+        "{LIVE_MEMBERS}\nreturn #live_members(KEYS[1], ARGV[1], -1)"
     ))
 });
 

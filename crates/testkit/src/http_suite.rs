@@ -161,15 +161,22 @@ pub async fn wrong_password_and_unknown_user_get_the_same_401(target: &Target) {
         wrong.push(t_wrong);
         unknown.push(t_unknown);
     }
-    // Unknown users are checked against a dummy hash, so they can't be told apart by timing:
-    // the medians stay within a factor of 2 (the password check dominates both).
-    wrong.sort();
-    unknown.sort();
-    let (wrong, unknown) = (wrong[2].as_secs_f64(), unknown[2].as_secs_f64());
+    // Unknown users are checked against a dummy hash, so they can't be told apart by timing. Other
+    // tests share the CPU, and contention only ever adds time, so compare the fastest of each
+    // kind: a server that skipped the hash for unknown users would answer them 20x faster or more.
+    let fastest = |times: &[Duration]| {
+        times
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
+    let (wrong, unknown) = (fastest(&wrong), fastest(&unknown));
     let ratio = wrong.max(unknown) / wrong.min(unknown).max(1e-6);
     assert!(
-        ratio < 2.0,
-        "median wrong-password {wrong:.4}s vs unknown-user {unknown:.4}s"
+        ratio < 3.0,
+        "fastest wrong-password {wrong:.4}s vs unknown-user {unknown:.4}s"
     );
 }
 
