@@ -17,3 +17,12 @@ authbench_testkit::endpoint_suite!(
         options.balance_source = authbench_core::balances::BalanceSource::InProcess;
     })
 );
+
+// main_DB on Postgres too (accounts, password hashes and balances), sessions on Redis.
+authbench_testkit::endpoint_suite!(
+    redis_with_postgres_main_db,
+    start_with(Backend::Redis, |options| {
+        options.main_db_url =
+            authbench_testkit::postgres::PostgresServer::shared().fresh_database();
+    })
+);
