@@ -63,37 +63,17 @@ impl Balances {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::password::{Cost, Passwords};
-    use std::num::NonZeroU32;
-    use std::time::Duration;
+    use crate::seed::{balance_cents, seeded_test_db};
 
     #[tokio::test]
     async fn both_sources_give_the_seeded_balances() {
-        let db = MainDb::connect("sqlite::memory:", Duration::from_secs(5))
-            .await
-            .unwrap();
-        let passwords = Passwords::new(Cost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap();
-        crate::seed::seed(&db, &passwords, NonZeroU32::new(5).unwrap())
-            .await
-            .unwrap();
+        let (db, _) = seeded_test_db(5).await;
         for source in [BalanceSource::MainDb, BalanceSource::InProcess] {
             let balances = Balances::open(source, &db).await.unwrap();
-            assert_eq!(
-                balances.get("user3").await.unwrap(),
-                Some(crate::seed::balance_cents(3))
-            );
+            assert_eq!(balances.get("user3").await.unwrap(), Some(balance_cents(3)));
             assert_eq!(balances.get("nobody").await.unwrap(), None);
         }
-        assert!(
-            "cache"
-                .parse::<BalanceSource>()
-                .unwrap_err()
-                .contains("main-db or in-process")
-        );
+        let refused = "cache".parse::<BalanceSource>().unwrap_err();
+        assert!(refused.contains("main-db or in-process"), "{refused}");
     }
 }

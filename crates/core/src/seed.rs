@@ -89,11 +89,26 @@ pub async fn seed(db: &MainDb, passwords: &Passwords, users: NonZeroU32) -> Resu
     })
 }
 
+/// An in-memory main_DB seeded with `users` accounts at a negligible argon2 cost, for unit tests.
+#[cfg(test)]
+pub(crate) async fn seeded_test_db(users: u32) -> (MainDb, Passwords) {
+    let db = MainDb::connect("sqlite::memory:", std::time::Duration::from_secs(5))
+        .await
+        .expect("in-memory main_DB");
+    let cheap = password::Cost {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let passwords = Passwords::new(cheap).expect("argon2 params");
+    let users = NonZeroU32::new(users).expect("at least one user");
+    seed(&db, &passwords, users).await.expect("seed");
+    (db, passwords)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::password::Cost;
-    use std::time::Duration;
 
     #[test]
     fn credential_scheme_is_stable() {
@@ -106,25 +121,7 @@ mod tests {
 
     #[tokio::test]
     async fn seeded_users_log_in_with_the_documented_passwords() {
-        let db = MainDb::connect("sqlite::memory:", Duration::from_secs(5))
-            .await
-            .unwrap();
-        let passwords = Passwords::new(Cost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap();
-        let seeded = seed(&db, &passwords, NonZeroU32::new(200).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(
-            seeded,
-            Seeded {
-                users: 200,
-                distinct_hashes: 64
-            }
-        );
+        let (db, passwords) = seeded_test_db(200).await;
         assert_eq!(db.count_accounts().await.unwrap(), 200);
         for n in [1, 64, 65, 200] {
             let hash = db.password_hash(&username(n)).await.unwrap();
@@ -141,24 +138,23 @@ mod tests {
                 Some(balance_cents(n))
             );
         }
-        // Seeding again resets rather than duplicating.
-        seed(&db, &passwords, NonZeroU32::new(10).unwrap())
+        // Seeding again resets rather than duplicating, with one hash per distinct password.
+        let again = seed(&db, &passwords, NonZeroU32::new(200).unwrap())
             .await
             .unwrap();
+        assert_eq!(
+            again,
+            Seeded {
+                users: 200,
+                distinct_hashes: 64
+            }
+        );
         assert_eq!(db.count_accounts().await.unwrap(), 200);
     }
 
     #[tokio::test]
-    async fn fewer_users_than_passwords_seeds_each_once() {
-        let db = MainDb::connect("sqlite::memory:", Duration::from_secs(5))
-            .await
-            .unwrap();
-        let passwords = Passwords::new(Cost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap();
+    async fn fewer_users_than_passwords_hash_only_the_passwords_in_use() {
+        let (db, passwords) = seeded_test_db(1).await;
         let seeded = seed(&db, &passwords, NonZeroU32::new(3).unwrap())
             .await
             .unwrap();
