@@ -3,7 +3,7 @@
 #
 # 1. Makes sure the servers the integration tests start are installed (Redis, PostgreSQL and
 #    psql; authbench-testkit runs throwaway copies on free ports), installing them with apt when
-#    run as root.
+#    run as root; a C compiler for aws-lc-sys; PyJWT for the JWT interop test (with pip).
 # 2. Runs `cargo fmt --check`, clippy with warnings denied, and the whole test suite.
 #
 # Usage: scripts/test.sh [--tools-only]   (from anywhere; honours CARGO_TARGET_DIR)
@@ -51,6 +51,13 @@ apt_install() {
     rm -f "$log"
 }
 
+# pip_install PACKAGE...: PyPI packages, into the python3 on PATH (the one the tests run).
+pip_install() {
+    command -v python3 >/dev/null || die "python3 not found: install Python 3 with pip"
+    echo "python3 -m pip install $*"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@" || die "pip install $* failed"
+}
+
 # --- tools ---
 
 # find_tool NAME: prints the path of NAME on PATH, else in the newest /usr/lib/postgresql/*/bin
@@ -81,6 +88,20 @@ ensure_tool() {
         path=$(find_tool "$name") || die "$name still not found after: $*"
     fi
     printf 'found %-13s %s (%s)\n' "$name" "$("$path" --version 2>&1 | head -n 1)" "$path"
+}
+
+# ensure_python_module MODULE INSTALLER ARG...: ensure_tool for a module python3 must import,
+# printing its version.
+ensure_python_module() {
+    local module=$1 version
+    shift
+    local probe="import $module; print(getattr($module, '__version__', '?'))"
+    if ! version=$(python3 -c "$probe" 2>/dev/null); then
+        echo "python3 module $module not found"
+        "$@"
+        version=$(python3 -c "$probe" 2>/dev/null) || die "python3 module $module still not found after: $*"
+    fi
+    printf 'found %-13s %s (python3 module)\n' "$module" "$version"
 }
 
 # ensure_cargo_component SUBCOMMAND COMPONENT: `cargo fmt` and `cargo clippy` come as rustup
@@ -116,6 +137,12 @@ ensure_tool redis-server apt_install redis-server
 ensure_tool initdb apt_install postgresql postgresql-client
 ensure_tool postgres apt_install postgresql
 ensure_tool psql apt_install postgresql-client
+# aws-lc-sys (the JWT server's crypto) compiles C; it needs no cmake or clang on Linux x86_64.
+ensure_tool cc apt_install gcc libc6-dev
+# scripts/pyjwt_interop.py: the JWT interop test checks our tokens against PyJWT.
+ensure_tool python3 apt_install python3 python3-pip
+ensure_python_module jwt pip_install 'pyjwt[crypto]'
+ensure_python_module cryptography pip_install 'pyjwt[crypto]'
 if is_root && ! id postgres >/dev/null 2>&1; then
     die "running as root, which PostgreSQL refuses, and there is no 'postgres' user to run it as"
 fi

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use authbench_core::balances::BalanceSource;
 use authbench_core::store_url::StoreUrl;
+use authbench_jwt_server::keys::Alg;
+use authbench_jwt_server::{Revocation, Transport};
 use authbench_session_server::TouchPolicy;
 use clap::{Args, Parser, Subcommand};
 
@@ -40,6 +42,9 @@ pub struct ServeArgs {
 pub enum Server {
     /// The session-backed server: sessions in a store, looked up on every request.
     Session(SessionArgs),
+    /// The JWT server: signed access tokens checked without a store, refresh rotation, optional
+    /// revocation.
+    Jwt(Box<JwtArgs>),
 }
 
 /// Flags every server shares.
@@ -105,6 +110,65 @@ pub struct SessionArgs {
     pub max_sessions_per_user: Option<NonZeroU32>,
 
     /// Drop `Secure` from the session cookie, for plain-HTTP local runs (curl, the load generator).
+    #[arg(long, env = "AUTHBENCH_INSECURE_COOKIE")]
+    pub insecure_cookie: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JwtArgs {
+    #[command(flatten)]
+    pub common: CommonServerArgs,
+
+    /// Store for refresh families, denylist entries and cutoffs: memory, sqlite://PATH,
+    /// redis://HOST:PORT or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "AUTHBENCH_STORE", default_value = "sqlite://authbench-jwt.db", value_parser = parse_store_url)]
+    pub store: StoreUrl,
+
+    /// Signing algorithm: HS256, RS256, ES256 or EdDSA. Pinned: a token's `alg` header never
+    /// chooses it.
+    #[arg(long, env = "AUTHBENCH_ALG", default_value = "HS256")]
+    pub alg: Alg,
+
+    /// PEM private key (PKCS#8), or for HS256 a file holding the secret (32 bytes or more).
+    /// Without it (and without AUTHBENCH_JWT_SECRET) a key is generated at start.
+    #[arg(long, env = "AUTHBENCH_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// The HS256 secret itself, from the environment only (never a flag, which `ps` would show).
+    #[arg(skip = std::env::var("AUTHBENCH_JWT_SECRET").ok())]
+    pub secret: Option<String>,
+
+    /// Access-token lifetime.
+    #[arg(long, env = "AUTHBENCH_ACCESS_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub access_ttl: Duration,
+
+    /// Refresh-family lifetime from login (rotation does not extend it).
+    #[arg(long, env = "AUTHBENCH_REFRESH_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub refresh_ttl: Duration,
+
+    /// `iss` of issued tokens, required on presented ones.
+    #[arg(long, env = "AUTHBENCH_ISSUER", default_value = "authbench")]
+    pub issuer: String,
+
+    /// `aud` of issued tokens, required on presented ones.
+    #[arg(long, env = "AUTHBENCH_AUDIENCE", default_value = "authbench-api")]
+    pub audience: String,
+
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[arg(long, env = "AUTHBENCH_LEEWAY", default_value = "5s", value_parser = parse_duration)]
+    pub leeway: Duration,
+
+    /// none (stateless: logout can't end an access token before it expires), denylist (logout
+    /// stores the jti; every request checks it) or cutoff (per-user not-before time; every
+    /// request checks it).
+    #[arg(long, env = "AUTHBENCH_REVOCATION", default_value = "none")]
+    pub revocation: Revocation,
+
+    /// header (Authorization: Bearer) or cookie (also an HttpOnly access_token cookie).
+    #[arg(long, env = "AUTHBENCH_TRANSPORT", default_value = "header")]
+    pub transport: Transport,
+
+    /// Drop `Secure` from the access-token cookie, for plain-HTTP local runs.
     #[arg(long, env = "AUTHBENCH_INSECURE_COOKIE")]
     pub insecure_cookie: bool,
 }
@@ -176,6 +240,8 @@ mod tests {
             error.to_string().contains("--store") && error.to_string().contains("mysql"),
             "{error}"
         );
+        let error = Cli::try_parse_from(["authbench", "serve", "jwt", "--alg", "HS1"]).unwrap_err();
+        assert!(error.to_string().contains("--alg"), "{error}");
         let error =
             Cli::try_parse_from(["authbench", "serve", "session", "--touch", "often"]).unwrap_err();
         assert!(error.to_string().contains("half-ttl"), "{error}");

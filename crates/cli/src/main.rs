@@ -34,6 +34,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let workers = match &cli.command {
         Command::Serve(serve) => match &serve.server {
             Server::Session(session) => session.common.workers,
+            Server::Jwt(jwt) => jwt.common.workers,
         },
         Command::Seed(_) => None,
     };
@@ -47,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(serve) => match serve.server {
                 Server::Session(args) => commands::serve::session(args).await,
+                Server::Jwt(args) => commands::serve::jwt(*args).await,
             },
             Command::Seed(args) => commands::seed::run(args).await,
         }

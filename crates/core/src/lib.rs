@@ -9,6 +9,7 @@
 //! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
 //! - [`http`]: JSON errors, limits, timeouts, metrics, `/healthz` bodies and the serve loop.
 //! - [`store_url`]: which session store a URL names.
+//! - [`time`]: times as the HTTP answers show them.
 
 pub mod balances;
 pub mod http;
@@ -16,3 +17,4 @@ pub mod maindb;
 pub mod password;
 pub mod seed;
 pub mod store_url;
+pub mod time;

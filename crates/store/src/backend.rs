@@ -37,12 +37,17 @@ impl Options {
 ///
 /// Contract, checked by the conformance suite in `tests/conformance.rs`:
 /// - a record is never returned by `load`, `list_user` or `count_user` at or after `expires`;
+/// - `create` with an id that is already stored (live or expired) replaces that record whole,
+///   user included: the per-user index then lists it under the new user only, once;
 /// - `create` with `max_per_user = Some(n)` leaves at most `n` live records for that user, evicting
 ///   the oldest by `created` (then by `id`), also when several creates for one user race;
 /// - `touch` changes only `expires`, and only of a record that is still live;
+/// - `replace_data` changes only `data`, only of a live record, and only if it still holds the
+///   expected value; of several racing calls with the same `expected`, exactly one succeeds;
 /// - `list_user` returns live records oldest first.
 pub trait Backend: Send + Sync + 'static {
-    /// Stores a new record, then evicts the user's oldest records beyond `max_per_user`.
+    /// Stores a record, replacing any with the same id, then evicts the user's oldest records
+    /// beyond `max_per_user`.
     fn create(
         &self,
         record: &Record,
@@ -54,6 +59,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Writes `record.expires` back for the live record with `record.id`. Returns whether it existed.
     fn touch(&self, record: &Record) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Replaces `data` of the live record `id` with `new` only if it currently equals `expected`.
+    /// Returns whether it did. Atomic: of several concurrent calls with the same `expected`,
+    /// exactly one wins. Refresh-token rotation relies on this: `data` holds the hash of the
+    /// family's current token, so a replayed old token finds a mismatch instead of rotating twice.
+    fn replace_data(
+        &self,
+        id: &str,
+        expected: &str,
+        new: &str,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
 
     /// Deletes one record. Returns whether it existed.
     fn delete(&self, id: &str) -> impl Future<Output = Result<bool, Error>> + Send;

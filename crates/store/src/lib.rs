@@ -4,7 +4,7 @@
 //! # Layout
 //!
 //! - [`record`]: the [`Record`] every backend stores, and the [`Namespace`]s that keep sessions,
-//!   refresh families and denylist entries apart.
+//!   refresh families, denylist entries and cutoffs apart.
 //! - [`backend`]: the [`Backend`] trait with its contract, and the [`Options`] a backend opens with.
 //! - `memory`, `sqlite`, `redis_store`, `postgres`: the four backends.
 //! - [`store`]: [`Store`], a backend chosen by URL, with each operation bounded in time, counted

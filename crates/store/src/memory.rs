@@ -63,6 +63,7 @@ impl Backend for MemoryBackend {
     async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
         let now = now_millis();
         let mut state = self.lock();
+        // Through `remove`, so that a replaced record leaves its old user's index, whoever that was.
         state.remove(&record.id);
         state.records.insert(record.id.clone(), record.clone());
         state
@@ -112,6 +113,18 @@ impl Backend for MemoryBackend {
         match state.records.get_mut(&record.id) {
             Some(stored) if stored.is_live(now) => {
                 stored.expires = record.expires;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
+        let now = now_millis();
+        let mut state = self.lock();
+        match state.records.get_mut(id) {
+            Some(stored) if stored.is_live(now) && stored.data == expected => {
+                new.clone_into(&mut stored.data);
                 Ok(true)
             }
             _ => Ok(false),

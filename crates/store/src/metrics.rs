@@ -15,6 +15,7 @@ pub enum Op {
     create,
     load,
     touch,
+    replace_data,
     delete,
     list_user,
     count_user,
@@ -24,10 +25,12 @@ pub enum Op {
 }
 
 impl Op {
-    const ALL: [Op; 9] = [
+    /// In declaration order: [`OpHandles::get`] indexes by `op as usize`.
+    const ALL: [Op; 10] = [
         Op::create,
         Op::load,
         Op::touch,
+        Op::replace_data,
         Op::delete,
         Op::list_user,
         Op::count_user,
@@ -146,11 +149,38 @@ impl OpHandle {
 
 #[derive(Debug)]
 pub(crate) struct OpHandles {
-    per_op: [OpHandle; 9],
+    per_op: [OpHandle; Op::ALL.len()],
 }
 
 impl OpHandles {
     pub(crate) fn get(&self, op: Op) -> &OpHandle {
         &self.per_op[op as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_indexes_its_own_handle() {
+        // Stops compiling when a variant is added: add it to `Op::ALL` too, in the same place.
+        for op in Op::ALL {
+            match op {
+                Op::create
+                | Op::load
+                | Op::touch
+                | Op::replace_data
+                | Op::delete
+                | Op::list_user
+                | Op::count_user
+                | Op::delete_user
+                | Op::purge_expired
+                | Op::ping => {}
+            }
+        }
+        for (index, op) in Op::ALL.into_iter().enumerate() {
+            assert_eq!(op as usize, index, "{op:?} is out of place in Op::ALL");
+        }
     }
 }

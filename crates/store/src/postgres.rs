@@ -65,6 +65,7 @@ struct Connection {
     create: Statement,
     load: Statement,
     touch: Statement,
+    replace_data: Statement,
     delete: Statement,
     list: Statement,
     count: Statement,
@@ -83,22 +84,29 @@ impl Connection {
         Ok(client)
     }
 
-    async fn prepare(client: Client, sql: &[String; 8]) -> Result<Connection, Error> {
+    async fn prepare(client: Client, sql: &[String; STATEMENTS]) -> Result<Connection, Error> {
         // Prepared concurrently: tokio-postgres pipelines them, one round trip in all.
         let prepared =
             futures::future::try_join_all(sql.iter().map(|text| client.prepare(text))).await?;
-        let Ok([create, load, touch, delete, list, count, delete_user, purge]) =
-            <[Statement; 8]>::try_from(prepared)
-        else {
-            return Err(Error::Unavailable(
-                "postgres prepared a wrong number of statements".into(),
-            ));
-        };
+        let [
+            create,
+            load,
+            touch,
+            replace_data,
+            delete,
+            list,
+            count,
+            delete_user,
+            purge,
+        ] = <[Statement; STATEMENTS]>::try_from(prepared).map_err(|_| {
+            Error::Unavailable("postgres prepared a wrong number of statements".into())
+        })?;
         Ok(Connection {
             client,
             create,
             load,
             touch,
+            replace_data,
             delete,
             list,
             count,
@@ -108,12 +116,18 @@ impl Connection {
     }
 }
 
+/// How many statements a [`Connection`] prepares.
+const STATEMENTS: usize = 9;
+
 /// The statement texts, in [`Connection`]'s field order.
-fn statements(t: &str) -> [String; 8] {
+fn statements(t: &str) -> [String; STATEMENTS] {
     [
         format!("SELECT {t}_create($1, $2, $3, $4, $5, $6, $7)"),
         format!("SELECT username, created, expires, data FROM {t} WHERE id = $1 AND expires > $2"),
         format!("UPDATE {t} SET expires = $1 WHERE id = $2 AND expires > $3"),
+        // Racing swaps queue on the row lock; under READ COMMITTED each waiter then re-checks the
+        // WHERE against the winner's row version, finds the data changed and updates nothing.
+        format!("UPDATE {t} SET data = $1 WHERE id = $2 AND data = $3 AND expires > $4"),
         format!("DELETE FROM {t} WHERE id = $1 RETURNING expires"),
         format!(
             "SELECT id, created, expires, data FROM {t} WHERE username = $1 AND expires > $2 \
@@ -138,7 +152,7 @@ struct Slot {
 #[derive(Debug)]
 struct Shared {
     config: tokio_postgres::Config,
-    sql: [String; 8],
+    sql: [String; STATEMENTS],
     slots: Vec<Slot>,
     /// Bounds a whole reconnect (connect, then prepare): a server that accepts connections but
     /// never answers must not leave a slot "reconnecting" forever.
@@ -290,6 +304,15 @@ impl Backend for PostgresBackend {
             .execute(&c.touch, &[&record.expires, &record.id, &now_millis()])
             .await?;
         Ok(touched > 0)
+    }
+
+    async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
+        let c = self.connection().await?;
+        let replaced = c
+            .client
+            .execute(&c.replace_data, &[&new, &id, &expected, &now_millis()])
+            .await?;
+        Ok(replaced > 0)
     }
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {

@@ -15,11 +15,12 @@ pub fn now_millis() -> UnixMillis {
         })
 }
 
-/// A session, a refresh-token family or a denylist entry, depending on the [`Namespace`] of the
-/// store that holds it.
+/// A session, a refresh-token family, a denylist entry or a user's cutoff, depending on the
+/// [`Namespace`] of the store that holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
-    /// Unique within the namespace: a session id, a family id or a token's `jti`.
+    /// Unique within the namespace: a session id, a family id, a token's `jti`, or (for a cutoff)
+    /// the user name itself.
     pub id: String,
     /// The user it belongs to; the per-user index is keyed on this.
     pub user: String,
@@ -27,7 +28,8 @@ pub struct Record {
     pub created: UnixMillis,
     /// When it stops being valid. A record is never returned at or after this time.
     pub expires: UnixMillis,
-    /// What the owner needs beside the fixed fields (a user agent, a refresh-token hash).
+    /// What the owner needs beside the fixed fields (a user agent, a refresh-token hash, a cutoff
+    /// time). [`crate::Backend::replace_data`] swaps it atomically.
     pub data: String,
 }
 
@@ -39,12 +41,16 @@ impl Record {
 }
 
 /// Which kind of record a store holds. Each namespace is a separate table or key prefix, so the
-/// JWT server can keep refresh families and denylist entries on the same backend without mixing.
+/// JWT server can keep refresh families, denylist entries and cutoffs on the same backend without
+/// mixing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Namespace {
     Sessions,
     RefreshFamilies,
     Denylist,
+    /// A user's "not before" time for JWT logout-everywhere: id and user are the user name, data
+    /// is the cutoff in [`UnixMillis`] as decimal text. Tokens issued before it are rejected.
+    Cutoffs,
 }
 
 impl Namespace {
@@ -54,6 +60,7 @@ impl Namespace {
             Namespace::Sessions => "sessions",
             Namespace::RefreshFamilies => "refresh_families",
             Namespace::Denylist => "denylist",
+            Namespace::Cutoffs => "cutoffs",
         }
     }
 }

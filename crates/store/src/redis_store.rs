@@ -44,11 +44,35 @@ local function live_members(index, prefix, last)
 end
 ";
 
-/// KEYS: record, index. ARGV: value, expires, created, id, cap (0: none), record key prefix.
-/// One script, so that the write and the eviction are atomic even when creates race.
+/// Splits a stored value into its header (`"{created} {expires} {user_len} "`), user and data;
+/// nil where the value is not in this store's format.
+const SPLIT: &str = r"
+local function split(value)
+  local _, head, user_len = string.find(value, '^%-?%d+ %-?%d+ (%d+) ')
+  if not head then return nil end
+  local user_end = head + tonumber(user_len)
+  if user_end > #value then return nil end
+  return string.sub(value, 1, head), string.sub(value, head + 1, user_end),
+    string.sub(value, user_end + 1)
+end
+";
+
+/// KEYS: record, index. ARGV: value, expires, created, id, cap (0: none), record key prefix,
+/// index key prefix, user. One script, so that the write and the eviction are atomic even when
+/// creates race.
 static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{EXTEND_INDEX}{LIVE_MEMBERS}
+        "{EXTEND_INDEX}{LIVE_MEMBERS}{SPLIT}
+-- A replaced record that belonged to another user must leave that user's index, or it would
+-- be listed there (the index holds ids, and the id now names a live record). pcall: a key of
+-- another type is simply overwritten, as SET alone would.
+local old = redis.pcall('GET', KEYS[1])
+if type(old) == 'string' then
+  local _, old_user = split(old)
+  if old_user and old_user ~= ARGV[8] then
+    redis.call('ZREM', ARGV[7] .. old_user, ARGV[4])
+  end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 local cap = tonumber(ARGV[5])
@@ -80,6 +104,23 @@ local created, rest = string.match(value, '^(%-?%d+) %-?%d+ (.*)$')
 if not created then return -1 end
 redis.call('SET', KEYS[1], created .. ' ' .. ARGV[1] .. ' ' .. rest, 'XX', 'PXAT', ARGV[1])
 extend(KEYS[2], ARGV[1])
+return 1"
+    ))
+});
+
+/// KEYS: record. ARGV: expected data, new data, now. Swaps the data of a live record whose data
+/// equals the expected, keeping its expiry. Returns 1 if swapped, 0 if not, -1 if the stored
+/// value is not ours. `now` keeps the contract when the clocks of Redis and the caller disagree.
+static REPLACE_DATA: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{SPLIT}
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local head, user, data = split(value)
+if not head then return -1 end
+local expires = tonumber(string.match(head, '^%-?%d+ (%-?%d+) '))
+if expires <= tonumber(ARGV[3]) or data ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], head .. user .. ARGV[2], 'XX', 'KEEPTTL')
 return 1"
     ))
 });
@@ -223,6 +264,8 @@ impl Backend for RedisBackend {
             .arg(&record.id)
             .arg(cap)
             .arg(&self.record_prefix)
+            .arg(&self.index_prefix)
+            .arg(&record.user)
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())
@@ -258,6 +301,23 @@ impl Backend for RedisBackend {
             _ => Err(Error::Corrupt(format!(
                 "record {:?} is not in this store's format",
                 record.id
+            ))),
+        }
+    }
+
+    async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
+        let replaced: i64 = REPLACE_DATA
+            .key(self.record_key(id))
+            .arg(expected)
+            .arg(new)
+            .arg(now_millis())
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        match replaced {
+            1 => Ok(true),
+            0 => Ok(false),
+            _ => Err(Error::Corrupt(format!(
+                "record {id:?} is not in this store's format"
             ))),
         }
     }

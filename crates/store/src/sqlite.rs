@@ -19,6 +19,7 @@ struct Sql {
     evict: String,
     load: String,
     touch: String,
+    replace_data: String,
     delete: String,
     list: String,
     count: String,
@@ -45,6 +46,11 @@ impl Sql {
                 "SELECT user, created, expires, data FROM {t} WHERE id = ?1 AND expires > ?2"
             ),
             touch: format!("UPDATE {t} SET expires = ?1 WHERE id = ?2 AND expires > ?3"),
+            // One statement in autocommit: it takes the write lock before reading the row, so
+            // racing swaps serialise and every one after the winner sees the new data.
+            replace_data: format!(
+                "UPDATE {t} SET data = ?1 WHERE id = ?2 AND data = ?3 AND expires > ?4"
+            ),
             delete: format!("DELETE FROM {t} WHERE id = ?1 RETURNING expires"),
             list: format!(
                 "SELECT id, created, expires, data FROM {t} WHERE user = ?1 AND expires > ?2 \
@@ -159,6 +165,17 @@ impl Backend for SqliteBackend {
         let done = sqlx::query(&self.sql.touch)
             .bind(record.expires)
             .bind(&record.id)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
+        let done = sqlx::query(&self.sql.replace_data)
+            .bind(new)
+            .bind(id)
+            .bind(expected)
             .bind(now_millis())
             .execute(&self.pool)
             .await?;

@@ -120,6 +120,14 @@ impl Store {
         .await
     }
 
+    /// See [`Backend::replace_data`]: an atomic compare-and-swap of `data`.
+    pub async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
+        self.timed(Op::replace_data, async {
+            dispatch!(&self.inner.backend, b => b.replace_data(id, expected, new))
+        })
+        .await
+    }
+
     pub async fn delete(&self, id: &str) -> Result<bool, Error> {
         self.timed(Op::delete, async {
             dispatch!(&self.inner.backend, b => b.delete(id))

@@ -97,6 +97,11 @@ macro_rules! conformance {
                 concurrent_creates_without_cap_keep_all,
                 odd_ids_and_user_names_round_trip,
                 namespaces_are_isolated,
+                create_with_existing_id_replaces_the_record,
+                replace_data_swaps_only_from_the_expected_data,
+                replace_data_of_unknown_or_expired_id_is_false,
+                concurrent_replace_data_has_exactly_one_winner,
+                cutoffs_are_isolated_from_sessions,
                 purge_expired_removes_expired_records,
                 metrics_count_operations,
                 ping_answers,
@@ -258,8 +263,30 @@ mod corrupt {
                 matches!(outcome, Err(Error::Corrupt(_))),
                 "{id}: {outcome:?}"
             );
+            let swapped = store.replace_data(id, "", "x").await;
+            assert!(
+                matches!(swapped, Err(Error::Corrupt(_))),
+                "{id}: {swapped:?}"
+            );
         }
         let listed = store.list_user("alice").await;
         assert!(matches!(listed, Err(Error::Corrupt(_))), "{listed:?}");
+
+        // Creating over a foreign key replaces it, whatever its type.
+        let now = authbench_store::now_millis();
+        for id in ["text", "hash"] {
+            let record = authbench_store::Record {
+                id: id.into(),
+                user: "bob".into(),
+                created: now,
+                expires: now + 60_000,
+                data: String::new(),
+            };
+            store
+                .create(&record, None)
+                .await
+                .expect("create over foreign");
+            assert_eq!(store.load(id).await.expect("load"), Some(record));
+        }
     }
 }

@@ -28,9 +28,12 @@ pub struct Target {
     pub style: AuthStyle,
     /// A seeded account: (username, password, balance in cents).
     pub account: (String, String, i64),
-    /// Whether logout and `DELETE /sessions` make the credentials already issued stop working
-    /// at once (true for sessions; for JWT only with revocation on).
+    /// Whether logout makes the caller's credentials stop working at once (true for sessions;
+    /// for JWT only with revocation on).
     pub logout_revokes: bool,
+    /// Whether `DELETE /sessions` makes every credential of the user stop working at once,
+    /// including other logins' (sessions; JWT only with a per-user cutoff).
+    pub logout_everywhere_revokes: bool,
 }
 
 /// The credential header of one login.
@@ -300,14 +303,28 @@ pub async fn sessions_lists_logins_and_delete_logs_out_everywhere(target: &Targe
         .await
         .expect("DELETE /sessions");
     assert!(response.status().is_success());
+    let (first_after, second_after) = (
+        target.balance(&client, &first).await.status(),
+        target.balance(&client, &second).await.status(),
+    );
+    if target.logout_everywhere_revokes {
+        assert_eq!(
+            first_after,
+            StatusCode::UNAUTHORIZED,
+            "other logins must end too"
+        );
+    } else {
+        assert_eq!(
+            first_after,
+            StatusCode::OK,
+            "without a per-user cutoff, other logins stay valid"
+        );
+    }
     if target.logout_revokes {
         assert_eq!(
-            target.balance(&client, &first).await.status(),
-            StatusCode::UNAUTHORIZED
-        );
-        assert_eq!(
-            target.balance(&client, &second).await.status(),
-            StatusCode::UNAUTHORIZED
+            second_after,
+            StatusCode::UNAUTHORIZED,
+            "the caller's credentials must end"
         );
     }
 }

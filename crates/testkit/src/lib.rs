@@ -8,9 +8,11 @@
 //! - [`postgres`]: [`postgres::PostgresServer`], a throwaway cluster (`initdb` + `postgres`).
 //! - `process`: what both need from the OS: binaries, free ports, temp dirs, and children that
 //!   die with the test process; `log_file`: server logs, whose tails go into panic messages.
+//! - [`in_process`]: a server under test in the test's runtime, on a free port.
 //! - [`http_suite`]: the endpoint cases every server must pass, and [`endpoint_suite!`].
 
 pub mod http_suite;
+pub mod in_process;
 mod log_file;
 pub mod postgres;
 mod process;

@@ -1,16 +1,18 @@
-//! `authbench serve session`: bind, print `listening on http://ADDR`, serve until SIGTERM/Ctrl-C.
+//! `authbench serve session|jwt`: bind, print `listening on http://ADDR`, serve until
+//! SIGTERM/Ctrl-C.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use authbench_core::http::shutdown_signal;
 use authbench_core::store_url::redact;
-use authbench_session_server::{AppState, Config, Options};
 use tokio::net::TcpListener;
 
-use crate::args::SessionArgs;
+use crate::args::{CommonServerArgs, JwtArgs, SessionArgs};
 
 pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
+    use authbench_session_server::{AppState, Config, Options};
     let config = Config::new(
         args.ttl,
         args.idle_timeout,
@@ -33,12 +35,7 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
             args.store
         )
     })?;
-    let listener = TcpListener::bind(common.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (--listen)", common.listen))?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
+    let listener = bind(&common).await?;
     tracing::info!(
         store = %args.store,
         main_db = %redact(&common.main_db),
@@ -47,13 +44,80 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
         touch = ?options.config.touch,
         "session server ready"
     );
-    // The load generator starts servers on port 0 and reads this exact line.
+    announce(&listener)?;
+    authbench_session_server::serve(listener, state, shutdown_signal()).await;
+    tracing::info!("session server stopped");
+    Ok(())
+}
+
+pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
+    use authbench_jwt_server::{AppState, Config, KeySource, Options};
+    let config = Config {
+        access_ttl: args.access_ttl,
+        refresh_ttl: args.refresh_ttl,
+        issuer: args.issuer,
+        audience: args.audience,
+        leeway: args.leeway,
+        revocation: args.revocation,
+        transport: args.transport,
+        secure_cookie: !args.insecure_cookie,
+    }
+    .validated()?;
+    let key = match (&args.key_file, &args.secret) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("give either --key-file or AUTHBENCH_JWT_SECRET, not both")
+        }
+        (Some(path), None) => KeySource::File(path.clone()),
+        (None, Some(secret)) => KeySource::Secret(secret.as_bytes().to_vec()),
+        (None, None) => KeySource::Generate,
+    };
+    let common = args.common;
+    let mut options = Options::new(common.main_db.clone(), args.store.clone());
+    options.store_timeout = common.store_timeout;
+    options.request_timeout = common.request_timeout;
+    options.password_cost = common.argon2.cost();
+    options.balance_source = common.balance_source;
+    options.alg = args.alg;
+    options.key = key;
+    options.config = config;
+
+    let state = AppState::open(&options).await.with_context(|| {
+        format!(
+            "cannot start the JWT server (main_DB {}, store {})",
+            redact(&common.main_db),
+            args.store
+        )
+    })?;
+    let listener = bind(&common).await?;
+    tracing::info!(
+        alg = %args.alg,
+        kid = state.codec().keys().kid(),
+        store = %args.store,
+        main_db = %redact(&common.main_db),
+        revocation = ?options.config.revocation,
+        transport = ?options.config.transport,
+        "JWT server ready"
+    );
+    announce(&listener)?;
+    authbench_jwt_server::serve(listener, state, shutdown_signal()).await;
+    tracing::info!("JWT server stopped");
+    Ok(())
+}
+
+async fn bind(common: &CommonServerArgs) -> anyhow::Result<TcpListener> {
+    let address: SocketAddr = common.listen;
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (--listen)"))
+}
+
+/// The load generator starts servers on port 0 and reads this exact line.
+fn announce(listener: &TcpListener) -> anyhow::Result<()> {
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on http://{address}")?;
     stdout.flush()?;
-    drop(stdout);
-
-    authbench_session_server::serve(listener, state, shutdown_signal()).await;
-    tracing::info!("session server stopped");
     Ok(())
 }

@@ -1,8 +1,7 @@
 //! `POST /login` and `POST /logout`.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use authbench_core::http::{ApiError, JsonBody};
+use authbench_core::time::rfc3339_millis as rfc3339;
 use authbench_store::{Record, now_millis};
 use axum::Json;
 use axum::extract::State;
@@ -153,10 +152,4 @@ fn user_agent(headers: &HeaderMap) -> String {
         end -= 1;
     }
     text[..end].to_owned()
-}
-
-/// A Unix-millisecond time as RFC 3339 with milliseconds, UTC.
-pub fn rfc3339(millis: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0));
-    humantime::format_rfc3339_millis(time).to_string()
 }

@@ -1,6 +1,7 @@
 //! `GET /sessions` (the caller's live sessions) and `DELETE /sessions` (log out everywhere).
 
 use authbench_core::http::ApiError;
+use authbench_core::time::rfc3339_millis as rfc3339;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -9,7 +10,7 @@ use http::header::SET_COOKIE;
 use serde::Serialize;
 
 use crate::auth::{authenticate, store_error};
-use crate::routes::login::{clear_cookie, rfc3339};
+use crate::routes::login::clear_cookie;
 use crate::session_id;
 use crate::state::AppState;
 

@@ -11,10 +11,9 @@ use authbench_core::password::{Cost, Passwords};
 use authbench_core::seed;
 use authbench_session_server::{AppState, Options};
 use authbench_testkit::http_suite::{AuthStyle, Target};
+use authbench_testkit::in_process::{InProcess, spawn};
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -29,21 +28,13 @@ pub struct Running {
     pub target: Target,
     pub state: AppState,
     pub redis: Option<RedisServer>,
-    shutdown: Option<oneshot::Sender<()>>,
+    _server: InProcess,
     _dir: tempfile::TempDir,
 }
 
 impl Running {
     pub fn target(&self) -> &Target {
         &self.target
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
     }
 }
 
@@ -84,26 +75,22 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> 
     db.ping().await.expect("main_DB answers");
 
     let state = AppState::open(&options).await.expect("server state");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(authbench_session_server::serve(
-        listener,
-        state.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let server_state = state.clone();
+    let server = spawn(move |listener, shutdown| {
+        authbench_session_server::serve(listener, server_state, shutdown)
+    })
+    .await;
     Running {
         target: Target {
-            base_url: format!("http://{address}"),
+            base_url: server.base_url.clone(),
             style: AuthStyle::Session,
             account: (seed::username(1), seed::password(1), seed::balance_cents(1)),
             logout_revokes: true,
+            logout_everywhere_revokes: true,
         },
         state,
         redis,
-        shutdown: Some(shutdown),
+        _server: server,
         _dir: dir,
     }
 }

@@ -9,6 +9,10 @@ use prometheus_client::registry::Registry;
 
 use crate::Fixture;
 
+#[path = "replace.rs"]
+mod replace;
+pub use replace::*;
+
 const HOUR: Duration = Duration::from_secs(3600);
 /// Long enough to create and read a record in a debug build under parallel tests, short
 /// enough to keep the suite quick.
@@ -361,6 +365,12 @@ pub async fn metrics_count_operations(fixture: &Fixture) {
         .expect("create");
     store.load("m1").await.expect("load");
     store.load("absent").await.expect("load");
+    assert!(
+        store
+            .replace_data("m1", "data of m1", "rotated")
+            .await
+            .expect("replace_data")
+    );
 
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
@@ -369,8 +379,10 @@ pub async fn metrics_count_operations(fixture: &Fixture) {
     for line in [
         format!("store_operations_total{{{labels},op=\"load\",outcome=\"ok\"}} 2"),
         format!("store_operations_total{{{labels},op=\"create\",outcome=\"ok\"}} 1"),
+        format!("store_operations_total{{{labels},op=\"replace_data\",outcome=\"ok\"}} 1"),
         format!("store_operations_total{{{labels},op=\"load\",outcome=\"error\"}} 0"),
         format!("store_operation_duration_seconds_count{{{labels},op=\"load\"}} 2"),
+        format!("store_operation_duration_seconds_count{{{labels},op=\"replace_data\"}} 1"),
     ] {
         assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }

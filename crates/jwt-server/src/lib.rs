@@ -1,0 +1,63 @@
+//! The JWT server: `POST /login` checks the password in main_DB and issues a signed access token
+//! and an opaque refresh token; each request verifies the signature with no store lookup (unless
+//! revocation is on, which brings a store back).
+//!
+//! # Layout
+//!
+//! - [`keys`]: signing keys (HS256, RS256, ES256, EdDSA), loaded or generated, their kid and JWKS.
+//! - [`token`]: access-token claims, signing with held key pairs, validation with jsonwebtoken.
+//! - [`config`]: lifetimes, issuer/audience, revocation mode, transport, validated.
+//! - [`state`]: [`AppState`] and the [`Options`] it opens from.
+//! - `refresh`: opaque refresh tokens, rotation and reuse detection on the store.
+//! - `auth`: request → verified claims, with the revocation check.
+//! - `metrics`: verification counts and time.
+//! - `routes`: login/refresh/logout, balance, sessions (refresh families), health, JWKS.
+
+pub mod config;
+pub mod keys;
+pub mod state;
+pub mod token;
+
+mod auth;
+mod metrics;
+mod refresh;
+mod routes;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+pub use auth::COOKIE_NAME;
+pub use config::{Config, ConfigError, Revocation, Transport};
+pub use state::{AppState, KeySource, Options, StartError};
+
+/// The server's routes on `state`, with the shared limits, metrics and error handling.
+pub fn app(state: AppState) -> Router {
+    let shared = &state.shared;
+    let (metrics, registry, timeout) = (
+        shared.http_metrics.clone(),
+        shared.registry.clone(),
+        shared.request_timeout,
+    );
+    let routes = Router::new()
+        .route("/", get(routes::account::about))
+        .route("/login", post(routes::login::login))
+        .route("/refresh", post(routes::login::refresh))
+        .route("/logout", post(routes::login::logout))
+        .route("/user/balance", get(routes::account::balance))
+        .route(
+            "/sessions",
+            get(routes::sessions::list).delete(routes::sessions::delete_all),
+        )
+        .route("/healthz", get(routes::health::healthz))
+        .route("/.well-known/jwks.json", get(routes::account::jwks))
+        .with_state(state);
+    authbench_core::http::finish(routes, metrics, registry, timeout)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+    authbench_core::http::serve(listener, app(state), shutdown).await;
+}

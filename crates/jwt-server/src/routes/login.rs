@@ -1,0 +1,232 @@
+//! `POST /login`, `POST /refresh` and `POST /logout`.
+
+use authbench_core::http::{ApiError, JsonBody};
+use authbench_store::{Record, now_millis};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{COOKIE_NAME, authenticate, store_error};
+use crate::config::{Config, Revocation, Transport};
+use crate::refresh::{self, Minted, Rotation, random_id};
+use crate::state::AppState;
+use crate::token::AccessClaims;
+
+const MAX_USERNAME_BYTES: usize = 256;
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct TokenPair<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+/// Checks the password in main_DB (the same check as the session server), starts a refresh
+/// family in the store, and issues the first access and refresh tokens.
+pub async fn login(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let shared = &state.shared;
+    let plausible = !request.username.is_empty()
+        && request.username.len() <= MAX_USERNAME_BYTES
+        && request.password.len() <= MAX_PASSWORD_BYTES;
+    let stored_hash = if plausible {
+        shared
+            .main_db
+            .password_hash(&request.username)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "main_DB unavailable at login");
+                ApiError::unavailable("main_db")
+            })?
+    } else {
+        None
+    };
+    let password = if request.password.len() <= MAX_PASSWORD_BYTES {
+        request.password
+    } else {
+        String::new()
+    };
+    let verified = shared
+        .passwords
+        .verify(password, stored_hash)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "password check failed");
+            ApiError::internal()
+        })?;
+    if !verified {
+        return Err(ApiError::bad_credentials());
+    }
+    let minted = refresh::mint(None).map_err(internal)?;
+    let record = refresh::family_record(
+        &minted,
+        &request.username,
+        millis(shared.config.refresh_ttl),
+    );
+    shared
+        .refresh
+        .create(&record, None)
+        .await
+        .map_err(|error| store_error(&error))?;
+    issue(&state, &request.username, &minted)
+}
+
+#[derive(Deserialize)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// Rotates a refresh token. A token that was already rotated revokes its whole family.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    match refresh::rotate(&state.shared.refresh, &request.refresh_token)
+        .await
+        .map_err(|error| store_error(&error))?
+    {
+        Rotation::Rotated { user, next } => issue(&state, &user, &next),
+        Rotation::Unknown => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_refresh_token",
+            "unknown, expired or revoked refresh token",
+        )),
+        Rotation::Reused { user } => {
+            tracing::warn!(
+                user,
+                "a rotated refresh token was replayed; its family is revoked"
+            );
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "this refresh token was already used; every token of its login is revoked",
+            ))
+        }
+    }
+}
+
+/// Ends this login: drops its refresh family, then revokes the access token as the mode allows
+/// (`none`: it stays valid until it expires; `denylist`: its `jti`; `cutoff`: every access token
+/// of the user issued so far, since a cutoff is per user).
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let claims = authenticate(&state, &headers).await?;
+    let shared = &state.shared;
+    shared
+        .refresh
+        .delete(&claims.sid)
+        .await
+        .map_err(|error| store_error(&error))?;
+    revoke(&state, &claims).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(SET_COOKIE, clear_cookie(&shared.config))],
+    )
+        .into_response())
+}
+
+/// Revokes what the revocation mode can revoke for the holder of `claims`.
+pub async fn revoke(state: &AppState, claims: &AccessClaims) -> Result<(), ApiError> {
+    let shared = &state.shared;
+    let Some(revocations) = &shared.revocations else {
+        return Ok(());
+    };
+    let now = now_millis();
+    let record = match shared.config.revocation {
+        Revocation::None => return Ok(()),
+        // Kept until the token would have expired anyway (plus the leeway), then dropped.
+        Revocation::Denylist => Record {
+            id: claims.jti.clone(),
+            user: claims.sub.clone(),
+            created: now,
+            expires: claims
+                .exp
+                .saturating_mul(1000)
+                .saturating_add(millis(shared.config.leeway)),
+            data: String::new(),
+        },
+        // Any token issued before now is at most access_ttl (+ leeway) from expiry.
+        Revocation::Cutoff => Record {
+            id: claims.sub.clone(),
+            user: claims.sub.clone(),
+            created: now,
+            expires: now + millis(shared.config.access_ttl) + millis(shared.config.leeway) + 1000,
+            data: now.to_string(),
+        },
+    };
+    revocations
+        .create(&record, None)
+        .await
+        .map_err(|error| store_error(&error))
+}
+
+/// Signs an access token for `user` in `family`, and answers with the token pair.
+fn issue(state: &AppState, user: &str, minted: &Minted) -> Result<Response, ApiError> {
+    let config = &state.shared.config;
+    let now = now_millis() / 1000;
+    let claims = AccessClaims {
+        sub: user.to_owned(),
+        iat: now,
+        nbf: now,
+        exp: now + i64::try_from(config.access_ttl.as_secs()).unwrap_or(i64::MAX / 2),
+        jti: random_id::<16>().map_err(internal)?,
+        iss: config.issuer.clone(),
+        aud: config.audience.clone(),
+        sid: minted.family.clone(),
+    };
+    let access_token = state.codec().sign(&claims).map_err(internal)?;
+    let body = Json(TokenPair {
+        access_token: &access_token,
+        refresh_token: &minted.token,
+        token_type: "Bearer",
+        expires_in: config.access_ttl.as_secs(),
+    });
+    Ok(match config.transport {
+        Transport::Header => body.into_response(),
+        Transport::Cookie => {
+            ([(SET_COOKIE, set_cookie(config, &access_token))], body).into_response()
+        }
+    })
+}
+
+fn set_cookie(config: &Config, token: &str) -> HeaderValue {
+    let secure = if config.secure_cookie { "; Secure" } else { "" };
+    let value = format!(
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        config.access_ttl.as_secs()
+    );
+    // A JWT is base64url and dots, so the value is always a valid header.
+    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn clear_cookie(config: &Config) -> HeaderValue {
+    if config.secure_cookie {
+        HeaderValue::from_static("access_token=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
+    } else {
+        HeaderValue::from_static("access_token=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "cannot issue tokens");
+    ApiError::internal()
+}
+
+pub fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}

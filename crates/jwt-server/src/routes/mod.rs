@@ -1,0 +1,6 @@
+//! The HTTP surface of DESIGN.md, one file per group of routes.
+
+pub mod account;
+pub mod health;
+pub mod login;
+pub mod sessions;

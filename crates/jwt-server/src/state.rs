@@ -1,0 +1,186 @@
+//! What every request handler shares: the token codec, the refresh store, the revocation store
+//! (when revocation is on), main_DB, the password hasher, settings and metrics.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authbench_core::balances::{BalanceSource, Balances};
+use authbench_core::http::HttpMetrics;
+use authbench_core::maindb::{self, MainDb};
+use authbench_core::password::{self, Cost, Passwords};
+use authbench_core::store_url::StoreUrl;
+use authbench_store::{Namespace, Store, StoreMetrics};
+use prometheus_client::registry::Registry;
+
+use crate::config::{Config, Revocation};
+use crate::keys::{Alg, KeyError, Keys};
+use crate::metrics::VerifyMetrics;
+use crate::token::Codec;
+
+/// Where the signing key comes from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// A new random key (or HS256 secret) at every start: tokens die with the process.
+    Generate,
+    /// A PEM private key, or for HS256 a file holding the secret.
+    File(PathBuf),
+    /// An HS256 secret given directly (from an environment variable).
+    Secret(Vec<u8>),
+}
+
+/// Everything needed to start a JWT server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub main_db_url: String,
+    /// Where refresh families, denylist entries and cutoffs live.
+    pub store_url: StoreUrl,
+    pub store_timeout: Duration,
+    pub request_timeout: Duration,
+    pub password_cost: Cost,
+    pub balance_source: BalanceSource,
+    pub alg: Alg,
+    pub key: KeySource,
+    pub config: Config,
+}
+
+impl Options {
+    pub fn new(main_db_url: impl Into<String>, store_url: StoreUrl) -> Options {
+        Options {
+            main_db_url: main_db_url.into(),
+            store_url,
+            store_timeout: Duration::from_millis(250),
+            request_timeout: Duration::from_secs(10),
+            password_cost: Cost::default(),
+            balance_source: BalanceSource::MainDb,
+            alg: Alg::Hs256,
+            key: KeySource::Generate,
+            config: Config::default(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    MainDb(#[from] maindb::Error),
+    #[error("store {url}: {source}")]
+    Store {
+        url: String,
+        source: authbench_store::Error,
+    },
+    #[error(transparent)]
+    Password(#[from] password::Error),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(
+        "an HS256 secret was given (AUTHBENCH_JWT_SECRET) but the algorithm is {0}; asymmetric algorithms take --key-file"
+    )]
+    SecretForAsymmetric(Alg),
+}
+
+/// Shared state of one server; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub(crate) shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub codec: Codec,
+    pub refresh: Store,
+    /// The denylist (keyed on `jti`) or the cutoffs (keyed on user), per the revocation mode.
+    pub revocations: Option<Store>,
+    pub main_db: MainDb,
+    pub balances: Balances,
+    pub passwords: Passwords,
+    pub config: Config,
+    pub request_timeout: Duration,
+    pub registry: Arc<Registry>,
+    pub http_metrics: HttpMetrics,
+    pub verify_metrics: VerifyMetrics,
+}
+
+impl AppState {
+    /// Loads or makes the key, opens main_DB and the stores.
+    pub async fn open(options: &Options) -> Result<AppState, StartError> {
+        let keys = match &options.key {
+            KeySource::Generate => {
+                let keys = Keys::generate(options.alg)?;
+                tracing::warn!(alg = %options.alg, kid = keys.kid(), "no key given: generated one for this process; tokens die with it");
+                keys
+            }
+            KeySource::File(path) => Keys::from_file(options.alg, path)?,
+            KeySource::Secret(secret) => {
+                if options.alg != Alg::Hs256 {
+                    return Err(StartError::SecretForAsymmetric(options.alg));
+                }
+                Keys::from_secret(secret)?
+            }
+        };
+        let config = &options.config;
+        let codec = Codec::new(
+            keys,
+            config.issuer.clone(),
+            config.audience.clone(),
+            config.leeway,
+        );
+
+        let mut registry = Registry::with_prefix("authbench");
+        let store_metrics = StoreMetrics::default();
+        store_metrics.register(&mut registry);
+        let http_metrics = HttpMetrics::register(&mut registry);
+        let verify_metrics = VerifyMetrics::register(&mut registry);
+
+        let main_db = MainDb::connect(
+            &options.main_db_url,
+            options.store_timeout.max(Duration::from_secs(1)),
+        )
+        .await?;
+        let balances = Balances::open(options.balance_source, &main_db).await?;
+        let store_metrics = &store_metrics;
+        let open_store = |namespace| async move {
+            let mut store_options = authbench_store::Options::new(namespace);
+            store_options.op_timeout = options.store_timeout;
+            let store = Store::open(&options.store_url, store_options, store_metrics)
+                .await
+                .map_err(|source| StartError::Store {
+                    url: options.store_url.to_string(),
+                    source,
+                })?;
+            store.spawn_purge_task();
+            Ok::<_, StartError>(store)
+        };
+        let refresh = open_store(Namespace::RefreshFamilies).await?;
+        let revocations = match config.revocation {
+            Revocation::None => None,
+            Revocation::Denylist => Some(open_store(Namespace::Denylist).await?),
+            Revocation::Cutoff => Some(open_store(Namespace::Cutoffs).await?),
+        };
+        let passwords = Passwords::new(options.password_cost)?;
+        Ok(AppState {
+            shared: Arc::new(Shared {
+                codec,
+                refresh,
+                revocations,
+                main_db,
+                balances,
+                passwords,
+                config: config.clone(),
+                request_timeout: options.request_timeout,
+                registry: Arc::new(registry),
+                http_metrics,
+                verify_metrics,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    pub fn codec(&self) -> &Codec {
+        &self.shared.codec
+    }
+}
