@@ -2,15 +2,17 @@
 # The project's benchmarks, in one command (release builds; a few minutes):
 #   1. store latency at one connection: our Redis and Postgres session loads against
 #      redis-benchmark and pgbench on the same throwaway server, plus SQLite and memory;
-#   2. GET /user/balance requests/s per session store against GET / of the same server,
-#      server on one tokio worker (CPU 0), wrk on CPU 1.
+#   2. token cost: sign and verify time and token size per JWT algorithm;
+#   3. GET /user/balance requests/s against GET / of the same server, server on one tokio worker
+#      (CPU 0), wrk on CPU 1: the session server per store, the JWT server per algorithm and
+#      revocation mode.
 # Installs wrk (and Redis/PostgreSQL, through scripts/test.sh's checks) when run as root.
-# Usage: scripts/bench.sh [store|routes]   (default: both)
+# Usage: scripts/bench.sh [store|tokens|routes]   (default: all)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 what=${1:-all}
-case $what in all | store | routes) ;; *) echo "usage: scripts/bench.sh [store|routes]" >&2; exit 2 ;; esac
+case $what in all | store | tokens | routes) ;; *) echo "usage: scripts/bench.sh [store|tokens|routes]" >&2; exit 2 ;; esac
 
 bash scripts/test.sh --tools-only
 for tool in wrk:wrk redis-benchmark:redis-tools pgbench:postgresql-contrib; do
@@ -28,6 +30,10 @@ done
 if [[ $what == all || $what == store ]]; then
     echo "== store latency at one connection (cargo run --release -p authbench-store --example store_latency)"
     cargo run --quiet --release -p authbench-store --example store_latency
+fi
+if [[ $what == all || $what == tokens ]]; then
+    echo "== token cost per algorithm (cargo run --release -p authbench-jwt-server --example token_cost)"
+    cargo run --quiet --release -p authbench-jwt-server --example token_cost
 fi
 if [[ $what == all || $what == routes ]]; then
     echo "== route throughput, server on one worker (cargo bench -p authbench-cli --bench routes)"

@@ -1,6 +1,7 @@
-//! Requests/s of `GET /user/balance` per session store, against `GET /` (no auth, no store) of the
-//! same server, with the server on one tokio worker. Run with `scripts/bench.sh` or
-//! `cargo bench -p authbench-cli --bench routes`.
+//! Requests/s of `GET /user/balance` against `GET /` (no auth, no store) of the same server, with
+//! the server on one tokio worker: the session server per session store, the JWT server per
+//! algorithm and per revocation mode. Run with `scripts/bench.sh` or
+//! `cargo bench -p authbench-cli --bench routes` (`BENCH_ONLY=session|jwt` runs one half).
 //!
 //! The server runs as its own process pinned to CPU 0 (`taskset`), wrk pinned to CPU 1; Redis and
 //! Postgres are throwaway servers from authbench-testkit, unpinned. Routes are measured in turns
@@ -18,6 +19,14 @@ use authbench_testkit::redis::RedisServer;
 
 const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_authbench");
 
+/// One server configuration to measure.
+struct Case {
+    system: &'static str,
+    variant: String,
+    balance: &'static str,
+    args: Vec<String>,
+}
+
 fn main() {
     let seconds = std::env::var("BENCH_SECONDS")
         .ok()
@@ -27,6 +36,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(32u32);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     require(
         "wrk",
         "install Debian's `wrk` package (scripts/bench.sh does this when run as root)",
@@ -39,59 +49,107 @@ fn main() {
 
     let redis = RedisServer::start();
     let postgres = PostgresServer::shared();
-    let stores = [
-        ("memory", "memory".to_owned()),
-        (
-            "sqlite",
-            format!("sqlite://{}", dir.path().join("sessions.db").display()),
-        ),
-        ("redis", redis.url()),
-        ("postgres", postgres.fresh_database()),
-    ];
+    let mut cases = Vec::new();
+    if only.is_empty() || only == "session" {
+        let stores = [
+            ("memory", "memory".to_owned()),
+            (
+                "sqlite",
+                format!("sqlite://{}", dir.path().join("sessions.db").display()),
+            ),
+            ("redis", redis.url()),
+            ("postgres", postgres.fresh_database()),
+        ];
+        for (name, store) in &stores {
+            for balance in ["in-process", "main-db"] {
+                cases.push(Case {
+                    system: "session",
+                    variant: format!("store {name}"),
+                    balance,
+                    args: strings(&["session", "--store", store]),
+                });
+            }
+        }
+    }
+    if only.is_empty() || only == "jwt" {
+        for alg in ["HS256", "RS256", "ES256", "EdDSA"] {
+            cases.push(Case {
+                system: "jwt",
+                variant: format!("{alg}, no revocation"),
+                balance: "in-process",
+                args: strings(&["jwt", "--alg", alg, "--store", "memory"]),
+            });
+        }
+        for (name, store) in [
+            ("redis", redis.url()),
+            ("postgres", postgres.fresh_database()),
+        ] {
+            for revocation in ["denylist", "cutoff"] {
+                cases.push(Case {
+                    system: "jwt",
+                    variant: format!("HS256, {revocation} on {name}"),
+                    balance: "in-process",
+                    args: strings(&[
+                        "jwt",
+                        "--alg",
+                        "HS256",
+                        "--store",
+                        &store,
+                        "--revocation",
+                        revocation,
+                    ]),
+                });
+            }
+        }
+    }
 
     println!(
         "server: 1 tokio worker on CPU 0; wrk: 1 thread, {connections} connections, {seconds} s per turn, 2 turns per route"
     );
     println!(
-        "{:<9} {:<11} {:>12} {:>12} {:>9} {:>10} {:>10}",
-        "store", "balance", "GET / rps", "balance rps", "ratio", "/ p99", "bal p99"
+        "{:<8} {:<28} {:<11} {:>10} {:>12} {:>7} {:>9} {:>9}",
+        "system", "variant", "balance", "GET / rps", "balance rps", "ratio", "/ p99", "bal p99"
     );
-    for (name, store) in &stores {
-        for source in ["in-process", "main-db"] {
-            let server = Server::start(store, &main_db, source, dir.path());
-            let session = server.login();
-            let auth = format!("Authorization: Session {session}");
-            let mut trivial = Vec::new();
-            let mut balance = Vec::new();
-            for _ in 0..2 {
-                trivial.push(wrk(&server.url("/"), &auth, connections, seconds));
-                balance.push(wrk(
-                    &server.url("/user/balance"),
-                    &auth,
-                    connections,
-                    seconds,
-                ));
-            }
-            let rps = |runs: &[Wrk]| {
-                runs.iter().map(|r| r.requests_per_second).sum::<f64>() / runs.len() as f64
-            };
-            let p99 = |runs: &[Wrk]| runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
-            let errors: u64 = balance.iter().chain(&trivial).map(|r| r.non_2xx).sum();
-            println!(
-                "{name:<9} {source:<11} {:>12.0} {:>12.0} {:>8.2}x {:>8.2}ms {:>8.2}ms{}",
-                rps(&trivial),
-                rps(&balance),
-                rps(&balance) / rps(&trivial),
-                p99(&trivial),
-                p99(&balance),
-                if errors > 0 {
-                    format!("  ({errors} non-2xx!)")
-                } else {
-                    String::new()
-                },
-            );
+    for case in &cases {
+        let server = Server::start(&case.args, &main_db, case.balance, dir.path());
+        let auth = server.login(case.system);
+        let mut trivial = Vec::new();
+        let mut balance = Vec::new();
+        for _ in 0..2 {
+            trivial.push(wrk(&server.url("/"), &auth, connections, seconds));
+            balance.push(wrk(
+                &server.url("/user/balance"),
+                &auth,
+                connections,
+                seconds,
+            ));
         }
+        let rps = |runs: &[Wrk]| {
+            runs.iter().map(|r| r.requests_per_second).sum::<f64>() / runs.len() as f64
+        };
+        let p99 = |runs: &[Wrk]| runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
+        let errors: u64 = balance.iter().chain(&trivial).map(|r| r.non_2xx).sum();
+        println!(
+            "{:<8} {:<28} {:<11} {:>10.0} {:>12.0} {:>6.2}x {:>7.2}ms {:>7.2}ms{}",
+            case.system,
+            case.variant,
+            case.balance,
+            rps(&trivial),
+            rps(&balance),
+            rps(&balance) / rps(&trivial),
+            p99(&trivial),
+            p99(&balance),
+            if errors > 0 {
+                format!("  ({errors} non-2xx!)")
+            } else {
+                String::new()
+            },
+        );
     }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 struct Server {
@@ -100,34 +158,26 @@ struct Server {
 }
 
 impl Server {
-    fn start(store: &str, main_db: &str, balance_source: &str, dir: &Path) -> Server {
+    fn start(args: &[String], main_db: &str, balance_source: &str, dir: &Path) -> Server {
         let log = std::fs::File::create(dir.join("server.log")).expect("server log");
         let mut child = Command::new("taskset")
+            .args(["-c", "0", SERVER_BINARY, "serve"])
+            .args(args)
             .args([
-                "-c",
-                "0",
-                SERVER_BINARY,
-                "serve",
-                "session",
                 "--listen",
                 "127.0.0.1:0",
                 "--workers",
                 "1",
-            ])
-            .args([
-                "--store",
-                store,
                 "--main-db",
                 main_db,
-                "--balance-source",
-                balance_source,
             ])
+            .args(["--balance-source", balance_source])
             .arg("--insecure-cookie")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .expect("spawn authbench serve session");
+            .expect("spawn authbench serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -150,8 +200,8 @@ impl Server {
         format!("http://{}{path}", self.address)
     }
 
-    /// Logs in as user1 over a raw socket and returns the session id from the body.
-    fn login(&self) -> String {
+    /// Logs in as user1 over a raw socket and returns the credential header for `system`.
+    fn login(&self, system: &str) -> String {
         let body = r#"{"username":"user1","password":"pass-1"}"#;
         let mut stream = TcpStream::connect(&self.address).expect("connect");
         stream
@@ -165,11 +215,18 @@ impl Server {
         .expect("send login");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("read login");
-        let start = response
-            .find(r#""session_id":""#)
-            .expect("session_id in login response")
-            + 14;
-        response[start..start + 22].to_owned()
+        let json = &response[response.find("\r\n\r\n").expect("response body") + 4..];
+        let body: serde_json::Value = serde_json::from_str(json).expect("login JSON");
+        match system {
+            "session" => format!(
+                "Authorization: Session {}",
+                body["session_id"].as_str().expect("session_id")
+            ),
+            _ => format!(
+                "Authorization: Bearer {}",
+                body["access_token"].as_str().expect("access_token")
+            ),
+        }
     }
 }
 

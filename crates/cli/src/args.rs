@@ -30,6 +30,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create the deterministic benchmark accounts in main_DB.
     Seed(SeedArgs),
+    /// Write a new JWT signing key (PKCS#8 PEM, or an HS256 secret) for `serve jwt --key-file`.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// HS256, RS256, ES256 or EdDSA.
+    #[arg(long)]
+    pub alg: Alg,
+    /// File to create (readable by its owner only); refuses to overwrite one.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

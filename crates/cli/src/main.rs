@@ -36,7 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Server::Session(session) => session.common.workers,
             Server::Jwt(jwt) => jwt.common.workers,
         },
-        Command::Seed(_) => None,
+        Command::Seed(_) | Command::Keygen(_) => None,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Server::Jwt(args) => commands::serve::jwt(*args).await,
             },
             Command::Seed(args) => commands::seed::run(args).await,
+            Command::Keygen(args) => commands::keygen::run(&args),
         }
     })
 }

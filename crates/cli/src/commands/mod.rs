@@ -1,5 +1,6 @@
 //! One module per subcommand: each turns parsed flags into library calls and prints the outcome.
 
+pub mod keygen;
 pub mod seed;
 pub mod serve;
 
