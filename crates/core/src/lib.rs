@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! - [`account`]: the login check and the balance answer both servers share.
 //! - [`balances`]: where `GET /user/balance` reads from (main_DB, or an in-process copy).
 //! - [`maindb`]: the accounts table on SQLite or Postgres, with embedded migrations.
 //! - [`password`]: argon2id hashing and constant-time verification off the async workers.
@@ -11,6 +12,7 @@
 //! - [`store_url`]: which session store a URL names.
 //! - [`time`]: times as the HTTP answers show them.
 
+pub mod account;
 pub mod balances;
 pub mod http;
 pub mod maindb;

@@ -1,5 +1,6 @@
 //! `POST /login`, `POST /refresh` and `POST /logout`.
 
+use authbench_core::account::{LoginRequest, check_login};
 use authbench_core::http::{ApiError, JsonBody};
 use authbench_store::{Record, now_millis};
 use axum::Json;
@@ -14,15 +15,6 @@ use crate::config::{Config, Revocation, Transport};
 use crate::refresh::{self, Minted, Rotation, random_id};
 use crate::state::AppState;
 use crate::token::AccessClaims;
-
-const MAX_USERNAME_BYTES: usize = 256;
-const MAX_PASSWORD_BYTES: usize = 1024;
-
-#[derive(Deserialize)]
-pub struct LoginRequest {
-    username: String,
-    password: String,
-}
 
 #[derive(Serialize)]
 struct TokenPair<'a> {
@@ -39,49 +31,15 @@ pub async fn login(
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let shared = &state.shared;
-    let plausible = !request.username.is_empty()
-        && request.username.len() <= MAX_USERNAME_BYTES
-        && request.password.len() <= MAX_PASSWORD_BYTES;
-    let stored_hash = if plausible {
-        shared
-            .main_db
-            .password_hash(&request.username)
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, "main_DB unavailable at login");
-                ApiError::unavailable("main_db")
-            })?
-    } else {
-        None
-    };
-    let password = if request.password.len() <= MAX_PASSWORD_BYTES {
-        request.password
-    } else {
-        String::new()
-    };
-    let verified = shared
-        .passwords
-        .verify(password, stored_hash)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "password check failed");
-            ApiError::internal()
-        })?;
-    if !verified {
-        return Err(ApiError::bad_credentials());
-    }
+    let username = check_login(&shared.main_db, &shared.passwords, request).await?;
     let minted = refresh::mint(None).map_err(internal)?;
-    let record = refresh::family_record(
-        &minted,
-        &request.username,
-        millis(shared.config.refresh_ttl),
-    );
+    let record = refresh::family_record(&minted, &username, millis(shared.config.refresh_ttl));
     shared
         .refresh
         .create(&record, None)
         .await
         .map_err(|error| store_error(&error))?;
-    issue(&state, &request.username, &minted)
+    issue(&state, &username, &minted)
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,6 @@
 //! `POST /login` and `POST /logout`.
 
+use authbench_core::account::{LoginRequest, check_login};
 use authbench_core::http::{ApiError, JsonBody};
 use authbench_core::time::rfc3339_millis as rfc3339;
 use authbench_store::{Record, now_millis};
@@ -8,7 +9,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::header::{SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::auth::{authenticate, initial_deadline, store_error};
 use crate::config::Config;
@@ -16,18 +17,8 @@ use crate::credentials::COOKIE_NAME;
 use crate::session_id;
 use crate::state::AppState;
 
-/// Longer names or passwords can't belong to a seeded account; they are checked like unknown
-/// users (against the dummy hash), so their answer takes the same time.
-const MAX_USERNAME_BYTES: usize = 256;
-const MAX_PASSWORD_BYTES: usize = 1024;
 /// The user agent is kept for `GET /sessions`; clip it so one client can't bloat the store.
 const MAX_USER_AGENT_BYTES: usize = 200;
-
-#[derive(Deserialize)]
-pub struct LoginRequest {
-    username: String,
-    password: String,
-}
 
 #[derive(Serialize)]
 struct LoginResponse<'a> {
@@ -44,37 +35,7 @@ pub async fn login(
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let shared = &state.shared;
-    let plausible = !request.username.is_empty()
-        && request.username.len() <= MAX_USERNAME_BYTES
-        && request.password.len() <= MAX_PASSWORD_BYTES;
-    let stored_hash = if plausible {
-        shared
-            .main_db
-            .password_hash(&request.username)
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, "main_DB unavailable at login");
-                ApiError::unavailable("main_db")
-            })?
-    } else {
-        None
-    };
-    let password = if request.password.len() <= MAX_PASSWORD_BYTES {
-        request.password
-    } else {
-        String::new()
-    };
-    let verified = shared
-        .passwords
-        .verify(password, stored_hash)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "password check failed");
-            ApiError::internal()
-        })?;
-    if !verified {
-        return Err(ApiError::bad_credentials());
-    }
+    let username = check_login(&shared.main_db, &shared.passwords, request).await?;
 
     let id = session_id::generate().map_err(|error| {
         tracing::error!(%error, "cannot generate a session id");
@@ -83,7 +44,7 @@ pub async fn login(
     let now = now_millis();
     let record = Record {
         id,
-        user: request.username,
+        user: username,
         created: now,
         expires: initial_deadline(&shared.config, now),
         data: user_agent(&headers),
