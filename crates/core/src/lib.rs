@@ -9,6 +9,7 @@
 //! - [`password`]: argon2id hashing and constant-time verification off the async workers.
 //! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
 //! - [`http`]: JSON errors, limits, timeouts, metrics, `/healthz` bodies and the serve loop.
+//! - [`server`]: the options and start-up parts both servers share.
 //! - [`store_url`]: which session store a URL names.
 //! - [`time`]: times as the HTTP answers show them.
 
@@ -18,5 +19,6 @@ pub mod http;
 pub mod maindb;
 pub mod password;
 pub mod seed;
+pub mod server;
 pub mod store_url;
 pub mod time;

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authbench_core::balances::{BalanceSource, Balances};
+use authbench_core::balances::Balances;
 use authbench_core::http::HttpMetrics;
-use authbench_core::maindb::{self, MainDb};
-use authbench_core::password::{self, Cost, Passwords};
+use authbench_core::maindb::MainDb;
+use authbench_core::password::Passwords;
+use authbench_core::server::{self, CommonOptions, Foundation};
 use authbench_core::store_url::StoreUrl;
 use authbench_store::{Namespace, Store, StoreMetrics};
 use prometheus_client::registry::Registry;
@@ -32,13 +33,8 @@ pub enum KeySource {
 /// Everything needed to start a JWT server.
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub main_db_url: String,
-    /// Where refresh families, denylist entries and cutoffs live.
-    pub store_url: StoreUrl,
-    pub store_timeout: Duration,
-    pub request_timeout: Duration,
-    pub password_cost: Cost,
-    pub balance_source: BalanceSource,
+    /// `store_url` is where refresh families, denylist entries and cutoffs live.
+    pub common: CommonOptions,
     pub alg: Alg,
     pub key: KeySource,
     pub config: Config,
@@ -47,12 +43,7 @@ pub struct Options {
 impl Options {
     pub fn new(main_db_url: impl Into<String>, store_url: StoreUrl) -> Options {
         Options {
-            main_db_url: main_db_url.into(),
-            store_url,
-            store_timeout: Duration::from_millis(250),
-            request_timeout: Duration::from_secs(10),
-            password_cost: Cost::default(),
-            balance_source: BalanceSource::MainDb,
+            common: CommonOptions::new(main_db_url, store_url),
             alg: Alg::Hs256,
             key: KeySource::Generate,
             config: Config::default(),
@@ -64,14 +55,12 @@ impl Options {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    MainDb(#[from] maindb::Error),
+    Foundation(#[from] server::Error),
     #[error("store {url}: {source}")]
     Store {
         url: String,
         source: authbench_store::Error,
     },
-    #[error(transparent)]
-    Password(#[from] password::Error),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(
@@ -127,26 +116,25 @@ impl AppState {
             config.leeway,
         );
 
+        let common = &options.common;
         let mut registry = Registry::with_prefix("authbench");
         let store_metrics = StoreMetrics::default();
         store_metrics.register(&mut registry);
-        let http_metrics = HttpMetrics::register(&mut registry);
         let verify_metrics = VerifyMetrics::register(&mut registry);
-
-        let main_db = MainDb::connect(
-            &options.main_db_url,
-            options.store_timeout.max(Duration::from_secs(1)),
-        )
-        .await?;
-        let balances = Balances::open(options.balance_source, &main_db).await?;
+        let Foundation {
+            main_db,
+            balances,
+            passwords,
+            http_metrics,
+        } = Foundation::open(common, &mut registry).await?;
         let store_metrics = &store_metrics;
         let open_store = |namespace| async move {
             let mut store_options = authbench_store::Options::new(namespace);
-            store_options.op_timeout = options.store_timeout;
-            let store = Store::open(&options.store_url, store_options, store_metrics)
+            store_options.op_timeout = common.store_timeout;
+            let store = Store::open(&common.store_url, store_options, store_metrics)
                 .await
                 .map_err(|source| StartError::Store {
-                    url: options.store_url.to_string(),
+                    url: common.store_url.to_string(),
                     source,
                 })?;
             store.spawn_purge_task();
@@ -158,7 +146,6 @@ impl AppState {
             Revocation::Denylist => Some(open_store(Namespace::Denylist).await?),
             Revocation::Cutoff => Some(open_store(Namespace::Cutoffs).await?),
         };
-        let passwords = Passwords::new(options.password_cost)?;
         Ok(AppState {
             shared: Arc::new(Shared {
                 codec,
@@ -168,7 +155,7 @@ impl AppState {
                 balances,
                 passwords,
                 config: config.clone(),
-                request_timeout: options.request_timeout,
+                request_timeout: common.request_timeout,
                 registry: Arc::new(registry),
                 http_metrics,
                 verify_metrics,

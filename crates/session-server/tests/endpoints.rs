@@ -14,7 +14,7 @@ authbench_testkit::endpoint_suite!(postgres, start(Backend::Postgres));
 authbench_testkit::endpoint_suite!(
     memory_in_process_balances,
     start_with(Backend::Memory, |options| {
-        options.balance_source = authbench_core::balances::BalanceSource::InProcess;
+        options.common.balance_source = authbench_core::balances::BalanceSource::InProcess;
     })
 );
 
@@ -22,7 +22,7 @@ authbench_testkit::endpoint_suite!(
 authbench_testkit::endpoint_suite!(
     redis_with_postgres_main_db,
     start_with(Backend::Redis, |options| {
-        options.main_db_url =
+        options.common.main_db_url =
             authbench_testkit::postgres::PostgresServer::shared().fresh_database();
     })
 );

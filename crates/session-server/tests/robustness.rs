@@ -71,7 +71,7 @@ async fn malformed_http_gets_4xx_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_is_cut_off_by_the_request_timeout() {
     let server = start_with(Backend::Memory, |o| {
-        o.request_timeout = Duration::from_millis(500)
+        o.common.request_timeout = Duration::from_millis(500)
     })
     .await;
     let address = server

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use authbench_core::http::shutdown_signal;
-use authbench_core::store_url::redact;
+use authbench_core::server::CommonOptions;
+use authbench_core::store_url::{StoreUrl, redact};
 use tokio::net::TcpListener;
 
 use crate::args::{CommonServerArgs, JwtArgs, SessionArgs};
@@ -21,12 +22,10 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
         !args.insecure_cookie,
     )?;
     let common = args.common;
-    let mut options = Options::new(common.main_db.clone(), args.store.clone());
-    options.store_timeout = common.store_timeout;
-    options.request_timeout = common.request_timeout;
-    options.password_cost = common.argon2.cost();
-    options.balance_source = common.balance_source;
-    options.config = config;
+    let options = Options {
+        common: common_options(&common, &args.store),
+        config,
+    };
 
     let state = AppState::open(&options).await.with_context(|| {
         format!(
@@ -72,14 +71,12 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
         (None, None) => KeySource::Generate,
     };
     let common = args.common;
-    let mut options = Options::new(common.main_db.clone(), args.store.clone());
-    options.store_timeout = common.store_timeout;
-    options.request_timeout = common.request_timeout;
-    options.password_cost = common.argon2.cost();
-    options.balance_source = common.balance_source;
-    options.alg = args.alg;
-    options.key = key;
-    options.config = config;
+    let options = Options {
+        common: common_options(&common, &args.store),
+        alg: args.alg,
+        key,
+        config,
+    };
 
     let state = AppState::open(&options).await.with_context(|| {
         format!(
@@ -102,6 +99,18 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
     authbench_jwt_server::serve(listener, state, shutdown_signal()).await;
     tracing::info!("JWT server stopped");
     Ok(())
+}
+
+/// The options every server takes, from the flags every server has.
+fn common_options(common: &CommonServerArgs, store: &StoreUrl) -> CommonOptions {
+    CommonOptions {
+        main_db_url: common.main_db.clone(),
+        store_url: store.clone(),
+        store_timeout: common.store_timeout,
+        request_timeout: common.request_timeout,
+        password_cost: common.argon2.cost(),
+        balance_source: common.balance_source,
+    }
 }
 
 async fn bind(common: &CommonServerArgs) -> anyhow::Result<TcpListener> {

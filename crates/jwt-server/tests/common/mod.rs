@@ -65,13 +65,13 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> 
         Backend::Postgres => PostgresServer::shared().fresh_database(),
     };
     let mut options = Options::new(main_db_url, store_url.parse().expect("store URL"));
-    options.password_cost = Cost::default();
+    options.common.password_cost = Cost::default();
     adjust(&mut options);
 
-    let db = MainDb::connect(&options.main_db_url, Duration::from_secs(5))
+    let db = MainDb::connect(&options.common.main_db_url, Duration::from_secs(5))
         .await
         .expect("main_DB");
-    let passwords = Passwords::new(options.password_cost).expect("argon2 params");
+    let passwords = Passwords::new(options.common.password_cost).expect("argon2 params");
     seed::seed(&db, &passwords, NonZeroU32::new(3).expect("nonzero"))
         .await
         .expect("seed");
