@@ -8,6 +8,7 @@
 //! - [`postgres`]: [`postgres::PostgresServer`], a throwaway cluster (`initdb` + `postgres`).
 //! - `process`: what both need from the OS: binaries, free ports, temp dirs, and children that
 //!   die with the test process; `log_file`: server logs, whose tails go into panic messages.
+//! - [`stores`]: a store backend picked by a test, with its throwaway server.
 //! - [`in_process`]: a server under test in the test's runtime, on a free port.
 //! - [`http_suite`]: the endpoint cases every server must pass, and [`endpoint_suite!`].
 
@@ -17,3 +18,4 @@ mod log_file;
 pub mod postgres;
 mod process;
 pub mod redis;
+pub mod stores;

@@ -12,16 +12,9 @@ use authbench_core::seed;
 use authbench_session_server::{AppState, Options};
 use authbench_testkit::http_suite::{AuthStyle, Target};
 use authbench_testkit::in_process::{InProcess, spawn};
-use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
 
-#[derive(Clone, Copy, Debug)]
-pub enum Backend {
-    Memory,
-    Sqlite,
-    Redis,
-    Postgres,
-}
+pub use authbench_testkit::stores::Backend;
 
 /// A running server and everything it depends on; dropping it stops them all.
 pub struct Running {
@@ -49,19 +42,8 @@ pub async fn start(backend: Backend) -> Running {
 pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let main_db_url = format!("sqlite://{}", dir.path().join("main.db").display());
-    let mut redis = None;
-    let store_url = match backend {
-        Backend::Memory => "memory".to_owned(),
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("sessions.db").display()),
-        Backend::Redis => {
-            let server = RedisServer::start();
-            let url = server.url();
-            redis = Some(server);
-            url
-        }
-        Backend::Postgres => PostgresServer::shared().fresh_database(),
-    };
-    let mut options = Options::new(main_db_url, store_url.parse().expect("store URL"));
+    let store = backend.start(dir.path());
+    let mut options = Options::new(main_db_url, store.url.parse().expect("store URL"));
     options.common.password_cost = Cost::default();
     adjust(&mut options);
 
@@ -89,7 +71,7 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> 
             logout_everywhere_revokes: true,
         },
         state,
-        redis,
+        redis: store.redis,
         _server: server,
         _dir: dir,
     }
