@@ -5,6 +5,7 @@
 //!
 //! - [`account`]: the login check and the balance answer both servers share.
 //! - [`balances`]: where `GET /user/balance` reads from (main_DB, or an in-process copy).
+//! - [`ids`]: unguessable base64url ids from the OS CSPRNG.
 //! - [`maindb`]: the accounts table on SQLite or Postgres, with embedded migrations.
 //! - [`password`]: argon2id hashing and constant-time verification off the async workers.
 //! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
@@ -16,6 +17,7 @@
 pub mod account;
 pub mod balances;
 pub mod http;
+pub mod ids;
 pub mod maindb;
 pub mod password;
 pub mod seed;

@@ -8,6 +8,11 @@ pub fn rfc3339_millis(millis: i64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
+/// A duration in whole milliseconds, the unit records and deadlines use.
+pub fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

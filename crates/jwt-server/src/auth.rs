@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use authbench_core::http::ApiError;
+use authbench_core::http::credentials::{authorization, cookie};
 use http::HeaderMap;
-use http::header::{AUTHORIZATION, COOKIE};
 
 use crate::config::{Revocation, Transport};
 use crate::state::AppState;
@@ -13,41 +13,15 @@ use crate::token::AccessClaims;
 
 /// The cookie that carries the access token with `--transport cookie`.
 pub const COOKIE_NAME: &str = "access_token";
-const SCHEME: &str = "Bearer ";
-
-/// Maps a store failure to the answer: 503 while the store is down or slow, 500 otherwise.
-pub fn store_error(error: &authbench_store::Error) -> ApiError {
-    if error.is_unavailable() {
-        tracing::warn!(%error, "store unavailable");
-        ApiError::unavailable("store")
-    } else {
-        tracing::error!(%error, "store failed");
-        ApiError::internal()
-    }
-}
 
 /// The access token a request presents: `Authorization: Bearer`, else (with cookie transport)
 /// the `access_token` cookie.
 fn presented_token(headers: &HeaderMap, transport: Transport) -> Option<&str> {
-    for value in headers.get_all(AUTHORIZATION) {
-        let Ok(value) = value.to_str() else { continue };
-        if value.len() > SCHEME.len() && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
-            return Some(value[SCHEME.len()..].trim());
-        }
-    }
-    if transport == Transport::Cookie {
-        for value in headers.get_all(COOKIE) {
-            let Ok(value) = value.to_str() else { continue };
-            for pair in value.split(';') {
-                if let Some((name, token)) = pair.trim().split_once('=')
-                    && name == COOKIE_NAME
-                {
-                    return Some(token);
-                }
-            }
-        }
-    }
-    None
+    authorization(headers, "Bearer").or_else(|| {
+        (transport == Transport::Cookie)
+            .then(|| cookie(headers, COOKIE_NAME))
+            .flatten()
+    })
 }
 
 /// The verified claims of the request's access token, or 401. Revoked tokens are 401 too.
@@ -67,16 +41,8 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Acces
     if let Some(revocations) = &shared.revocations {
         let revoked = match shared.config.revocation {
             Revocation::None => false,
-            Revocation::Denylist => revocations
-                .load(&claims.jti)
-                .await
-                .map_err(|error| store_error(&error))?
-                .is_some(),
-            Revocation::Cutoff => match revocations
-                .load(&claims.sub)
-                .await
-                .map_err(|e| store_error(&e))?
-            {
+            Revocation::Denylist => revocations.load(&claims.jti).await?.is_some(),
+            Revocation::Cutoff => match revocations.load(&claims.sub).await? {
                 Some(cutoff) => issued_before_cutoff(claims.iat, &cutoff.data),
                 None => false,
             },
@@ -104,6 +70,7 @@ pub fn issued_before_cutoff(iat: i64, cutoff_millis: &str) -> bool {
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use http::header::{AUTHORIZATION, COOKIE};
 
     #[test]
     fn tokens_from_the_cutoff_second_or_before_are_revoked() {

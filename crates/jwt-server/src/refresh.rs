@@ -7,6 +7,7 @@
 //! family exists but whose secret is not the current one has been rotated already: someone is
 //! replaying it, so the whole family is revoked.
 
+use authbench_core::ids::{RandomError, random_base64url};
 use authbench_store::{Record, Store, now_millis};
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine as _;
@@ -15,18 +16,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// Encoded length of a 16-byte family id and of a 32-byte secret.
 const FAMILY_LEN: usize = 22;
 const SECRET_LEN: usize = 43;
-
-/// Why no token could be made.
-#[derive(Debug, thiserror::Error)]
-#[error("the OS random number generator failed: {0}")]
-pub struct RandomError(String);
-
-/// `N` random bytes from the OS CSPRNG, base64url without padding.
-pub fn random_id<const N: usize>() -> Result<String, RandomError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| RandomError(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
 
 /// A freshly minted refresh token: what the client gets, and what the store keeps.
 #[derive(Debug)]
@@ -40,9 +29,9 @@ pub struct Minted {
 pub fn mint(family: Option<&str>) -> Result<Minted, RandomError> {
     let family = match family {
         Some(family) => family.to_owned(),
-        None => random_id::<16>()?,
+        None => random_base64url::<16>()?,
     };
-    let secret = random_id::<32>()?;
+    let secret = random_base64url::<32>()?;
     Ok(Minted {
         token: format!("{family}.{secret}"),
         secret_hash: hash(&secret),

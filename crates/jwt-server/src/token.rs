@@ -305,10 +305,8 @@ fn map_error(kind: ErrorKind) -> TokenError {
 
 /// 128 random bits from the OS, base64url (22 characters).
 pub fn new_jti() -> String {
-    let mut bytes = [0u8; 16];
     // The OS generator failing means the machine can't do crypto at all.
-    getrandom::fill(&mut bytes).expect("OS random number generator failed");
-    URL_SAFE_NO_PAD.encode(bytes)
+    authbench_core::ids::random_base64url::<16>().expect("OS random number generator failed")
 }
 
 /// Now, in Unix seconds.

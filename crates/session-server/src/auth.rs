@@ -1,9 +1,8 @@
 //! Turning a request into its session: find the id, look it up, and (per the touch policy) write
 //! the sliding deadline back. This is the per-request session_DB load the benchmark measures.
 
-use std::time::Duration;
-
 use authbench_core::http::ApiError;
+use authbench_core::time::millis;
 use authbench_store::{Record, UnixMillis, now_millis};
 use http::HeaderMap;
 
@@ -18,18 +17,6 @@ pub struct Session {
     pub record: Record,
 }
 
-/// Maps a store failure to the answer: 503 while the store is down or slow, 500 for data this
-/// server did not write.
-pub fn store_error(error: &authbench_store::Error) -> ApiError {
-    if error.is_unavailable() {
-        tracing::warn!(%error, "session store unavailable");
-        ApiError::unavailable("store")
-    } else {
-        tracing::error!(%error, "session store failed");
-        ApiError::internal()
-    }
-}
-
 /// The live session the request presents, or 401. A malformed id is refused without asking the
 /// store.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
@@ -41,17 +28,14 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sessi
     let mut record = match store.load(id).await {
         Ok(Some(record)) => record,
         Ok(None) => return Err(ApiError::unauthorized()),
-        Err(error) => return Err(store_error(&error)),
+        Err(error) => return Err(error.into()),
     };
     let now = now_millis();
     if let Some(expires) = next_deadline(state.config(), &record, now) {
         record.expires = expires;
         // A touch that finds the session gone (it expired or was logged out in between) leaves the
         // request authenticated by the read that just succeeded.
-        store
-            .touch(&record)
-            .await
-            .map_err(|error| store_error(&error))?;
+        store.touch(&record).await?;
     }
     Ok(Session { record })
 }
@@ -80,13 +64,10 @@ pub fn initial_deadline(config: &Config, now: UnixMillis) -> UnixMillis {
     }
 }
 
-pub fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn record(created: UnixMillis, expires: UnixMillis) -> Record {
         Record {

@@ -2,39 +2,23 @@
 //! `Authorization: Session <id>` header (API clients and load generators that don't keep cookies).
 //! The header wins when both are present.
 
+use authbench_core::http::credentials::{authorization, cookie};
 use http::HeaderMap;
-use http::header::{AUTHORIZATION, COOKIE};
 
 /// The cookie that carries the session id.
 pub const COOKIE_NAME: &str = "sid";
-const SCHEME: &str = "Session ";
 
 /// The session id the request presents, if any. Header values that aren't visible ASCII are
 /// ignored (the request then has no credentials and gets a 401).
 pub fn presented_session_id(headers: &HeaderMap) -> Option<&str> {
-    for value in headers.get_all(AUTHORIZATION) {
-        let Ok(value) = value.to_str() else { continue };
-        if value.len() > SCHEME.len() && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
-            return Some(value[SCHEME.len()..].trim());
-        }
-    }
-    for value in headers.get_all(COOKIE) {
-        let Ok(value) = value.to_str() else { continue };
-        for pair in value.split(';') {
-            if let Some((name, id)) = pair.trim().split_once('=')
-                && name == COOKIE_NAME
-            {
-                return Some(id.trim_matches('"'));
-            }
-        }
-    }
-    None
+    authorization(headers, "Session").or_else(|| cookie(headers, COOKIE_NAME))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use http::header::{AUTHORIZATION, COOKIE};
 
     fn headers(pairs: &[(http::HeaderName, &[u8])]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -1,23 +1,15 @@
 //! Session ids: 128 bits from the OS CSPRNG, base64url without padding (22 characters).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use authbench_core::ids::{RandomError, random_base64url};
 
 /// Bytes of randomness in an id (OWASP asks for at least 64 bits of entropy).
 const ID_BYTES: usize = 16;
 /// Characters in an encoded id.
 pub const ID_LEN: usize = 22;
 
-/// Why no id could be made.
-#[derive(Debug, thiserror::Error)]
-#[error("the OS random number generator failed: {0}")]
-pub struct RandomError(String);
-
 /// A fresh, unguessable session id.
 pub fn generate() -> Result<String, RandomError> {
-    let mut bytes = [0u8; ID_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| RandomError(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    random_base64url::<ID_BYTES>()
 }
 
 /// Whether `candidate` could be an id this server issued. Anything else is refused before the

@@ -27,6 +27,20 @@ impl Error {
     }
 }
 
+/// The answer a server gives when a store operation fails: 503 while the store is down or slow
+/// (it clears by itself once the store is back), 500 for data this program did not write.
+impl From<Error> for authbench_core::http::ApiError {
+    fn from(error: Error) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "store unavailable");
+            authbench_core::http::ApiError::unavailable("store")
+        } else {
+            tracing::error!(%error, "store failed");
+            authbench_core::http::ApiError::internal()
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         match error {

@@ -1,6 +1,7 @@
 //! HTTP plumbing both servers share: the JSON error body, a JSON extractor with project errors,
 //! size limits, a per-request timeout, panic containment, metrics, `/healthz` bodies and serving.
 
+pub mod credentials;
 pub mod error;
 pub mod json;
 pub mod metrics;

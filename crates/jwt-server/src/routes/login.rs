@@ -1,7 +1,8 @@
 //! `POST /login`, `POST /refresh` and `POST /logout`.
 
 use authbench_core::account::{LoginRequest, check_login};
-use authbench_core::http::{ApiError, JsonBody};
+use authbench_core::http::{ApiError, JsonBody, credentials};
+use authbench_core::time::millis;
 use authbench_store::{Record, now_millis};
 use axum::Json;
 use axum::extract::State;
@@ -10,9 +11,9 @@ use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{COOKIE_NAME, authenticate, store_error};
+use crate::auth::{COOKIE_NAME, authenticate};
 use crate::config::{Config, Revocation, Transport};
-use crate::refresh::{self, Minted, Rotation, random_id};
+use crate::refresh::{self, Minted, Rotation};
 use crate::state::AppState;
 use crate::token::AccessClaims;
 
@@ -34,11 +35,7 @@ pub async fn login(
     let username = check_login(&shared.main_db, &shared.passwords, request).await?;
     let minted = refresh::mint(None).map_err(internal)?;
     let record = refresh::family_record(&minted, &username, millis(shared.config.refresh_ttl));
-    shared
-        .refresh
-        .create(&record, None)
-        .await
-        .map_err(|error| store_error(&error))?;
+    shared.refresh.create(&record, None).await?;
     issue(&state, &username, &minted)
 }
 
@@ -52,10 +49,7 @@ pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
-    match refresh::rotate(&state.shared.refresh, &request.refresh_token)
-        .await
-        .map_err(|error| store_error(&error))?
-    {
+    match refresh::rotate(&state.shared.refresh, &request.refresh_token).await? {
         Rotation::Rotated { user, next } => issue(&state, &user, &next),
         Rotation::Unknown => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -85,11 +79,7 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let claims = authenticate(&state, &headers).await?;
     let shared = &state.shared;
-    shared
-        .refresh
-        .delete(&claims.sid)
-        .await
-        .map_err(|error| store_error(&error))?;
+    shared.refresh.delete(&claims.sid).await?;
     revoke(&state, &claims).await?;
     Ok((
         StatusCode::NO_CONTENT,
@@ -127,26 +117,15 @@ pub async fn revoke(state: &AppState, claims: &AccessClaims) -> Result<(), ApiEr
             data: now.to_string(),
         },
     };
-    revocations
-        .create(&record, None)
-        .await
-        .map_err(|error| store_error(&error))
+    Ok(revocations.create(&record, None).await?)
 }
 
 /// Signs an access token for `user` in `family`, and answers with the token pair.
 fn issue(state: &AppState, user: &str, minted: &Minted) -> Result<Response, ApiError> {
     let config = &state.shared.config;
-    let now = now_millis() / 1000;
-    let claims = AccessClaims {
-        sub: user.to_owned(),
-        iat: now,
-        nbf: now,
-        exp: now + i64::try_from(config.access_ttl.as_secs()).unwrap_or(i64::MAX / 2),
-        jti: random_id::<16>().map_err(internal)?,
-        iss: config.issuer.clone(),
-        aud: config.audience.clone(),
-        sid: minted.family.clone(),
-    };
+    let claims = state
+        .codec()
+        .new_claims(user, &minted.family, config.access_ttl);
     let access_token = state.codec().sign(&claims).map_err(internal)?;
     let body = Json(TokenPair {
         access_token: &access_token,
@@ -163,28 +142,19 @@ fn issue(state: &AppState, user: &str, minted: &Minted) -> Result<Response, ApiE
 }
 
 fn set_cookie(config: &Config, token: &str) -> HeaderValue {
-    let secure = if config.secure_cookie { "; Secure" } else { "" };
-    let value = format!(
-        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        config.access_ttl.as_secs()
-    );
-    // A JWT is base64url and dots, so the value is always a valid header.
-    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    credentials::set_cookie(
+        COOKIE_NAME,
+        token,
+        config.access_ttl.as_secs(),
+        config.secure_cookie,
+    )
 }
 
 pub fn clear_cookie(config: &Config) -> HeaderValue {
-    if config.secure_cookie {
-        HeaderValue::from_static("access_token=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
-    } else {
-        HeaderValue::from_static("access_token=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
-    }
+    credentials::clear_cookie(COOKIE_NAME, config.secure_cookie)
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(%error, "cannot issue tokens");
     ApiError::internal()
-}
-
-pub fn millis(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
 }

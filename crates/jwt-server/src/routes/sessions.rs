@@ -10,7 +10,7 @@ use http::HeaderMap;
 use http::header::SET_COOKIE;
 use serde::Serialize;
 
-use crate::auth::{authenticate, store_error};
+use crate::auth::authenticate;
 use crate::routes::login::{clear_cookie, revoke};
 use crate::state::AppState;
 
@@ -32,12 +32,7 @@ struct FamilyList {
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let claims = authenticate(&state, &headers).await?;
-    let families = state
-        .shared
-        .refresh
-        .list_user(&claims.sub)
-        .await
-        .map_err(|e| store_error(&e))?;
+    let families = state.shared.refresh.list_user(&claims.sub).await?;
     let sessions: Vec<FamilyView> = families
         .into_iter()
         .map(|family| FamilyView {
@@ -68,12 +63,7 @@ pub async fn delete_all(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let claims = authenticate(&state, &headers).await?;
-    let deleted = state
-        .shared
-        .refresh
-        .delete_user(&claims.sub)
-        .await
-        .map_err(|e| store_error(&e))?;
+    let deleted = state.shared.refresh.delete_user(&claims.sub).await?;
     revoke(&state, &claims).await?;
     Ok((
         [(SET_COOKIE, clear_cookie(state.config()))],

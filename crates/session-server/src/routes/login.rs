@@ -1,7 +1,7 @@
 //! `POST /login` and `POST /logout`.
 
 use authbench_core::account::{LoginRequest, check_login};
-use authbench_core::http::{ApiError, JsonBody};
+use authbench_core::http::{ApiError, JsonBody, credentials};
 use authbench_core::time::rfc3339_millis as rfc3339;
 use authbench_store::{Record, now_millis};
 use axum::Json;
@@ -11,7 +11,7 @@ use http::header::{SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
 
-use crate::auth::{authenticate, initial_deadline, store_error};
+use crate::auth::{authenticate, initial_deadline};
 use crate::config::Config;
 use crate::credentials::COOKIE_NAME;
 use crate::session_id;
@@ -52,8 +52,7 @@ pub async fn login(
     shared
         .store
         .create(&record, shared.config.max_sessions_per_user)
-        .await
-        .map_err(|error| store_error(&error))?;
+        .await?;
 
     let cookie = set_cookie(&shared.config, &record.id);
     let body = LoginResponse {
@@ -70,11 +69,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let session = authenticate(&state, &headers).await?;
-    state
-        .store()
-        .delete(&session.record.id)
-        .await
-        .map_err(|error| store_error(&error))?;
+    state.store().delete(&session.record.id).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(SET_COOKIE, clear_cookie(state.config()))],
@@ -84,22 +79,12 @@ pub async fn logout(
 
 /// `sid=<id>; HttpOnly; SameSite=Lax; Path=/; Max-Age=<ttl>[; Secure]`.
 pub fn set_cookie(config: &Config, id: &str) -> HeaderValue {
-    let secure = if config.secure_cookie { "; Secure" } else { "" };
-    let value = format!(
-        "{COOKIE_NAME}={id}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        config.ttl.as_secs()
-    );
-    // The id is base64url, so the value is always a valid header.
-    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    credentials::set_cookie(COOKIE_NAME, id, config.ttl.as_secs(), config.secure_cookie)
 }
 
 /// An expired `sid` cookie, so browsers drop the one they hold.
 pub fn clear_cookie(config: &Config) -> HeaderValue {
-    if config.secure_cookie {
-        HeaderValue::from_static("sid=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
-    } else {
-        HeaderValue::from_static("sid=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
-    }
+    credentials::clear_cookie(COOKIE_NAME, config.secure_cookie)
 }
 
 fn user_agent(headers: &HeaderMap) -> String {

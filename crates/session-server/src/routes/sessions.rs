@@ -9,7 +9,7 @@ use http::HeaderMap;
 use http::header::SET_COOKIE;
 use serde::Serialize;
 
-use crate::auth::{authenticate, store_error};
+use crate::auth::authenticate;
 use crate::routes::login::clear_cookie;
 use crate::session_id;
 use crate::state::AppState;
@@ -33,11 +33,7 @@ struct SessionList {
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let session = authenticate(&state, &headers).await?;
-    let records = state
-        .store()
-        .list_user(&session.record.user)
-        .await
-        .map_err(|error| store_error(&error))?;
+    let records = state.store().list_user(&session.record.user).await?;
     let sessions: Vec<SessionView> = records
         .into_iter()
         .map(|record| SessionView {
@@ -66,11 +62,7 @@ pub async fn delete_all(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let session = authenticate(&state, &headers).await?;
-    let deleted = state
-        .store()
-        .delete_user(&session.record.user)
-        .await
-        .map_err(|error| store_error(&error))?;
+    let deleted = state.store().delete_user(&session.record.user).await?;
     Ok((
         [(SET_COOKIE, clear_cookie(state.config()))],
         Json(Deleted { deleted }),
