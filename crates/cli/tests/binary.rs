@@ -60,14 +60,7 @@ fn seeded_server_configured_from_env_serves_then_exits_cleanly_on_sigterm() {
         "a real port is printed: {address}"
     );
 
-    let body = r#"{"username":"user7","password":"pass-7"}"#;
-    let login = http(
-        &address,
-        &format!(
-            "POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
+    let login = login(&address, 7);
     assert!(login.starts_with("HTTP/1.1 200"), "{login}");
     let cookie = login
         .lines()
@@ -234,8 +227,9 @@ fn spawn_jwt(
     }
 }
 
-fn login(address: &str) -> String {
-    let body = r#"{"username":"user2","password":"pass-2"}"#;
+/// `POST /login` as seeded user `n`, returning the raw response.
+fn login(address: &str, n: u32) -> String {
+    let body = format!(r#"{{"username":"user{n}","password":"pass-{n}"}}"#);
     http(
         address,
         &format!(
@@ -283,7 +277,7 @@ fn jwt_server_takes_its_secret_from_the_environment_and_refuses_weak_ones() {
 
     let secret = "a-benchmark-secret-of-more-than-32-bytes";
     let (server, address) = spawn_jwt(&main_db, &[], &[("AUTHBENCH_JWT_SECRET", secret)]).unwrap();
-    let response = login(&address);
+    let response = login(&address, 2);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     let token = response
         .split(r#""access_token":""#)
@@ -322,7 +316,7 @@ fn jwt_server_loads_a_pem_key_file() {
             &[],
         )
         .unwrap();
-        assert!(login(&address).starts_with("HTTP/1.1 200"));
+        assert!(login(&address, 2).starts_with("HTTP/1.1 200"));
         stop(server);
     }
     let missing = spawn_jwt(
@@ -371,6 +365,6 @@ fn keygen_writes_an_owner_only_key_that_serve_jwt_loads_and_never_overwrites() {
     assert!(seed.status.success());
     let (server, address) =
         spawn_jwt(&main_db, &["--alg", "RS256", "--key-file", &key], &[]).unwrap();
-    assert!(login(&address).starts_with("HTTP/1.1 200"));
+    assert!(login(&address, 2).starts_with("HTTP/1.1 200"));
     stop(server);
 }
