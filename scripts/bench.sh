@@ -5,14 +5,16 @@
 #   2. token cost: sign and verify time and token size per JWT algorithm;
 #   3. GET /user/balance requests/s against GET / of the same server, server on one tokio worker
 #      (CPU 0), wrk on CPU 1: the session server per store, the JWT server per algorithm and
-#      revocation mode.
+#      revocation mode;
+#   4. the load generator against wrk on the same trivial route, same connections and duration;
+#   5. (only when asked for: `rss`) the load generator's RSS over a 10-minute max-rate run.
 # Installs wrk (and Redis/PostgreSQL, through scripts/test.sh's checks) when run as root.
-# Usage: scripts/bench.sh [store|tokens|routes]   (default: all)
+# Usage: scripts/bench.sh [store|tokens|routes|loadgen|rss]   (default: all but rss)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 what=${1:-all}
-case $what in all | store | tokens | routes) ;; *) echo "usage: scripts/bench.sh [store|tokens|routes]" >&2; exit 2 ;; esac
+case $what in all | store | tokens | routes | loadgen | rss) ;; *) echo "usage: scripts/bench.sh [store|tokens|routes|loadgen|rss]" >&2; exit 2 ;; esac
 
 bash scripts/test.sh --tools-only
 for tool in wrk:wrk redis-benchmark:redis-tools pgbench:postgresql-contrib; do
@@ -38,4 +40,12 @@ fi
 if [[ $what == all || $what == routes ]]; then
     echo "== route throughput, server on one worker (cargo bench -p authbench-cli --bench routes)"
     cargo bench --quiet -p authbench-cli --bench routes
+fi
+if [[ $what == all || $what == loadgen ]]; then
+    echo "== load generator against wrk, GET / of one server (cargo bench -p authbench-cli --bench loadgen_vs_wrk)"
+    cargo bench --quiet -p authbench-cli --bench loadgen_vs_wrk
+fi
+if [[ $what == rss ]]; then
+    echo "== load generator RSS over a max-rate run (cargo bench -p authbench-cli --bench loadgen_rss; BENCH_SECONDS, default 600)"
+    cargo bench --quiet -p authbench-cli --bench loadgen_rss
 fi

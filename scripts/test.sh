@@ -3,7 +3,8 @@
 #
 # 1. Makes sure the servers the integration tests start are installed (Redis, PostgreSQL and
 #    psql; authbench-testkit runs throwaway copies on free ports), installing them with apt when
-#    run as root; a C compiler for aws-lc-sys; PyJWT for the JWT interop test (with pip).
+#    run as root; a C compiler for aws-lc-sys; PyJWT for the JWT interop test (with pip);
+#    taskset for core pinning; headless Chromium for the HTML report test.
 # 2. Runs `cargo fmt --check`, clippy with warnings denied, and the whole test suite.
 #
 # Usage: scripts/test.sh [--tools-only]   (from anywhere; honours CARGO_TARGET_DIR)
@@ -87,7 +88,11 @@ ensure_tool() {
         "$@"
         path=$(find_tool "$name") || die "$name still not found after: $*"
     fi
-    printf 'found %-13s %s (%s)\n' "$name" "$("$path" --version 2>&1 | head -n 1)" "$path"
+    # stdout first: some wrappers (Debian's chromium) print shell noise on stderr.
+    local version
+    version=$("$path" --version 2>/dev/null | head -n 1)
+    [[ -n $version ]] || version=$("$path" --version 2>&1 | head -n 1)
+    printf 'found %-13s %s (%s)\n' "$name" "$version" "$path"
 }
 
 # ensure_python_module MODULE INSTALLER ARG...: ensure_tool for a module python3 must import,
@@ -143,6 +148,10 @@ ensure_tool cc apt_install gcc libc6-dev
 ensure_tool python3 apt_install python3 python3-pip
 ensure_python_module jwt pip_install 'pyjwt[crypto]'
 ensure_python_module cryptography pip_install 'pyjwt[crypto]'
+# `authbench run` pins servers and the load generator to cores with taskset (util-linux).
+ensure_tool taskset apt_install util-linux
+# The report test opens report.html in a real browser (headless Chromium).
+ensure_tool chromium apt_install chromium
 if is_root && ! id postgres >/dev/null 2>&1; then
     die "running as root, which PostgreSQL refuses, and there is no 'postgres' user to run it as"
 fi

@@ -32,6 +32,95 @@ pub enum Command {
     Seed(SeedArgs),
     /// Write a new JWT signing key (PKCS#8 PEM, or an HS256 secret) for `serve jwt --key-file`.
     Keygen(KeygenArgs),
+    /// Run a scenario: seed main_DB, start each system, step the load up, write the results.
+    Run(RunArgs),
+    /// Write report.html for a run folder (done at the end of every `run` too).
+    Report(ReportArgs),
+    /// Compare two runs of one scenario; exits 1 when a regression passes --max-regression, 2
+    /// when the runs can't be compared.
+    Compare(CompareArgs),
+    /// Capacity plan from a run: instances, store throughput, CPU and memory for a target rate.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run folder (holding report.json).
+    pub run_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Text,
+    Markdown,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline run folder.
+    pub base: PathBuf,
+    /// The run folder to judge against it.
+    pub new: PathBuf,
+    /// Largest change for the worse that is not a regression (e.g. 10%, 0.1).
+    #[arg(long, default_value = "10%", value_parser = parse_share)]
+    pub max_regression: f64,
+    /// text (stdout), markdown (for a pull request) or html.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CompareFormat,
+    /// Write the comparison to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Compare runs of different scenarios or load models anyway.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A run folder (holding report.json).
+    pub run_dir: PathBuf,
+    /// Requests per second the deployment must serve.
+    #[arg(long)]
+    pub target_rps: f64,
+    /// The latency (and optionally error) target one instance must meet, e.g. "p99<50ms" or
+    /// "p99.9<200ms,errors<0.1%".
+    #[arg(long, default_value = "p99<50ms")]
+    pub slo: String,
+    /// Session (or refresh-family) lifetime for the store-memory estimate; default: the
+    /// scenario's, else the servers' defaults.
+    #[arg(long, value_parser = parse_duration)]
+    pub ttl: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (see scenarios/*.toml).
+    pub scenario: PathBuf,
+
+    /// Folder that receives `<scenario>-<UTC time>/`.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+
+    /// Replace the scenario's timing.step_duration (e.g. 1s, for a quick look).
+    #[arg(long, value_parser = parse_duration)]
+    pub step_duration: Option<Duration>,
+
+    /// Replace the scenario's timing.warmup.
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+
+    /// Replace the scenario's timing.repeats.
+    #[arg(long)]
+    pub repeats: Option<NonZeroU32>,
+
+    /// Run only the first N steps of the load.
+    #[arg(long)]
+    pub steps: Option<NonZeroU32>,
+
+    /// The authbench binary that seeds and serves (default: this one).
+    #[arg(long)]
+    pub server_binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +182,11 @@ pub struct CommonServerArgs {
 
     #[command(flatten)]
     pub argon2: Argon2Args,
+
+    /// Also stop when stdin reaches its end: `authbench run` holds the other end of the pipe, so
+    /// its servers never outlive it, even when it is killed.
+    #[arg(long, env = "AUTHBENCH_EXIT_WITH_STDIN", hide = true)]
+    pub exit_with_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +318,19 @@ pub struct SeedArgs {
 fn parse_duration(raw: &str) -> Result<Duration, String> {
     humantime::parse_duration(raw)
         .map_err(|e| format!("{e} (write durations like 250ms, 30s, 15m, 8h)"))
+}
+
+/// `10%` or `0.1`.
+fn parse_share(raw: &str) -> Result<f64, String> {
+    let value = match raw.trim().strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => raw.trim().parse::<f64>(),
+    }
+    .map_err(|_| format!("`{raw}` is not a share (write 10% or 0.1)"))?;
+    if !(0.0..=10.0).contains(&value) {
+        return Err(format!("`{raw}` is out of range (0% to 1000%)"));
+    }
+    Ok(value)
 }
 
 fn parse_store_url(raw: &str) -> Result<StoreUrl, String> {

@@ -13,6 +13,12 @@ use args::{Cli, Command, Server};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // compare exits 1 for a regression, so CI must be able to tell a failure to compare apart.
+    let failure = if matches!(cli.command, Command::Compare(_)) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -22,21 +28,30 @@ fn main() -> ExitCode {
         )
         .init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            failure
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let workers = match &cli.command {
-        Command::Serve(serve) => match &serve.server {
-            Server::Session(session) => session.common.workers,
-            Server::Jwt(jwt) => jwt.common.workers,
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (workers, job) = match cli.command {
+        // These build no runtime of their own here: the load generator builds its own, after
+        // pinning itself to the scenario's cores; the report commands need none.
+        Command::Run(args) => return commands::run::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => {
+            return commands::report::report(&args).map(|()| ExitCode::SUCCESS);
+        }
+        Command::Compare(args) => return commands::report::compare(&args),
+        Command::Plan(args) => return commands::report::plan(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(serve) => match serve.server {
+            Server::Session(args) => (args.common.workers, Job::Session(args)),
+            Server::Jwt(args) => (args.common.workers, Job::Jwt(args)),
         },
-        Command::Seed(_) | Command::Keygen(_) => None,
+        Command::Seed(args) => (None, Job::Seed(args)),
+        Command::Keygen(args) => (None, Job::Keygen(args)),
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -44,14 +59,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         runtime.worker_threads(workers.get() as usize);
     }
     let runtime = runtime.build()?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Serve(serve) => match serve.server {
-                Server::Session(args) => commands::serve::session(args).await,
-                Server::Jwt(args) => commands::serve::jwt(*args).await,
-            },
-            Command::Seed(args) => commands::seed::run(args).await,
-            Command::Keygen(args) => commands::keygen::run(&args),
+    let outcome = runtime.block_on(async move {
+        match job {
+            Job::Session(args) => commands::serve::session(args).await,
+            Job::Jwt(args) => commands::serve::jwt(*args).await,
+            Job::Seed(args) => commands::seed::run(args).await,
+            Job::Keygen(args) => commands::keygen::run(&args),
         }
-    })
+    });
+    // A blocking read of stdin (`--exit-with-stdin`) never ends on its own; don't wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// The subcommands that run on a tokio runtime built here.
+enum Job {
+    Session(args::SessionArgs),
+    Jwt(Box<args::JwtArgs>),
+    Seed(args::SeedArgs),
+    Keygen(args::KeygenArgs),
 }

@@ -44,7 +44,7 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
         "session server ready"
     );
     announce(&listener)?;
-    authbench_session_server::serve(listener, state, shutdown_signal()).await;
+    authbench_session_server::serve(listener, state, stop_when(&common)).await;
     tracing::info!("session server stopped");
     Ok(())
 }
@@ -96,9 +96,34 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
         "JWT server ready"
     );
     announce(&listener)?;
-    authbench_jwt_server::serve(listener, state, shutdown_signal()).await;
+    authbench_jwt_server::serve(listener, state, stop_when(&common)).await;
     tracing::info!("JWT server stopped");
     Ok(())
+}
+
+/// SIGTERM or Ctrl-C, and with `--exit-with-stdin` the end of stdin.
+fn stop_when(common: &CommonServerArgs) -> impl Future<Output = ()> + use<> {
+    let watch_stdin = common.exit_with_stdin;
+    async move {
+        let stdin_closed = async {
+            if !watch_stdin {
+                return std::future::pending::<()>().await;
+            }
+            let mut stdin = tokio::io::stdin();
+            let mut buffer = [0u8; 64];
+            loop {
+                match tokio::io::AsyncReadExt::read(&mut stdin, &mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            tracing::info!("stdin closed: the process that started this server is gone");
+        };
+        tokio::select! {
+            () = shutdown_signal() => {},
+            () = stdin_closed => {},
+        }
+    }
 }
 
 /// The options every server takes, from the flags every server has.

@@ -33,6 +33,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let shared = &state.shared;
     let username = check_login(&shared.main_db, &shared.passwords, request).await?;
+    wait_out_cutoff_second(&state, &username).await?;
     let minted = refresh::mint(None).map_err(internal)?;
     let record = refresh::family_record(&minted, &username, millis(shared.config.refresh_ttl));
     shared.refresh.create(&record, None).await?;
@@ -50,7 +51,10 @@ pub async fn refresh(
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     match refresh::rotate(&state.shared.refresh, &request.refresh_token).await? {
-        Rotation::Rotated { user, next } => issue(&state, &user, &next),
+        Rotation::Rotated { user, next } => {
+            wait_out_cutoff_second(&state, &user).await?;
+            issue(&state, &user, &next)
+        }
         Rotation::Unknown => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_refresh_token",
@@ -118,6 +122,33 @@ pub async fn revoke(state: &AppState, claims: &AccessClaims) -> Result<(), ApiEr
         },
     };
     Ok(revocations.create(&record, None).await?)
+}
+
+/// With cutoff revocation, a token whose whole-second `iat` falls in the second of the user's
+/// cutoff counts as revoked (see [`crate::auth::issued_before_cutoff`]). A login in that same
+/// second (a logout everywhere, then an immediate login or refresh) waits for the next second,
+/// so its token is not born revoked. Costs one store read per login and refresh in this mode
+/// only.
+async fn wait_out_cutoff_second(state: &AppState, user: &str) -> Result<(), ApiError> {
+    let shared = &state.shared;
+    let (Revocation::Cutoff, Some(revocations)) = (shared.config.revocation, &shared.revocations)
+    else {
+        return Ok(());
+    };
+    let Some(cutoff) = revocations.load(user).await? else {
+        return Ok(());
+    };
+    let Ok(cutoff_millis) = cutoff.data.parse::<i64>() else {
+        return Ok(());
+    };
+    let next_second = (cutoff_millis.div_euclid(1000) + 1) * 1000;
+    let wait = next_second - now_millis();
+    if wait > 0 {
+        // At most one second: the cutoff was set at most this second.
+        let wait = u64::try_from(wait.min(1000)).unwrap_or(1000);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
+    Ok(())
 }
 
 /// Signs an access token for `user` in `family`, and answers with the token pair.

@@ -1,0 +1,215 @@
+//! The load generator's own memory over a long run at full speed: it must stay flat (target:
+//! less than 5 MB of growth after warm-up), since latencies go into histograms, never into lists.
+//! Run with `cargo bench -p authbench-cli --bench loadgen_rss`; `BENCH_SECONDS` (default 600)
+//! sets the length.
+//!
+//! 64 VUs run real login -> 50 x balance -> logout flows (closed model, no think time) against the
+//! session server on its memory store, pinned to CPU 0; the load generator runs in this process
+//! on CPU 1, and a sampler thread reads this process's VmRSS every 10 s.
+
+use std::io::{BufRead as _, BufReader};
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use authbench_loadgen::client::Endpoint;
+use authbench_loadgen::drive::{CancellationToken, Driver};
+use authbench_loadgen::flow::Credential;
+use authbench_loadgen::live::Live;
+use authbench_loadgen::scenario::Flow;
+use nix::sched::{CpuSet, sched_setaffinity};
+use nix::unistd::Pid;
+
+const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_authbench");
+const VUS: u32 = 64;
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// Samples before this are warm-up: allocator pools, histograms growing to the latencies seen.
+const WARM_UP: Duration = Duration::from_secs(30);
+const TARGET_GROWTH_KIB: i64 = 5 * 1024;
+
+fn main() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(600);
+    require("taskset", "install Debian's `util-linux` package");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let main_db = format!("sqlite://{}", dir.path().join("main.db").display());
+    // Cheap hashes: the server's login cost is not what this measures.
+    run(Command::new(SERVER_BINARY).args([
+        "seed",
+        "--main-db",
+        &main_db,
+        "--users",
+        &VUS.to_string(),
+        "--argon2-memory-kib",
+        "1024",
+        "--argon2-iterations",
+        "1",
+    ]));
+    let server = Server::start(&main_db, dir.path());
+
+    // Pinned before the runtime exists, so that its worker thread inherits the CPU.
+    pin_this_thread_to_cpu(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let endpoint = runtime
+        .block_on(Endpoint::resolve(&format!("http://{}", server.address)))
+        .expect("server address");
+    // The documented seed credentials: user N, password pass-(N mod 64).
+    let credentials: Arc<[Credential]> = (1..=VUS)
+        .map(|n| Credential {
+            username: format!("user{n}"),
+            password: format!("pass-{}", n % 64),
+        })
+        .collect();
+    let flow = Flow {
+        balances_per_login: NonZeroU32::new(50).expect("non-zero"),
+        refresh_every: None,
+        logout: true,
+        think_time: Duration::ZERO,
+    };
+    let mut driver = Driver::new(endpoint, credentials, flow, Duration::from_secs(5));
+
+    println!(
+        "{VUS} VUs, closed model, login -> 50 x balance -> logout on the session server \
+         (memory store, CPU 0); loadgen on CPU 1 for {seconds} s; VmRSS every {} s",
+        SAMPLE_EVERY.as_secs()
+    );
+    let (stop, stopped) = mpsc::channel::<()>();
+    let sampler = std::thread::spawn(move || sample_rss(&stopped));
+    let recording = runtime.block_on(driver.closed(
+        VUS as usize,
+        Duration::from_secs(seconds),
+        &Live::new(),
+        &CancellationToken::new(),
+    ));
+    let _ = stop.send(());
+    let samples = sampler.join().expect("sampler thread");
+    drop(server);
+
+    println!(
+        "{} requests ({:.0}/s), {} errors",
+        recording.total_requests(),
+        recording.total_requests() as f64 / recording.elapsed().as_secs_f64(),
+        recording.total_errors()
+    );
+    let warm_up = WARM_UP.min(Duration::from_secs(seconds / 2));
+    let after_warm_up = samples.iter().find(|(at, _)| *at >= warm_up);
+    match (after_warm_up, samples.last()) {
+        (Some((from_at, from)), Some((to_at, to))) if to_at > from_at => {
+            let growth = *to as i64 - *from as i64;
+            println!(
+                "VmRSS growth from {} s to {} s: {growth} KiB (target < {TARGET_GROWTH_KIB} KiB): {}",
+                from_at.as_secs(),
+                to_at.as_secs(),
+                if growth < TARGET_GROWTH_KIB {
+                    "ok"
+                } else {
+                    "TOO MUCH"
+                }
+            );
+        }
+        _ => println!("run too short to compare samples after warm-up ({warm_up:?})"),
+    }
+}
+
+/// Samples VmRSS until told to stop, printing each one as it is taken.
+fn sample_rss(stopped: &mpsc::Receiver<()>) -> Vec<(Duration, u64)> {
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(SAMPLE_EVERY) {
+        let at = started.elapsed();
+        let kib = vm_rss_kib();
+        println!("  {:>5} s  VmRSS {kib:>8} KiB", at.as_secs());
+        samples.push((at, kib));
+    }
+    samples
+}
+
+fn vm_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS line")
+}
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(main_db: &str, dir: &Path) -> Server {
+        let log = std::fs::File::create(dir.join("server.log")).expect("server log");
+        let mut child = Command::new("taskset")
+            .args(["-c", "0", SERVER_BINARY, "serve", "session"])
+            .args([
+                "--store",
+                "memory",
+                "--listen",
+                "127.0.0.1:0",
+                "--workers",
+                "1",
+            ])
+            .args(["--main-db", main_db, "--balance-source", "in-process"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn authbench serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
+        let address = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| {
+                panic!(
+                    "server did not start: {line:?}; see its log in {}",
+                    dir.display()
+                )
+            })
+            .to_owned();
+        Server { child, address }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Pins the calling thread, and so every thread it starts afterwards, to `cpu`.
+fn pin_this_thread_to_cpu(cpu: usize) {
+    let mut cpus = CpuSet::new();
+    cpus.set(cpu).expect("CPU number in range");
+    sched_setaffinity(Pid::from_raw(0), &cpus).expect("sched_setaffinity");
+}
+
+fn require(tool: &str, hint: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output();
+    if !found.map(|o| o.status.success()).unwrap_or(false) {
+        panic!("{tool} not found: {hint}");
+    }
+}
+
+fn run(command: &mut Command) {
+    let status = command.stdout(Stdio::null()).status().expect("run command");
+    assert!(status.success(), "{command:?} failed");
+}

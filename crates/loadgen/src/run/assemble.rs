@@ -1,0 +1,413 @@
+//! From turns to report.json: each system's repeats at a step merged into one [`SystemStep`],
+//! the per-request figures the claims rest on derived, flags raised, and every turn's histograms
+//! written to `hdr/<system>.<operation>.hlog`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use authbench_report as report;
+use authbench_report::{
+    Derived, Flag, OperationStats, RepeatStats, Resources, SystemInfo, SystemStep,
+};
+
+use super::store_sum::StoreSum;
+use super::turn::Turn;
+use crate::output::{self, Interval, RunDir};
+use crate::recording::{ErrorCounts, Recording};
+use crate::scenario::{Load, Operation, Scenario, Slo};
+
+/// Above this share of its cores, the load generator may be what limits the step.
+const LOADGEN_SATURATED: f64 = 0.9;
+/// Flows started late (over 1 ms) with a connection free, above this share: the load generator
+/// fell behind its schedule. A few late wake-ups happen on any busy machine; 5% is a pattern.
+const SCHEDULE_SLIP: f64 = 0.05;
+
+pub(super) fn operation(op: Operation) -> report::Operation {
+    match op {
+        Operation::Login => report::Operation::Login,
+        Operation::Balance => report::Operation::Balance,
+        Operation::Refresh => report::Operation::Refresh,
+        Operation::Logout => report::Operation::Logout,
+    }
+}
+
+pub(super) fn slo(slo: &Slo) -> report::Slo {
+    report::Slo {
+        percentile: slo.percentile,
+        latency_us: slo.latency.as_micros() as u64,
+        max_error_rate: slo.max_error_rate,
+        operations: slo.operations.iter().copied().map(operation).collect(),
+    }
+}
+
+pub(super) fn scenario_info(scenario: &Scenario, overrides: &[String]) -> report::ScenarioInfo {
+    report::ScenarioInfo {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        path: scenario.path.display().to_string(),
+        source: scenario.source.clone(),
+        overrides: overrides.to_vec(),
+        accounts: scenario.users.accounts.get(),
+        balances_per_login: scenario.flow.balances_per_login.get(),
+        refresh_every: scenario.flow.refresh_every.map(|n| n.get()),
+        logout: scenario.flow.logout,
+        think_time_ms: scenario.flow.think_time.as_secs_f64() * 1e3,
+        balance_source: scenario.balance_source.flag().into(),
+        step_duration_s: scenario.timing.step_duration.as_secs_f64(),
+        warmup_s: scenario.timing.warmup.as_secs_f64(),
+        repeats: scenario.timing.repeats.get(),
+    }
+}
+
+fn load_of(scenario: &Scenario, step: usize) -> f64 {
+    match &scenario.load {
+        Load::Closed { vus } => f64::from(vus[step].get()),
+        Load::Open { flows_per_second } => flows_per_second[step],
+    }
+}
+
+/// Every step that ran at least one turn, in order; writes the hlog files as a side effect.
+pub(super) fn steps(
+    scenario: &Scenario,
+    systems: &[SystemInfo],
+    turns: &[Turn],
+    dir: &RunDir,
+    started_at: SystemTime,
+) -> Result<Vec<report::Step>, output::Error> {
+    write_hlogs(scenario, systems, turns, dir, started_at)?;
+    let mut steps = Vec::new();
+    for step in 0..scenario.load.steps() {
+        let mut results = Vec::new();
+        for system in systems {
+            let mine: Vec<&Turn> = turns
+                .iter()
+                .filter(|t| t.step == step && t.system == system.name)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            results.push(system_step(scenario, system, &mine)?);
+        }
+        if !results.is_empty() {
+            steps.push(report::Step {
+                index: step as u32,
+                load: load_of(scenario, step),
+                results,
+            });
+        }
+    }
+    Ok(steps)
+}
+
+fn system_step(
+    scenario: &Scenario,
+    system: &SystemInfo,
+    turns: &[&Turn],
+) -> Result<SystemStep, output::Error> {
+    let mut merged: Option<Recording> = None;
+    let mut wall = Duration::ZERO;
+    let mut repeats = Vec::new();
+    let mut flags = Vec::new();
+    let mut resources = ResourceSum::default();
+    let mut store = StoreSum::default();
+    let mut server_requests: Option<u64> = Some(0);
+    for turn in turns {
+        if let Some(why) = &turn.skipped {
+            flags.push(Flag::SystemDown {
+                reason: why.clone(),
+            });
+            continue;
+        }
+        if let Some(why) = &turn.partial {
+            flags.push(Flag::Partial {
+                reason: why.clone(),
+            });
+        }
+        let Some(recording) = &turn.recording else {
+            continue;
+        };
+        wall += turn.wall;
+        repeats.push(repeat_stats(scenario, recording, turn.wall));
+        resources.add(turn);
+        store.add(turn);
+        server_requests = match (server_requests, &turn.metrics) {
+            (Some(sum), Some(metrics)) => Some(sum + metrics.total_requests),
+            _ => None,
+        };
+        match merged.as_mut() {
+            Some(all) => all.merge(recording.clone()),
+            None => merged = Some(recording.clone()),
+        }
+    }
+    let seconds = wall.as_secs_f64();
+    let per_second = |n: u64| {
+        if seconds > 0.0 {
+            n as f64 / seconds
+        } else {
+            0.0
+        }
+    };
+    let mut operations = Vec::new();
+    let (mut requests, mut errors, mut logins) = (0, 0, 0);
+    if let Some(recording) = &merged {
+        for op in Operation::ALL {
+            let Some(rec) = recording.operation(op) else {
+                continue;
+            };
+            let count = rec.requests();
+            if count == 0 {
+                continue;
+            }
+            requests += count;
+            errors += rec.errors().total();
+            if op == Operation::Login {
+                logins += rec.ok();
+            }
+            operations.push(OperationStats {
+                operation: operation(op),
+                requests: count,
+                ok: rec.ok(),
+                requests_per_second: per_second(count),
+                errors: errors_by_kind(rec.errors()),
+                bytes_sent_per_request: rec.bytes_sent() as f64 / count as f64,
+                bytes_received_per_request: rec.bytes_received() as f64 / count as f64,
+                latency: output::latency(rec.latency()),
+                latency_uncorrected: rec.raw_latency().map(output::latency),
+                histogram: output::encode_histogram(rec.latency())?,
+            });
+        }
+    }
+    let store_load = store.finish(system, scenario);
+    let per_request =
+        |value: Option<f64>| value.and_then(|v| (requests > 0).then(|| v / requests as f64));
+    let derived = Derived {
+        store_operations_per_request: per_request(store_load.as_ref().map(|s| s.operations as f64)),
+        store_cpu_us_per_request: per_request(
+            store_load.as_ref().and_then(|s| s.cpu_s).map(|s| s * 1e6),
+        ),
+        server_cpu_us_per_request: per_request(resources.server_cpu_s.map(|s| s * 1e6)),
+        store_bytes_per_session: store_load
+            .as_ref()
+            .and_then(|s| s.memory_delta_bytes)
+            .and_then(|bytes| (logins > 0).then(|| bytes as f64 / logins as f64)),
+    };
+    let schedule = merged
+        .as_ref()
+        .and_then(|r| r.schedule())
+        .map(|s| report::Schedule {
+            flows_intended: s.intended,
+            flows_late: s.late,
+            flows_waited_for_connection: s.late_waiting_for_connection,
+            max_lag_us: s.max_lag.as_micros() as u64,
+        });
+    let error_rate = if requests > 0 {
+        errors as f64 / requests as f64
+    } else {
+        0.0
+    };
+    if errors > 0 {
+        flags.push(Flag::Errors { rate: error_rate });
+    }
+    let loadgen_cpu_share = resources.loadgen_share(wall, scenario);
+    if loadgen_cpu_share > LOADGEN_SATURATED {
+        flags.push(Flag::LoadgenBound {
+            reason: format!(
+                "the load generator used {:.0}% of the CPU it may use",
+                loadgen_cpu_share * 100.0
+            ),
+        });
+    }
+    if let Some(schedule) = &schedule {
+        if schedule.flows_waited_for_connection > 0 {
+            flags.push(Flag::ConnectionsExhausted {
+                waited: schedule.flows_waited_for_connection,
+            });
+        }
+        let slipped = schedule
+            .flows_late
+            .saturating_sub(schedule.flows_waited_for_connection);
+        if schedule.flows_intended > 0
+            && slipped as f64 / schedule.flows_intended as f64 > SCHEDULE_SLIP
+        {
+            flags.push(Flag::LoadgenBound {
+                reason: format!(
+                    "{slipped} of {} flows started late with a connection free: the scheduler \
+                     fell behind",
+                    schedule.flows_intended
+                ),
+            });
+        }
+    }
+    let slo_met = requests > 0
+        && !flags.iter().any(|f| matches!(f, Flag::SystemDown { .. }))
+        && error_rate <= scenario.slo.max_error_rate
+        && merged.as_ref().is_some_and(|r| {
+            r.percentile(&scenario.slo.operations, scenario.slo.percentile)
+                .is_none_or(|latency| latency <= scenario.slo.latency)
+        });
+    Ok(SystemStep {
+        system: system.name.clone(),
+        duration_s: seconds,
+        requests,
+        errors,
+        requests_per_second: per_second(requests),
+        operations,
+        repeats,
+        resources: Resources {
+            server_cpu_s: resources.server_cpu_s,
+            server_peak_rss_bytes: resources.server_peak_rss,
+            loadgen_cpu_s: resources.loadgen_cpu_s,
+            loadgen_cpu_share,
+            loadgen_peak_rss_bytes: resources.loadgen_peak_rss,
+        },
+        store: store_load,
+        server_requests,
+        derived,
+        schedule,
+        slo_met,
+        flags,
+    })
+}
+
+fn errors_by_kind(errors: &ErrorCounts) -> BTreeMap<String, u64> {
+    let mut kinds = BTreeMap::new();
+    for (kind, count) in [
+        ("connect", errors.connect),
+        ("timeout", errors.timeout),
+        ("protocol", errors.protocol),
+    ] {
+        if count > 0 {
+            kinds.insert(kind.to_owned(), count);
+        }
+    }
+    for (code, count) in &errors.status {
+        kinds.insert(format!("status_{code}"), *count);
+    }
+    kinds
+}
+
+fn repeat_stats(scenario: &Scenario, recording: &Recording, wall: Duration) -> RepeatStats {
+    let mut slo_percentile_us = BTreeMap::new();
+    let (mut requests, mut errors) = (0, 0);
+    for op in Operation::ALL {
+        let Some(rec) = recording.operation(op) else {
+            continue;
+        };
+        requests += rec.requests();
+        errors += rec.errors().total();
+        if let Some(latency) = rec.percentile(scenario.slo.percentile) {
+            slo_percentile_us.insert(op.name().to_owned(), latency.as_micros() as u64);
+        }
+    }
+    let seconds = wall.as_secs_f64();
+    RepeatStats {
+        duration_s: seconds,
+        requests,
+        errors,
+        requests_per_second: if seconds > 0.0 {
+            requests as f64 / seconds
+        } else {
+            0.0
+        },
+        slo_percentile_us,
+    }
+}
+
+#[derive(Default)]
+struct ResourceSum {
+    server_cpu_s: Option<f64>,
+    server_peak_rss: Option<u64>,
+    loadgen_cpu_s: f64,
+    loadgen_peak_rss: u64,
+}
+
+impl ResourceSum {
+    fn add(&mut self, turn: &Turn) {
+        if let Some(server) = &turn.server {
+            *self.server_cpu_s.get_or_insert(0.0) += server.cpu_seconds();
+            let peak = self.server_peak_rss.get_or_insert(0);
+            *peak = (*peak).max(server.peak_rss_bytes);
+        }
+        if let Some(own) = &turn.loadgen {
+            self.loadgen_cpu_s += own.cpu_seconds();
+            self.loadgen_peak_rss = self.loadgen_peak_rss.max(own.peak_rss_bytes);
+        }
+    }
+
+    fn loadgen_share(&self, wall: Duration, scenario: &Scenario) -> f64 {
+        let cores = match &scenario.pinning {
+            Some(pinning) => pinning.loadgen.len(),
+            None => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        };
+        let capacity = wall.as_secs_f64() * cores as f64;
+        if capacity > 0.0 {
+            self.loadgen_cpu_s / capacity
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One hlog per system and operation (and a second, `.uncorrected`, in the open model), with one
+/// interval per turn tagged `step<i>-r<repeat>`.
+fn write_hlogs(
+    scenario: &Scenario,
+    systems: &[SystemInfo],
+    turns: &[Turn],
+    dir: &RunDir,
+    started_at: SystemTime,
+) -> Result<(), output::Error> {
+    for system in systems {
+        for op in Operation::ALL {
+            let mut corrected = Vec::new();
+            let mut raw = Vec::new();
+            for turn in turns.iter().filter(|t| t.system == system.name) {
+                let Some(recording) = &turn.recording else {
+                    continue;
+                };
+                let Some(rec) = recording.operation(op) else {
+                    continue;
+                };
+                if rec.latency().is_empty() {
+                    continue;
+                }
+                let tag = format!("step{}-r{}", turn.step, turn.repeat);
+                corrected.push(Interval {
+                    start: turn.start,
+                    duration: turn.wall,
+                    tag: tag.clone(),
+                    histogram: rec.latency().clone(),
+                });
+                if let Some(histogram) = rec.raw_latency() {
+                    raw.push(Interval {
+                        start: turn.start,
+                        duration: turn.wall,
+                        tag,
+                        histogram: histogram.clone(),
+                    });
+                }
+            }
+            let base = format!("{}.{}", system.name, op.name());
+            let what = format!("{} {} ({})", system.name, op.name(), scenario.name);
+            if !corrected.is_empty() {
+                output::write_hlog(
+                    &dir.hdr.join(format!("{base}.hlog")),
+                    started_at,
+                    &what,
+                    &corrected,
+                )?;
+            }
+            if !raw.is_empty() {
+                output::write_hlog(
+                    &dir.hdr.join(format!("{base}.uncorrected.hlog")),
+                    started_at,
+                    &format!("{what}, latency from the actual send"),
+                    &raw,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

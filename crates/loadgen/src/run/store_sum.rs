@@ -1,0 +1,124 @@
+//! A step's store load, summed over its repeats: from the store itself where it can be read
+//! (Redis INFO, pg_stat_database and the Postgres processes' CPU), from the server's /metrics for
+//! stores inside the server process (memory, SQLite).
+
+use std::collections::BTreeMap;
+
+use authbench_report::{StoreLoad as Reported, SystemInfo};
+
+use super::turn::Turn;
+use crate::probe::{MetricsLoad, StoreLoad};
+use crate::scenario::Scenario;
+
+#[derive(Debug, Default)]
+pub(crate) struct StoreSum {
+    total: Option<Reported>,
+}
+
+impl StoreSum {
+    pub fn add(&mut self, turn: &Turn) {
+        let Some(one) = from_turn(turn) else {
+            return;
+        };
+        match self.total.as_mut() {
+            None => self.total = Some(one),
+            Some(total) => {
+                total.operations += one.operations;
+                for (key, value) in one.breakdown {
+                    *total.breakdown.entry(key).or_default() += value;
+                }
+                total.server_counted_operations = sum(
+                    total.server_counted_operations,
+                    one.server_counted_operations,
+                    |a, b| a + b,
+                );
+                total.cpu_s = sum(total.cpu_s, one.cpu_s, |a, b| a + b);
+                total.memory_delta_bytes =
+                    sum(total.memory_delta_bytes, one.memory_delta_bytes, |a, b| {
+                        a + b
+                    });
+                total.keys_delta = sum(total.keys_delta, one.keys_delta, |a, b| a + b);
+            }
+        }
+    }
+
+    /// The summed load, labelled with the system's store kind.
+    pub fn finish(self, system: &SystemInfo, _scenario: &Scenario) -> Option<Reported> {
+        let mut total = self.total?;
+        if let Some(kind) = &system.store {
+            total.kind = kind.clone();
+        }
+        Some(total)
+    }
+}
+
+fn sum<T>(a: Option<T>, b: Option<T>, add: impl Fn(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(add(a, b)),
+        _ => None,
+    }
+}
+
+fn from_turn(turn: &Turn) -> Option<Reported> {
+    let counted = turn.metrics.as_ref().map(|m| m.total_store_operations);
+    match (&turn.store, &turn.metrics) {
+        (Some(StoreLoad::Redis(redis)), _) => Some(Reported {
+            kind: "redis".into(),
+            source: "redis_info".into(),
+            operations: redis.total_calls,
+            breakdown: redis.calls.clone(),
+            server_counted_operations: counted,
+            cpu_s: Some(redis.cpu_seconds()),
+            memory_delta_bytes: Some(redis.memory_change_bytes),
+            keys_delta: Some(redis.keys_change),
+        }),
+        (Some(StoreLoad::Postgres(pg)), _) => {
+            let mut breakdown = BTreeMap::from([
+                ("xact_commit".to_owned(), pg.xact_commit),
+                ("xact_rollback".to_owned(), pg.xact_rollback),
+                ("tup_returned".to_owned(), pg.tup_returned),
+                ("tup_fetched".to_owned(), pg.tup_fetched),
+                ("tup_inserted".to_owned(), pg.tup_inserted),
+                ("tup_updated".to_owned(), pg.tup_updated),
+                ("tup_deleted".to_owned(), pg.tup_deleted),
+                ("blks_hit".to_owned(), pg.blks_hit),
+                ("blks_read".to_owned(), pg.blks_read),
+            ]);
+            if let Some(statements) = pg.statements {
+                breakdown.insert("statements".to_owned(), statements);
+            }
+            Some(Reported {
+                kind: "postgres".into(),
+                source: "pg_stat".into(),
+                operations: pg.xact_commit + pg.xact_rollback,
+                breakdown,
+                server_counted_operations: counted,
+                cpu_s: pg.cpu_seconds(),
+                memory_delta_bytes: Some(pg.relation_bytes),
+                keys_delta: Some(pg.tup_inserted as i64 - pg.tup_deleted as i64),
+            })
+        }
+        (None, Some(metrics)) if metrics.total_store_operations > 0 => Some(from_metrics(metrics)),
+        _ => None,
+    }
+}
+
+/// In-process stores have no counters of their own: the server's count is all there is.
+fn from_metrics(metrics: &MetricsLoad) -> Reported {
+    let mut breakdown = BTreeMap::new();
+    for op in &metrics.store_operations {
+        *breakdown
+            .entry(format!("{}.{}", op.namespace, op.op))
+            .or_default() += op.operations;
+    }
+    Reported {
+        kind: String::new(),
+        source: "server_metrics".into(),
+        operations: metrics.total_store_operations,
+        breakdown,
+        server_counted_operations: Some(metrics.total_store_operations),
+        cpu_s: None,
+        memory_delta_bytes: None,
+        keys_delta: None,
+    }
+}

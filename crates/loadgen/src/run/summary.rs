@@ -1,0 +1,128 @@
+//! The short table printed when a run ends: per step and system, throughput, balance latency,
+//! errors and the per-request costs, then the highest step that met the SLO for each system.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use authbench_report::{Flag, LoadModel, Operation, Report, SystemStep};
+
+use crate::progress::format_latency;
+
+/// The table as text, ready for stdout.
+pub fn table(report: &Report) -> String {
+    let load = match report.load_model {
+        LoadModel::Closed => "vus",
+        LoadModel::Open => "flows/s",
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{load:>8}  {:<20} {:>10} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>11}  notes",
+        "system",
+        "req/s",
+        "bal p50",
+        "bal p99",
+        "login p99",
+        "errors",
+        "store/req",
+        "store µs/req",
+        "server µs/req",
+    );
+    for step in &report.steps {
+        for result in &step.results {
+            let _ = writeln!(
+                out,
+                "{:>8}  {:<20} {:>10.0} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>11}  {}",
+                trim_number(step.load),
+                result.system,
+                result.requests_per_second,
+                percentile(result, Operation::Balance, |l| l.p50_us),
+                percentile(result, Operation::Balance, |l| l.p99_us),
+                percentile(result, Operation::Login, |l| l.p99_us),
+                result.errors,
+                optional(result.derived.store_operations_per_request, 2),
+                optional(result.derived.store_cpu_us_per_request, 1),
+                optional(result.derived.server_cpu_us_per_request, 1),
+                notes(result),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nSLO: p{} <= {} on {}, errors <= {}%",
+        trim_number(report.slo.percentile),
+        format_latency(Duration::from_micros(report.slo.latency_us)),
+        report
+            .slo
+            .operations
+            .iter()
+            .map(|op| format!("{op:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join("+"),
+        trim_number(report.slo.max_error_rate * 100.0),
+    );
+    for system in &report.systems {
+        let best = report.steps.iter().rev().find_map(|step| {
+            let result = step.results.iter().find(|r| r.system == system.name)?;
+            result
+                .slo_met
+                .then_some((step.load, result.requests_per_second))
+        });
+        let _ = match best {
+            Some((load_value, rps)) => writeln!(
+                out,
+                "  {:<20} met it up to {load}={} ({rps:.0} req/s)",
+                system.name,
+                trim_number(load_value)
+            ),
+            None => writeln!(out, "  {:<20} met it at no step", system.name),
+        };
+    }
+    out
+}
+
+fn percentile(
+    result: &SystemStep,
+    operation: Operation,
+    pick: impl Fn(&authbench_report::Latency) -> u64,
+) -> String {
+    result
+        .operations
+        .iter()
+        .find(|o| o.operation == operation && o.latency.count > 0)
+        .map(|o| format_latency(Duration::from_micros(pick(&o.latency))))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn optional(value: Option<f64>, decimals: usize) -> String {
+    value
+        .map(|v| format!("{v:.decimals$}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn trim_number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+fn notes(result: &SystemStep) -> String {
+    let mut notes: Vec<&str> = result
+        .flags
+        .iter()
+        .map(|flag| match flag {
+            Flag::LoadgenBound { .. } => "loadgen-bound",
+            Flag::Errors { .. } => "errors",
+            Flag::Partial { .. } => "partial",
+            Flag::SystemDown { .. } => "down",
+            Flag::ConnectionsExhausted { .. } => "too few connections",
+        })
+        .collect();
+    notes.dedup();
+    if !result.slo_met {
+        notes.push("SLO missed");
+    }
+    notes.join(", ")
+}

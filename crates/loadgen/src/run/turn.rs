@@ -1,0 +1,214 @@
+//! One system's turn at one step: warm up (not recorded), reset the per-step peaks, probe, run
+//! the measured window, probe again. The driver returns only once no request is in flight, so the
+//! server's own counters between the two probes cover exactly the requests recorded.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::setup::Sut;
+use crate::drive::Driver;
+use crate::live::Live;
+use crate::probe::process::{self, ProcessLoad, ProcessSample};
+use crate::probe::{MetricsLoad, StoreLoad};
+use crate::progress::{Progress, Rates};
+use crate::recording::Recording;
+use crate::scenario::{Load, Operation, Scenario};
+
+/// How often the live line is redrawn.
+const LIVE_EVERY: Duration = Duration::from_millis(500);
+
+/// What one turn measured.
+#[derive(Debug)]
+pub(super) struct Turn {
+    pub step: usize,
+    pub repeat: u32,
+    pub system: String,
+    /// Since the run started.
+    pub start: Duration,
+    pub wall: Duration,
+    /// `None` when the system was down and the turn was skipped.
+    pub recording: Option<Recording>,
+    pub server: Option<ProcessLoad>,
+    pub loadgen: Option<ProcessLoad>,
+    pub store: Option<StoreLoad>,
+    pub metrics: Option<MetricsLoad>,
+    /// Why the figures are incomplete (cancelled mid-turn, the system died).
+    pub partial: Option<String>,
+    pub skipped: Option<String>,
+}
+
+pub(super) async fn run(
+    scenario: &Scenario,
+    sut: &mut Sut,
+    step: usize,
+    repeat: u32,
+    progress: &mut Progress,
+    cancel: &CancellationToken,
+    run_started: Instant,
+) -> Turn {
+    let load = match &scenario.load {
+        Load::Closed { vus } => format!("vus={}", vus[step]),
+        Load::Open { flows_per_second } => format!("rate={}/s", flows_per_second[step]),
+    };
+    progress.turn_started(format!(
+        "{load} {} r{}/{}",
+        sut.info.name,
+        repeat + 1,
+        scenario.timing.repeats
+    ));
+    let mut turn = Turn {
+        step,
+        repeat,
+        system: sut.info.name.clone(),
+        start: run_started.elapsed(),
+        wall: Duration::ZERO,
+        recording: None,
+        server: None,
+        loadgen: None,
+        store: None,
+        metrics: None,
+        partial: None,
+        skipped: sut.down.clone(),
+    };
+    if turn.skipped.is_some() {
+        progress.turn_finished(Rates::default());
+        return turn;
+    }
+
+    let live = Live::new();
+    if !scenario.timing.warmup.is_zero() {
+        drive(
+            scenario,
+            &mut sut.driver,
+            step,
+            scenario.timing.warmup,
+            &live,
+            cancel,
+            progress,
+        )
+        .await;
+    }
+    let server_pid = sut.spawned.as_ref().map(|s| s.pid);
+    let own_pid = std::process::id();
+    // Losing the per-step peak only makes the figure a peak since start; not worth a fault.
+    for pid in server_pid.into_iter().chain([own_pid]) {
+        let _ = process::reset_peak_rss(pid);
+    }
+    let server_before = server_pid.and_then(|pid| ProcessSample::read(pid).ok());
+    let own_before = ProcessSample::read(own_pid).ok();
+    let store_before = match &sut.store {
+        Some(probe) => probe.sample().await.ok(),
+        None => None,
+    };
+    let metrics_before = sut.metrics.sample().await.ok();
+
+    turn.start = run_started.elapsed();
+    let started = Instant::now();
+    let recording = drive(
+        scenario,
+        &mut sut.driver,
+        step,
+        scenario.timing.step_duration,
+        &live,
+        cancel,
+        progress,
+    )
+    .await;
+    turn.wall = started.elapsed();
+
+    let server_after = server_pid.and_then(|pid| ProcessSample::read(pid).ok());
+    let own_after = ProcessSample::read(own_pid).ok();
+    turn.server = server_before
+        .zip(server_after)
+        .map(|(before, after)| before.delta(&after));
+    turn.loadgen = own_before
+        .zip(own_after)
+        .map(|(before, after)| before.delta(&after));
+    if let (Some(probe), Some(before)) = (&sut.store, store_before) {
+        match probe.sample().await {
+            Ok(after) => turn.store = before.delta(&after),
+            Err(error) => sut.event(format!("store probe failed: {error}")),
+        }
+    }
+    match (metrics_before, sut.metrics.sample().await) {
+        (Some(before), Ok(after)) => turn.metrics = Some(before.delta(&after)),
+        (_, Err(error)) => sut.event(format!("/metrics unreachable after the turn: {error}")),
+        _ => {}
+    }
+    if cancel.is_cancelled() {
+        turn.partial = Some("interrupted during this turn".into());
+    }
+    if let Some(spawned) = sut.spawned.as_mut()
+        && let Some(status) = spawned.exited()
+    {
+        let why = format!("server exited ({status}); see {}", spawned.log.display());
+        progress.note(&format!("{}: {why}", sut.info.name));
+        sut.event(why.clone());
+        sut.down = Some(why.clone());
+        turn.partial = Some(why);
+    }
+    let requests = recording.total_requests();
+    let errors = recording.total_errors();
+    let wall = turn.wall.as_secs_f64().max(f64::EPSILON);
+    progress.turn_finished(Rates {
+        requests_per_second: requests as f64 / wall,
+        p99: recording
+            .percentile(&Operation::ALL, 99.0)
+            .unwrap_or_default(),
+        errors,
+    });
+    turn.recording = Some(recording);
+    turn
+}
+
+/// Runs the load model for `duration`, redrawing the live line as it goes.
+async fn drive(
+    scenario: &Scenario,
+    driver: &mut Driver,
+    step: usize,
+    duration: Duration,
+    live: &Live,
+    cancel: &CancellationToken,
+    progress: &Progress,
+) -> Recording {
+    let work = async {
+        match &scenario.load {
+            Load::Closed { vus } => {
+                driver
+                    .closed(vus[step].get() as usize, duration, live, cancel)
+                    .await
+            }
+            Load::Open { flows_per_second } => {
+                driver
+                    .open(
+                        flows_per_second[step],
+                        scenario.users.max_active.get() as usize,
+                        duration,
+                        live,
+                        cancel,
+                    )
+                    .await
+            }
+        }
+    };
+    tokio::pin!(work);
+    let mut ticker = tokio::time::interval(LIVE_EVERY);
+    ticker.tick().await;
+    let mut last = Instant::now();
+    loop {
+        tokio::select! {
+            recording = &mut work => return recording,
+            _ = ticker.tick() => {
+                let snapshot = live.snapshot_and_reset();
+                let seconds = last.elapsed().as_secs_f64().max(f64::EPSILON);
+                last = Instant::now();
+                progress.update(Rates {
+                    requests_per_second: snapshot.requests as f64 / seconds,
+                    p99: snapshot.p99,
+                    errors: snapshot.errors,
+                });
+            }
+        }
+    }
+}

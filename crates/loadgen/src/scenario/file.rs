@@ -1,0 +1,221 @@
+//! What a scenario file says, key for key, before any checking beyond TOML types.
+//!
+//! Every table denies unknown keys, so a misspelled key is an error that names it instead of a
+//! default silently taking its place. Counts are read as `i64` and durations as strings so that
+//! [`super::validate`] can say which key is out of range, in the file's own terms.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub main_db: Option<String>,
+    pub balance_source: Option<BalanceSourceName>,
+    pub request_timeout: Option<String>,
+    pub server_workers: Option<i64>,
+    pub loadgen_workers: Option<i64>,
+    pub users: Option<UsersFile>,
+    pub argon2: Option<Argon2File>,
+    pub flow: Option<FlowFile>,
+    pub load: Option<LoadFile>,
+    pub timing: Option<TimingFile>,
+    pub slo: Option<SloFile>,
+    pub pinning: Option<PinningFile>,
+    #[serde(default)]
+    pub systems: Vec<SystemFile>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BalanceSourceName {
+    MainDb,
+    InProcess,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersFile {
+    pub accounts: Option<i64>,
+    pub max_active: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2File {
+    pub memory_kib: Option<i64>,
+    pub iterations: Option<i64>,
+    pub parallelism: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowFile {
+    pub balances_per_login: Option<i64>,
+    pub refresh_every: Option<i64>,
+    pub logout: Option<bool>,
+    pub think_time: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadFile {
+    pub model: Option<LoadModelName>,
+    pub vus: Option<Vec<i64>>,
+    pub flows_per_second: Option<Vec<f64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadModelName {
+    Closed,
+    Open,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingFile {
+    pub step_duration: Option<String>,
+    pub warmup: Option<String>,
+    pub repeats: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloFile {
+    pub percentile: Option<f64>,
+    pub latency: Option<String>,
+    pub max_error_rate: Option<ErrorRate>,
+    pub operations: Option<Vec<OperationName>>,
+}
+
+/// `max_error_rate` reads naturally both as `"0.1%"` and as `0.001`.
+#[derive(Debug)]
+pub enum ErrorRate {
+    Fraction(f64),
+    Text(String),
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose error for a wrong type ("data did not match
+/// any variant") would not say what is allowed.
+impl<'de> Deserialize<'de> for ErrorRate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ErrorRateVisitor;
+
+        impl serde::de::Visitor<'_> for ErrorRateVisitor {
+            type Value = ErrorRate;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a percentage like \"0.1%\" or a number from 0 to 1")
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<ErrorRate, E> {
+                Ok(ErrorRate::Fraction(value))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<ErrorRate, E> {
+                // Only 0 and 1 are in range, and both are exact as f64.
+                Ok(ErrorRate::Fraction(value as f64))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ErrorRate, E> {
+                Ok(ErrorRate::Text(value.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(ErrorRateVisitor)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationName {
+    Login,
+    Balance,
+    Refresh,
+    Logout,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinningFile {
+    pub servers: Option<Vec<i64>>,
+    pub loadgen: Option<Vec<i64>>,
+}
+
+/// One `[[systems]]` entry. Kinds share one flat table so that a key belonging to another kind
+/// can be reported as exactly that, rather than as an unknown key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemFile {
+    pub name: Option<String>,
+    pub kind: Option<SystemKind>,
+    pub store: Option<String>,
+    // Session systems.
+    pub touch: Option<TouchName>,
+    pub ttl: Option<String>,
+    pub idle_timeout: Option<String>,
+    // JWT systems.
+    pub alg: Option<AlgName>,
+    pub revocation: Option<RevocationName>,
+    pub transport: Option<TransportName>,
+    pub access_ttl: Option<String>,
+    // External systems.
+    pub base_url: Option<String>,
+    pub metrics_url: Option<String>,
+    pub credentials_csv: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemKind {
+    Session,
+    Jwt,
+    External,
+}
+
+impl SystemKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SystemKind::Session => "session",
+            SystemKind::Jwt => "jwt",
+            SystemKind::External => "external",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TouchName {
+    Never,
+    Always,
+    HalfTtl,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub enum AlgName {
+    #[serde(rename = "HS256")]
+    Hs256,
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationName {
+    None,
+    Denylist,
+    Cutoff,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportName {
+    Header,
+    Cookie,
+}

@@ -1,0 +1,349 @@
+//! The validated scenario: what a run does, with every value typed and checked. Built from a
+//! [`super::file::ScenarioFile`] by [`super::validate`]; nothing else constructs it in production.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One scenario, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Short name used in the results folder (`results/<name>-<UTC time>/`): the `name` key, or
+    /// the file stem. Letters, digits, `-` and `_` only.
+    pub name: String,
+    /// What question the scenario answers (the `description` key).
+    pub description: String,
+    /// The TOML text as read, kept verbatim in report.json so a run can be reproduced.
+    pub source: String,
+    /// Where the file was read from.
+    pub path: PathBuf,
+    pub main_db: MainDb,
+    pub users: Users,
+    pub argon2: Argon2,
+    pub flow: Flow,
+    pub balance_source: BalanceSource,
+    pub load: Load,
+    pub timing: Timing,
+    pub slo: Slo,
+    /// In the order they take turns within a step. At least one; names unique.
+    pub systems: Vec<System>,
+    /// Cores for the spawned servers and for the load generator; `None`: no pinning.
+    pub pinning: Option<Pinning>,
+    /// `--workers` for each spawned server; `None`: the server's default (one per core).
+    pub server_workers: Option<NonZeroU32>,
+    /// Load-generator runtime threads; `None`: one per core the load generator may run on.
+    pub loadgen_workers: Option<NonZeroU32>,
+    /// How long one request may take before the load generator counts a timeout error.
+    pub request_timeout: Duration,
+}
+
+impl Scenario {
+    /// How long load is applied over the whole run: every system's turn at every step, warmup
+    /// included. Seeding and starting the servers come on top.
+    pub fn load_time(&self) -> Duration {
+        let turn = self.timing.warmup.saturating_add(self.timing.step_duration);
+        let turns = u32::try_from(self.systems.len().saturating_mul(self.load.steps()))
+            .unwrap_or(u32::MAX)
+            .saturating_mul(self.timing.repeats.get());
+        turn.saturating_mul(turns)
+    }
+}
+
+/// main_DB for the spawned servers: seeded before the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MainDb {
+    /// A fresh SQLite file inside the run's folder.
+    Sqlite,
+    /// A Postgres database (URL after `${VAR}` expansion); seeding upserts the accounts.
+    Postgres { url: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Users {
+    /// Accounts seeded (user1 .. userN). Each VU logs in as its own user, so the largest closed
+    /// step and the open model's `max_active` must not exceed this.
+    pub accounts: NonZeroU32,
+    /// Open model only: how many flows may be in flight at once (one connection each). A flow
+    /// due while all are busy starts late, and that lateness is counted. Closed model: the
+    /// largest VU step.
+    pub max_active: NonZeroU32,
+}
+
+/// argon2id cost used when seeding (the servers verify with whatever the stored hash says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2 {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Argon2 {
+    /// OWASP's recommendation: 19 MiB, t=2, p=1.
+    pub const OWASP: Argon2 = Argon2 {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+}
+
+/// One virtual user's flow: `login -> balance x N -> [refresh every K balances] -> [logout]`,
+/// then again from login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flow {
+    pub balances_per_login: NonZeroU32,
+    /// JWT systems only (session systems have no refresh route and skip it): `POST /refresh`
+    /// after every K balance requests.
+    pub refresh_every: Option<NonZeroU32>,
+    pub logout: bool,
+    /// Pause between one response and the next request of the same VU.
+    pub think_time: Duration,
+}
+
+/// Where the spawned servers read balances (`--balance-source`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BalanceSource {
+    /// A main_DB read per request, as a real app does.
+    MainDb,
+    /// A copy loaded at start, so that only the auth cost is measured.
+    InProcess,
+}
+
+impl BalanceSource {
+    /// The value of `authbench serve --balance-source`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            BalanceSource::MainDb => "main-db",
+            BalanceSource::InProcess => "in-process",
+        }
+    }
+}
+
+/// The load model and its steps, in the order they run (rising).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Load {
+    /// Each step keeps this many VUs busy, back to back (plus think time).
+    Closed { vus: Vec<NonZeroU32> },
+    /// Each step starts flows at this many per second (Poisson-free, evenly spaced); latency
+    /// counts from each flow's intended start (coordinated omission).
+    Open { flows_per_second: Vec<f64> },
+}
+
+impl Load {
+    pub fn steps(&self) -> usize {
+        match self {
+            Load::Closed { vus } => vus.len(),
+            Load::Open { flows_per_second } => flows_per_second.len(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Measured time of one system's turn at one step.
+    pub step_duration: Duration,
+    /// Load applied before each turn's measurement starts, and not recorded.
+    pub warmup: Duration,
+    /// How many turns each system gets at each step (A, B, A, B ...), for a spread.
+    pub repeats: NonZeroU32,
+}
+
+/// The latency and error target a step must meet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slo {
+    /// Percentile in (0, 100), e.g. 99.0.
+    pub percentile: f64,
+    pub latency: Duration,
+    /// Largest share of failed requests, in [0, 1] (0.001 for 0.1%).
+    pub max_error_rate: f64,
+    /// Which operations the latency target applies to (errors count over all of them).
+    pub operations: Vec<Operation>,
+}
+
+/// The requests a flow makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    Login,
+    Balance,
+    Refresh,
+    Logout,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::Login,
+        Operation::Balance,
+        Operation::Refresh,
+        Operation::Logout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Login => "login",
+            Operation::Balance => "balance",
+            Operation::Refresh => "refresh",
+            Operation::Logout => "logout",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One system under test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct System {
+    /// Unique within the scenario; letters, digits, `-` and `_` (used in file names).
+    pub name: String,
+    pub target: Target,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// Started by the run as `authbench serve ...` on port 0.
+    Spawned(Server),
+    /// Already running; the run neither seeds nor starts it.
+    External(External),
+}
+
+/// A server the run starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Server {
+    Session {
+        store: StoreSpec,
+        /// `--touch`; `None`: the server's default.
+        touch: Option<Touch>,
+        ttl: Option<Duration>,
+        idle_timeout: Option<Duration>,
+    },
+    Jwt {
+        /// Refresh families and revocation state.
+        store: StoreSpec,
+        alg: Alg,
+        revocation: Revocation,
+        transport: Transport,
+        access_ttl: Option<Duration>,
+    },
+}
+
+impl Server {
+    pub fn store(&self) -> &StoreSpec {
+        match self {
+            Server::Session { store, .. } | Server::Jwt { store, .. } => store,
+        }
+    }
+}
+
+/// A store a spawned server uses (and the run probes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreSpec {
+    Memory,
+    /// A fresh SQLite file inside the run's folder.
+    Sqlite,
+    Redis {
+        url: String,
+    },
+    Postgres {
+        url: String,
+    },
+}
+
+impl StoreSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreSpec::Memory => "memory",
+            StoreSpec::Sqlite => "sqlite",
+            StoreSpec::Redis { .. } => "redis",
+            StoreSpec::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touch {
+    Never,
+    Always,
+    HalfTtl,
+}
+
+impl Touch {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Touch::Never => "never",
+            Touch::Always => "always",
+            Touch::HalfTtl => "half-ttl",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alg {
+    Hs256,
+    Rs256,
+    Es256,
+    EdDsa,
+}
+
+impl Alg {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Alg::Hs256 => "HS256",
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
+            Alg::EdDsa => "EdDSA",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    None,
+    Denylist,
+    Cutoff,
+}
+
+impl Revocation {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Revocation::None => "none",
+            Revocation::Denylist => "denylist",
+            Revocation::Cutoff => "cutoff",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Header,
+    Cookie,
+}
+
+impl Transport {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Transport::Header => "header",
+            Transport::Cookie => "cookie",
+        }
+    }
+}
+
+/// A server that is already running.
+#[derive(Clone, Debug, PartialEq)]
+pub struct External {
+    /// `http://host:port` (no path); validated as an http URL.
+    pub base_url: String,
+    /// Its Prometheus endpoint; default `<base_url>/metrics`.
+    pub metrics_url: String,
+    /// `username,password` lines (with a header line), as `authbench seed --credentials-csv`
+    /// writes them. Relative paths are relative to the scenario file.
+    pub credentials_csv: PathBuf,
+    /// The store it uses, when the run may probe it (Redis or Postgres URL).
+    pub store: Option<StoreSpec>,
+}
+
+/// Which cores each side may run on (Linux CPU numbers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pinning {
+    pub servers: Vec<u32>,
+    pub loadgen: Vec<u32>,
+}

@@ -1,0 +1,288 @@
+//! `[[systems]]` tables to [`System`]s. The kinds share one flat table in the file, so this is
+//! where a key that belongs to another kind (an `alg` on a session system) is caught and named.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::checker::Checker;
+use super::file::{AlgName, RevocationName, SystemFile, SystemKind, TouchName, TransportName};
+use super::model::{
+    Alg, External, Revocation, Server, StoreSpec, System, Target, Touch, Transport,
+};
+use super::values;
+
+/// Every system, in file order; relative `credentials_csv` paths are resolved against
+/// `scenario_dir`.
+pub fn systems(
+    checker: &mut Checker<'_>,
+    files: Vec<SystemFile>,
+    scenario_dir: &Path,
+) -> Option<Vec<System>> {
+    if files.is_empty() {
+        checker.problem(
+            "systems",
+            "no systems to run; add at least one [[systems]] table with `name`, `kind` \
+             (\"session\", \"jwt\" or \"external\") and, for session and jwt, `store`",
+        );
+        return None;
+    }
+    let problems_before = checker.problems.len();
+    let mut names: Vec<Option<String>> = Vec::with_capacity(files.len());
+    let mut systems = Vec::with_capacity(files.len());
+    for (index, file) in files.into_iter().enumerate() {
+        let prefix = format!("systems[{index}]");
+        let name = system_name(checker, file.name.as_deref(), &prefix, &names);
+        names.push(name.clone());
+        // Messages about the system's other keys say which system, even if its name is bad.
+        let label = file.name.clone().unwrap_or_else(|| prefix.clone());
+        let target = target(checker, file, &prefix, &label, scenario_dir);
+        if let (Some(name), Some(target)) = (name, target) {
+            systems.push(System { name, target });
+        }
+    }
+    (checker.problems.len() == problems_before).then_some(systems)
+}
+
+fn system_name(
+    checker: &mut Checker<'_>,
+    name: Option<&str>,
+    prefix: &str,
+    earlier: &[Option<String>],
+) -> Option<String> {
+    let key = format!("{prefix}.name");
+    let name = checker.required(
+        name,
+        &key,
+        "each system needs a unique name (used in file names and the report)",
+    )?;
+    if !values::is_name(name) {
+        checker.problem(
+            &key,
+            format!("{name:?} is not a valid name; {}", values::NAME_RULE),
+        );
+        return None;
+    }
+    let clash = earlier
+        .iter()
+        .position(|other| other.as_deref() == Some(name));
+    if let Some(other) = clash {
+        checker.problem(
+            &key,
+            format!("{name:?} is already the name of systems[{other}]; names must be unique"),
+        );
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+/// The keys that only some kinds take, whether this system sets each, and which kind owns it.
+fn kind_specific_keys(file: &SystemFile) -> [(&'static str, bool, SystemKind); 10] {
+    [
+        ("touch", file.touch.is_some(), SystemKind::Session),
+        ("ttl", file.ttl.is_some(), SystemKind::Session),
+        (
+            "idle_timeout",
+            file.idle_timeout.is_some(),
+            SystemKind::Session,
+        ),
+        ("alg", file.alg.is_some(), SystemKind::Jwt),
+        ("revocation", file.revocation.is_some(), SystemKind::Jwt),
+        ("transport", file.transport.is_some(), SystemKind::Jwt),
+        ("access_ttl", file.access_ttl.is_some(), SystemKind::Jwt),
+        ("base_url", file.base_url.is_some(), SystemKind::External),
+        (
+            "metrics_url",
+            file.metrics_url.is_some(),
+            SystemKind::External,
+        ),
+        (
+            "credentials_csv",
+            file.credentials_csv.is_some(),
+            SystemKind::External,
+        ),
+    ]
+}
+
+fn target(
+    checker: &mut Checker<'_>,
+    file: SystemFile,
+    prefix: &str,
+    name: &str,
+    scenario_dir: &Path,
+) -> Option<Target> {
+    let kind = checker.required(
+        file.kind,
+        &format!("{prefix}.kind"),
+        "allowed: \"session\", \"jwt\" or \"external\"",
+    )?;
+    let mut misplaced = false;
+    for (key, present, owner) in kind_specific_keys(&file) {
+        if present && owner != kind {
+            misplaced = true;
+            checker.problem(
+                format!("{prefix}.{key}"),
+                format!(
+                    "`{key}` does not apply to a {} system; it is a key of kind = \"{}\" systems",
+                    kind.name(),
+                    owner.name()
+                ),
+            );
+        }
+    }
+    let target = match kind {
+        SystemKind::Session => session(checker, file, prefix, name).map(Target::Spawned),
+        SystemKind::Jwt => jwt(checker, file, prefix, name).map(Target::Spawned),
+        SystemKind::External => {
+            external(checker, file, prefix, name, scenario_dir).map(Target::External)
+        }
+    };
+    if misplaced { None } else { target }
+}
+
+fn session(
+    checker: &mut Checker<'_>,
+    file: SystemFile,
+    prefix: &str,
+    name: &str,
+) -> Option<Server> {
+    let store = spawned_store(checker, file.store, SystemKind::Session, prefix, name);
+    let expiry = "every session would expire at once";
+    let ttl = optional_lifetime(checker, file.ttl, &format!("{prefix}.ttl"), expiry);
+    let idle_key = format!("{prefix}.idle_timeout");
+    let idle_timeout = optional_lifetime(checker, file.idle_timeout, &idle_key, expiry);
+    Some(Server::Session {
+        store: store?,
+        touch: file.touch.map(|touch| match touch {
+            TouchName::Never => Touch::Never,
+            TouchName::Always => Touch::Always,
+            TouchName::HalfTtl => Touch::HalfTtl,
+        }),
+        ttl: ttl?,
+        idle_timeout: idle_timeout?,
+    })
+}
+
+fn jwt(checker: &mut Checker<'_>, file: SystemFile, prefix: &str, name: &str) -> Option<Server> {
+    let store = spawned_store(checker, file.store, SystemKind::Jwt, prefix, name);
+    let access_key = format!("{prefix}.access_ttl");
+    let expiry = "every token would expire at once";
+    let access_ttl = optional_lifetime(checker, file.access_ttl, &access_key, expiry);
+    Some(Server::Jwt {
+        store: store?,
+        alg: match file.alg.unwrap_or(AlgName::Hs256) {
+            AlgName::Hs256 => Alg::Hs256,
+            AlgName::Rs256 => Alg::Rs256,
+            AlgName::Es256 => Alg::Es256,
+            AlgName::EdDsa => Alg::EdDsa,
+        },
+        revocation: match file.revocation.unwrap_or(RevocationName::None) {
+            RevocationName::None => Revocation::None,
+            RevocationName::Denylist => Revocation::Denylist,
+            RevocationName::Cutoff => Revocation::Cutoff,
+        },
+        transport: match file.transport.unwrap_or(TransportName::Header) {
+            TransportName::Header => Transport::Header,
+            TransportName::Cookie => Transport::Cookie,
+        },
+        access_ttl: access_ttl?,
+    })
+}
+
+/// The store a spawned server keeps its state in: required for both spawned kinds.
+fn spawned_store(
+    checker: &mut Checker<'_>,
+    text: Option<String>,
+    kind: SystemKind,
+    prefix: &str,
+    name: &str,
+) -> Option<StoreSpec> {
+    let key = format!("{prefix}.store");
+    let purpose = format!(
+        "a {} system needs a store; allowed: {}",
+        kind.name(),
+        values::STORE_FORMS
+    );
+    let text = checker.required(text, &key, &purpose)?;
+    store(checker, &text, &key, name)
+}
+
+/// An optional lifetime: absent gives `Some(None)` (the server's default).
+fn optional_lifetime(
+    checker: &mut Checker<'_>,
+    text: Option<String>,
+    key: &str,
+    purpose: &str,
+) -> Option<Option<Duration>> {
+    checker.optional(text, |checker, text| {
+        checker.positive_duration(&text, key, purpose)
+    })
+}
+
+fn store(checker: &mut Checker<'_>, text: &str, key: &str, system: &str) -> Option<StoreSpec> {
+    let purpose = format!("the store URL of system {system:?}");
+    let url = checker.expand_url(text, key, &purpose)?;
+    checker.value(values::store(&url), key)
+}
+
+fn external(
+    checker: &mut Checker<'_>,
+    file: SystemFile,
+    prefix: &str,
+    name: &str,
+    scenario_dir: &Path,
+) -> Option<External> {
+    let base_key = format!("{prefix}.base_url");
+    let base_url = checker
+        .required(
+            file.base_url,
+            &base_key,
+            "an external system is reached at http://HOST:PORT, e.g. \"http://10.0.0.5:8080\"",
+        )
+        .and_then(|text| {
+            let purpose = format!("the base URL of system {name:?}");
+            checker.expand_url(&text, &base_key, &purpose)
+        })
+        .and_then(|url| checker.value(values::http_base_url(&url), &base_key));
+    let metrics_key = format!("{prefix}.metrics_url");
+    let metrics_url = match file.metrics_url {
+        None => base_url.as_ref().map(|base| format!("{base}/metrics")),
+        Some(text) => {
+            let purpose = format!("the metrics URL of system {name:?}");
+            checker
+                .expand_url(&text, &metrics_key, &purpose)
+                .and_then(|url| checker.value(values::http_url(&url), &metrics_key))
+        }
+    };
+    let credentials_csv = checker
+        .required(
+            file.credentials_csv,
+            &format!("{prefix}.credentials_csv"),
+            "an external system's users are not seeded by the run, so name a CSV of \
+             `username,password` lines (as `authbench seed --credentials-csv` writes), relative \
+             to this file",
+        )
+        .map(|csv| scenario_dir.join(csv));
+    let store_key = format!("{prefix}.store");
+    let store = match file.store {
+        None => Some(None),
+        Some(text) => match store(checker, &text, &store_key, name)? {
+            spec @ (StoreSpec::Redis { .. } | StoreSpec::Postgres { .. }) => Some(Some(spec)),
+            StoreSpec::Memory | StoreSpec::Sqlite => {
+                checker.problem(
+                    &store_key,
+                    format!(
+                        "{text:?} lives inside the external server, where the run cannot probe \
+                         it; give a redis:// or postgres:// URL, or leave `store` out"
+                    ),
+                );
+                None
+            }
+        },
+    };
+    Some(External {
+        base_url: base_url?,
+        metrics_url: metrics_url?,
+        credentials_csv: credentials_csv?,
+        store: store?,
+    })
+}

@@ -1,0 +1,354 @@
+//! The probes against real servers: a throwaway Redis and PostgreSQL, child processes, and an
+//! HTTP server that serves Prometheus text.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use authbench_loadgen::probe::{
+    self, Error, MetricsProbe, PostgresProbe, ProcessSample, RedisProbe, StoreLoad, StoreProbe,
+};
+use authbench_testkit::postgres::PostgresServer;
+use authbench_testkit::redis::RedisServer;
+use tokio_postgres::NoTls;
+
+/// How fast a probe must give up on a server that is not there.
+const GIVE_UP_WITHIN: Duration = Duration::from_secs(3);
+
+/// A 127.0.0.1 port that nothing listens on (it was free a moment ago).
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+async fn postgres_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test]
+async fn redis_delta_counts_other_clients_commands_but_not_its_own_info() {
+    let server = RedisServer::start();
+    let probe = RedisProbe::connect(&server.url())
+        .await
+        .expect("probe connects");
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut other = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+
+    let start = probe.sample().await.expect("first sample");
+    const N: u64 = 50;
+    for i in 0..N {
+        let () = redis::cmd("SET")
+            .arg(format!("key:{i}"))
+            .arg(i)
+            .query_async(&mut other)
+            .await
+            .expect("SET");
+        let _: Option<String> = redis::cmd("GET")
+            .arg(format!("key:{i}"))
+            .query_async(&mut other)
+            .await
+            .expect("GET");
+    }
+    let middle = probe.sample().await.expect("a sample in between");
+    let end = probe.sample().await.expect("last sample");
+
+    let load = start.delta(&end);
+    assert!(load.calls.get("set").is_some_and(|&n| n >= N), "{load:?}");
+    assert!(load.calls.get("get").is_some_and(|&n| n >= N), "{load:?}");
+    assert!(!load.calls.contains_key("info"), "{load:?}");
+    assert!(load.total_calls >= 2 * N);
+    assert_eq!(load.script_calls, 0);
+    assert_eq!(load.keys_change, 50);
+    assert!(load.cpu_seconds() >= 0.0);
+    assert!(!load.restarted);
+    assert_eq!(end.process_id, start.process_id);
+    // Only the probe's own INFO ran between these two.
+    assert_eq!(middle.delta(&end).total_calls, 0);
+}
+
+#[tokio::test]
+async fn redis_scripts_count_once_as_scripts_and_again_for_what_they_run() {
+    let server = RedisServer::start();
+    let probe = StoreProbe::connect(&server.url())
+        .await
+        .expect("probe connects");
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut other = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let script =
+        redis::Script::new("redis.call('SET', KEYS[1], 'v'); return redis.call('GET', KEYS[1])");
+
+    let start = probe.sample().await.expect("first sample");
+    for i in 0..10 {
+        let _: String = script
+            .key(format!("k{i}"))
+            .invoke_async(&mut other)
+            .await
+            .expect("script");
+    }
+    let end = probe.sample().await.expect("last sample");
+    let Some(StoreLoad::Redis(load)) = start.delta(&end) else {
+        panic!("a Redis probe gives a Redis load");
+    };
+    // The client's first EVALSHA of a script fails (NOSCRIPT) before it loads the script.
+    assert_eq!(load.script_calls - load.failed_calls, 10, "{load:?}");
+    assert_eq!(load.calls.get("set"), Some(&10), "{load:?}");
+    assert_eq!(load.keys_change, 10);
+}
+
+#[tokio::test]
+async fn postgres_delta_counts_other_clients_transactions_and_server_cpu() {
+    let url = PostgresServer::shared().fresh_database();
+    let probe = PostgresProbe::connect(&url).await.expect("probe connects");
+    assert!(probe.is_local());
+    let client = postgres_client(&url).await;
+
+    let start = probe.sample().await.expect("first sample");
+    assert_eq!(start.relation_bytes, 0, "no store table exists yet");
+    assert_eq!(
+        start.statements, None,
+        "pg_stat_statements is not installed"
+    );
+    assert!(
+        start.cpu.is_some_and(|cpu| cpu > Duration::ZERO),
+        "{start:?}"
+    );
+
+    const N: u64 = 30;
+    for _ in 0..N {
+        client.simple_query("SELECT 1").await.expect("query");
+    }
+    client
+        .batch_execute(
+            r#"CREATE TABLE sessions (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                username TEXT COLLATE "C" NOT NULL,
+                created BIGINT NOT NULL,
+                expires BIGINT NOT NULL,
+                data TEXT NOT NULL);
+            CREATE INDEX sessions_username_created ON sessions (username, created);
+            CREATE INDEX sessions_expires ON sessions (expires);
+            INSERT INTO sessions
+                SELECT 'id' || i, 'user' || (i % 10), i, i + 1000, repeat('x', 100)
+                FROM generate_series(1, 1000) AS i;"#,
+        )
+        .await
+        .expect("create and fill the sessions table");
+    // Publishes this backend's counters now instead of within the next second (PostgreSQL 15+).
+    client
+        .simple_query("SELECT pg_stat_force_next_flush()")
+        .await
+        .expect("flush");
+
+    let end = probe.sample().await.expect("last sample");
+    let load = start.delta(&end);
+    assert!(load.xact_commit >= N, "{load:?}");
+    assert!(load.tup_inserted >= 1000, "{load:?}");
+    assert!(load.relation_bytes > 0, "{load:?}");
+    assert!(end.relation_bytes > 100_000, "{end:?}");
+    assert!(load.cpu.is_some(), "{load:?}");
+    assert_eq!(load.statements, None);
+    assert_eq!(load.statement_time, None);
+
+    // The probe's own transactions are taken out: nothing else ran between these two.
+    let again = probe.sample().await.expect("another sample");
+    let quiet = end.delta(&again);
+    assert_eq!(
+        again.xact_commit - end.xact_commit,
+        1,
+        "the raw counter shows the probe's"
+    );
+    assert_eq!(
+        (quiet.xact_commit, quiet.xact_rollback),
+        (0, 0),
+        "{quiet:?}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_statements_come_from_pg_stat_statements_only_when_it_works() {
+    let mut server = PostgresServer::start();
+    let url = server.admin_url();
+    // Installed but not preloaded: the view refuses to answer, and the probe goes on without it.
+    server.psql("postgres", "CREATE EXTENSION pg_stat_statements");
+    let probe = PostgresProbe::connect(&url).await.expect("probe connects");
+    assert_eq!(probe.sample().await.expect("sample").statements, None);
+    drop(probe);
+
+    server.psql(
+        "postgres",
+        "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'",
+    );
+    server.restart();
+    let probe = PostgresProbe::connect(&url).await.expect("probe connects");
+    let client = postgres_client(&url).await;
+    let start = probe.sample().await.expect("first sample");
+    const N: u64 = 25;
+    for _ in 0..N {
+        client.simple_query("SELECT 1").await.expect("query");
+    }
+    let end = probe.sample().await.expect("last sample");
+    let load = start.delta(&end);
+    assert!(load.statements.is_some_and(|n| n >= N), "{load:?}");
+    assert!(load.statement_time.is_some(), "{load:?}");
+
+    let again = probe.sample().await.expect("another sample");
+    assert_eq!(
+        end.delta(&again).statements,
+        Some(0),
+        "the probe's own are taken out"
+    );
+}
+
+#[tokio::test]
+async fn process_cpu_grows_for_a_busy_child() {
+    let mut child = Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn a busy loop");
+    let pid = child.id();
+    let start = ProcessSample::read(pid).expect("first sample");
+    std::thread::sleep(Duration::from_millis(300));
+    let end = ProcessSample::read(pid).expect("last sample");
+    let total = probe::total_cpu([pid, std::process::id()]).expect("total");
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+
+    let load = start.delta(&end);
+    assert!(load.cpu > Duration::ZERO, "{load:?}");
+    assert!(load.busy_cores(Duration::from_millis(300)) > 0.0);
+    assert!(total >= end.cpu);
+    assert!(!load.allowed_cores.is_empty());
+    // Gone now: it counts as nothing rather than failing the sum.
+    assert_eq!(probe::total_cpu([pid]).expect("total"), Duration::ZERO);
+}
+
+#[test]
+fn own_process_has_memory_cores_and_a_resettable_peak() {
+    let pid = std::process::id();
+    let sample = ProcessSample::read(pid).expect("sample");
+    assert!(sample.rss_bytes > 0);
+    assert!(sample.peak_rss_bytes >= sample.rss_bytes);
+    assert!(!sample.allowed_cores.is_empty());
+
+    probe::reset_peak_rss(pid).expect("a process may reset its own peak");
+    let after = ProcessSample::read(pid).expect("sample");
+    assert!(after.peak_rss_bytes >= after.rss_bytes);
+
+    // PIDs never go this high (the kernel's limit is 2^22).
+    let gone = 4_000_000_000;
+    assert!(matches!(ProcessSample::read(gone), Err(Error::Proc { .. })));
+    assert!(matches!(
+        probe::reset_peak_rss(gone),
+        Err(Error::ResetPeak { .. })
+    ));
+}
+
+#[tokio::test]
+async fn metrics_probe_reads_a_servers_scrape() {
+    const SCRAPE: &str = "# HELP authbench_http_requests HTTP requests.\n\
+        # TYPE authbench_http_requests counter\n\
+        authbench_http_requests_total{route=\"/login\",method=\"POST\",status=\"200\"} 7\n\
+        # HELP authbench_store_operations Store operations.\n\
+        # TYPE authbench_store_operations counter\n\
+        authbench_store_operations_total{backend=\"redis\",namespace=\"sessions\",op=\"create\",outcome=\"ok\"} 7\n\
+        # EOF\n";
+    let app = axum::Router::new().route("/metrics", axum::routing::get(|| async { SCRAPE }));
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let probe = MetricsProbe::new(&format!("http://{addr}")).expect("probe");
+    let sample = probe.sample().await.expect("scrape");
+    assert_eq!(sample.requests.len(), 1);
+    assert_eq!(sample.requests[0].requests, 7);
+    assert_eq!(sample.store_operations[0].operations, 7);
+    assert_eq!(sample.delta(&sample).total_requests, 0);
+
+    let missing = MetricsProbe::new(&format!("http://{addr}/nothing/metrics")).expect("probe");
+    let error = missing.sample().await.expect_err("404");
+    assert!(
+        matches!(error, Error::MetricsStatus { status: 404, .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn probes_give_up_quickly_on_servers_that_are_not_there() {
+    let port = closed_port();
+    let started = Instant::now();
+    let error = RedisProbe::connect(&format!("redis://probe:hunter2@127.0.0.1:{port}"))
+        .await
+        .expect_err("nothing listens");
+    let message = error.to_string();
+    assert!(
+        message.contains("cannot reach Redis at redis://probe:***@127.0.0.1"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let url = format!("postgres://postgres:hunter2@127.0.0.1:{port}/db");
+    let error = PostgresProbe::connect(&url)
+        .await
+        .expect_err("nothing listens");
+    let message = error.to_string();
+    assert!(
+        message.contains("PostgreSQL at postgres://postgres:***@"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let probe = MetricsProbe::new(&format!("http://127.0.0.1:{port}")).expect("probe");
+    let error = probe.sample().await.expect_err("nothing listens");
+    assert!(
+        error
+            .to_string()
+            .contains("cannot fetch metrics from http://127.0.0.1")
+    );
+    assert!(
+        started.elapsed() < GIVE_UP_WITHIN,
+        "{:?}",
+        started.elapsed()
+    );
+
+    // An address that drops packets: only the connect timeout ends the wait.
+    let started = Instant::now();
+    let blackhole = "redis://192.0.2.1:6379";
+    assert!(RedisProbe::connect(blackhole).await.is_err());
+    assert!(
+        started.elapsed() < GIVE_UP_WITHIN,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn store_probe_picks_by_scheme_and_refuses_in_process_stores() {
+    for url in ["sqlite://state.db", "memory://", "mysql://u:secret@h/db"] {
+        let error = StoreProbe::connect(url)
+            .await
+            .expect_err("not a probed store");
+        assert!(matches!(error, Error::UnsupportedStore { .. }), "{error}");
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
+    let url = PostgresServer::shared().fresh_database();
+    let probe = StoreProbe::connect(&url).await.expect("connects");
+    assert!(matches!(probe, StoreProbe::Postgres(_)));
+    let start = probe.sample().await.expect("sample");
+    let end = probe.sample().await.expect("sample");
+    let load = start.delta(&end).expect("same kind");
+    assert!(matches!(load, StoreLoad::Postgres(_)));
+    assert!(load.cpu().is_some());
+    let json = serde_json::to_value(&load).expect("serializes");
+    assert_eq!(json["store"], "postgres");
+}

@@ -1,0 +1,400 @@
+//! The claims under test (DESIGN.md, C1–C7), judged from what one run measured: for each, the
+//! figures behind it and whether they support it, contradict it, or were not measured by this
+//! scenario. Verdicts come from thresholds on measured ratios, and every sentence quotes numbers
+//! from the report, so two runs that measured different things read differently.
+//!
+//! # Layout
+//!
+//! - [`figures`]: numbers with their units and spans, shared with the HTML report.
+//! - `store`: C1 session store load, C2 stateless tokens, C6 scale-out.
+//! - `tokens`: C3 size, C4 revocation, C5 refresh.
+//! - `algorithms`: C7 algorithms.
+
+mod algorithms;
+pub mod figures;
+mod store;
+mod tokens;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::model::{Derived, Flag, Operation, OperationStats, Report, SystemInfo, SystemStep};
+
+/// One claim and what this run says about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Claim {
+    /// `C1` to `C7`, as DESIGN.md numbers them.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The claim as the source articles make it.
+    pub statement: &'static str,
+    pub verdict: Verdict,
+    /// Measured figures, one finding a line.
+    pub evidence: Vec<String>,
+    /// What the figures cannot show, or what may bias them.
+    pub caveats: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Supports,
+    Contradicts,
+    /// Part of the figures supports the claim and part does not.
+    Mixed,
+    /// This scenario has nothing that bears on the claim.
+    NotMeasured,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Supports => "supports",
+            Verdict::Contradicts => "contradicts",
+            Verdict::Mixed => "mixed",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.label())
+    }
+}
+
+const STATEMENTS: [(&str, &str, &str); 7] = [
+    (
+        "C1",
+        "Session store load",
+        "With sessions, every authenticated request reads the session store. Its load grows with \
+         request rate and active users, and it is the first thing to saturate as traffic grows.",
+    ),
+    (
+        "C2",
+        "Stateless tokens",
+        "JWT validation needs no store: the server checks a signature and scales out without \
+         shared state.",
+    ),
+    (
+        "C3",
+        "Size",
+        "A session id is small; a JWT is larger (bytes on every request; the 4 KB cookie limit).",
+    ),
+    (
+        "C4",
+        "Revocation",
+        "A stolen JWT can't be revoked without state again (a denylist), which brings store load \
+         back. Sessions are revoked by deleting a row, and the store can count a user's active \
+         logins.",
+    ),
+    (
+        "C5",
+        "Refresh",
+        "Short-lived access tokens plus refresh tokens limit exposure, at the cost of refresh \
+         traffic that touches state.",
+    ),
+    (
+        "C6",
+        "Scale-out",
+        "Session servers that scale out need a shared store (or sticky routing).",
+    ),
+    (
+        "C7",
+        "Algorithms",
+        "Signing algorithms differ in cost and in risk; the alg header must never choose the \
+         algorithm.",
+    ),
+];
+
+impl Claim {
+    fn new(
+        id: &'static str,
+        verdict: Verdict,
+        evidence: Vec<String>,
+        caveats: Vec<String>,
+    ) -> Self {
+        let (title, statement) = STATEMENTS
+            .iter()
+            .find(|(known, _, _)| *known == id)
+            .map_or(("", ""), |(_, title, statement)| (*title, *statement));
+        Claim {
+            id,
+            title,
+            statement,
+            verdict,
+            evidence,
+            caveats,
+        }
+    }
+
+    fn not_measured(id: &'static str, why: &str) -> Self {
+        Claim::new(id, Verdict::NotMeasured, vec![why.to_owned()], Vec::new())
+    }
+}
+
+/// Every claim, C1 to C7, in order.
+pub fn assess(report: &Report) -> Vec<Claim> {
+    let run = Run::new(report);
+    vec![
+        store::session_load(&run),
+        store::stateless(&run),
+        tokens::size(&run),
+        tokens::revocation(&run),
+        tokens::refresh(&run),
+        store::scale_out(&run),
+        algorithms::judge(&run),
+    ]
+}
+
+/// How a system authenticates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Style {
+    Session,
+    Jwt,
+    /// External systems: the report does not know their auth style.
+    Unknown,
+}
+
+/// The report seen per system: its measured steps in rising load.
+#[derive(Debug)]
+pub(crate) struct Run<'a> {
+    pub report: &'a Report,
+    pub systems: Vec<System<'a>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct System<'a> {
+    pub info: &'a SystemInfo,
+    pub style: Style,
+    pub cells: Vec<Cell<'a>>,
+}
+
+/// One system at one step that measured something.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cell<'a> {
+    pub load: f64,
+    pub result: &'a SystemStep,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(report: &'a Report) -> Self {
+        let systems = report
+            .systems
+            .iter()
+            .map(|info| {
+                let cells = report
+                    .steps
+                    .iter()
+                    .filter_map(|step| {
+                        let result = step.results.iter().find(|r| r.system == info.name)?;
+                        let down = result
+                            .flags
+                            .iter()
+                            .any(|flag| matches!(flag, Flag::SystemDown { .. }));
+                        (!down && result.requests > 0).then_some(Cell {
+                            load: step.load,
+                            result,
+                        })
+                    })
+                    .collect();
+                let style = match info.kind.as_str() {
+                    "session" => Style::Session,
+                    "jwt" => Style::Jwt,
+                    _ => Style::Unknown,
+                };
+                System { info, style, cells }
+            })
+            .collect();
+        Run { report, systems }
+    }
+
+    pub fn of(&self, style: Style) -> impl Iterator<Item = &System<'a>> {
+        self.systems
+            .iter()
+            .filter(move |system| system.style == style && !system.cells.is_empty())
+    }
+
+    pub fn load(&self, value: f64) -> String {
+        figures::load(self.report.load_model, value)
+    }
+
+    /// "9 steps, 1–256 VUs" for a system's measured steps.
+    pub fn loads(&self, system: &System<'_>) -> String {
+        let model = self.report.load_model;
+        match (system.cells.first(), system.cells.last()) {
+            (Some(first), Some(last)) if first.load != last.load => format!(
+                "{} steps, {}",
+                system.cells.len(),
+                figures::loads(model, first.load, last.load)
+            ),
+            (Some(only), _) => format!("1 step, {}", self.load(only.load)),
+            _ => "no steps".to_owned(),
+        }
+    }
+
+    /// A caveat naming the flagged steps among some systems' figures, if any.
+    pub fn flag_caveat<'s>(&self, systems: impl IntoIterator<Item = &'s System<'a>>) -> Vec<String>
+    where
+        'a: 's,
+    {
+        let flagged: Vec<String> = systems
+            .into_iter()
+            .flat_map(|system| {
+                system.cells.iter().flat_map(move |cell| {
+                    cell.result.flags.iter().map(move |flag| {
+                        format!(
+                            "{} at {}: {}",
+                            system.name(),
+                            self.load(cell.load),
+                            figures::flag(flag)
+                        )
+                    })
+                })
+            })
+            .collect();
+        if flagged.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "These figures include flagged steps, which may not show the system's own limits: \
+                 {}.",
+                flagged.join("; ")
+            )]
+        }
+    }
+}
+
+impl System<'_> {
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.info.settings.get(key).map(String::as_str)
+    }
+
+    /// The JWT revocation mode; `none` where the report does not say.
+    pub fn revocation(&self) -> &str {
+        self.setting("revocation").unwrap_or("none")
+    }
+
+    /// The cores the server could use: its CPU affinity (the machine's cores where it had none),
+    /// bounded by its worker threads.
+    pub fn core_limit(&self, machine_cores: u32) -> f64 {
+        let allowed = self
+            .info
+            .cores
+            .as_deref()
+            .and_then(cpu_list_len)
+            .unwrap_or(machine_cores);
+        let workers = self.setting("workers").and_then(|w| w.parse::<u32>().ok());
+        f64::from(workers.map_or(allowed, |w| w.min(allowed)).max(1))
+    }
+
+    /// The smallest and largest of a per-request figure over the measured steps.
+    pub fn extent(&self, figure: impl Fn(&Derived) -> Option<f64>) -> Option<(f64, f64)> {
+        figures::extent(
+            self.cells
+                .iter()
+                .filter_map(|cell| figure(&cell.result.derived)),
+        )
+    }
+
+    pub fn top(&self) -> Option<&Cell<'_>> {
+        self.cells.last()
+    }
+
+    /// Requests of one operation over every measured step.
+    pub fn requests(&self, operation: Operation) -> u64 {
+        self.cells
+            .iter()
+            .filter_map(|cell| cell.operation(operation))
+            .map(|stats| stats.requests)
+            .sum()
+    }
+
+    /// Store operations over every measured step.
+    pub fn store_operations(&self) -> Option<u64> {
+        let counted: Vec<u64> = self
+            .cells
+            .iter()
+            .filter_map(|cell| cell.result.store.as_ref().map(|store| store.operations))
+            .collect();
+        (!counted.is_empty()).then(|| counted.iter().sum())
+    }
+
+    /// What one store operation is, in the store's own terms.
+    pub fn store_unit(&self) -> &'static str {
+        let source = self
+            .cells
+            .iter()
+            .find_map(|cell| cell.result.store.as_ref());
+        match source.map(|store| store.source.as_str()) {
+            Some("redis_info") => "Redis commands",
+            Some("pg_stat") => "Postgres transactions",
+            _ => "store calls",
+        }
+    }
+
+    /// The store's name for sentences: "Redis", "Postgres", "the SQLite store".
+    pub fn store_name(&self) -> String {
+        match self.info.store.as_deref() {
+            Some("redis") => "Redis".to_owned(),
+            Some("postgres") => "Postgres".to_owned(),
+            Some("sqlite") => "the SQLite store".to_owned(),
+            Some("memory") => "the in-memory store".to_owned(),
+            Some(other) => format!("the {other} store"),
+            None => "the store".to_owned(),
+        }
+    }
+}
+
+/// Counts a Cpus_allowed_list such as `0-3,6`.
+fn cpu_list_len(list: &str) -> Option<u32> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .try_fold(0u32, |total, part| {
+            let count = match part.split_once('-') {
+                Some((low, high)) => high.parse::<u32>().ok()?.checked_sub(low.parse().ok()?)? + 1,
+                None => part.parse::<u32>().map(|_| 1).ok()?,
+            };
+            Some(total + count)
+        })
+}
+
+impl Cell<'_> {
+    pub fn operation(&self, operation: Operation) -> Option<&OperationStats> {
+        self.result
+            .operations
+            .iter()
+            .find(|stats| stats.operation == operation && stats.requests > 0)
+    }
+
+    /// "repeats 34,210–35,930 req/s" where the step ran more than once.
+    pub fn repeat_spread(&self) -> String {
+        let span = figures::extent(self.result.repeats.iter().map(|r| r.requests_per_second));
+        match span {
+            Some((low, high)) if self.result.repeats.len() > 1 => format!(
+                " (repeats {} req/s)",
+                figures::span(low, high, figures::number)
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_list_len;
+
+    #[test]
+    fn cpu_lists_count_ranges_and_singles() {
+        assert_eq!(cpu_list_len("0"), Some(1));
+        assert_eq!(cpu_list_len("0-3,6"), Some(5));
+        assert_eq!(cpu_list_len("2-1"), None);
+        assert_eq!(cpu_list_len("x"), None);
+    }
+}

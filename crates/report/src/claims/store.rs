@@ -1,0 +1,377 @@
+//! The claims about state: C1 (the session store's load, and whether it saturates first), C2 (JWT
+//! validation needs no store) and C6 (scaling session servers out needs a shared store).
+
+use super::figures::{count, extent, micros, number, percent, short, span};
+use super::{Claim, Run, Style, System, Verdict};
+use crate::model::Operation;
+
+/// A session system "reads the store on every request" when it makes at least this many store
+/// operations per request at every step (logins and expiry make it a little above 1, not below).
+const READS_EVERY_REQUEST: f64 = 0.9;
+/// Below this, the session system skipped the store on most requests (a cache, say).
+const READS_SELDOM: f64 = 0.5;
+/// Sessions must cost at least this many times the store operations JWT does per request.
+const SESSION_OVER_JWT: f64 = 3.0;
+/// A JWT system "needs no store" on the request path below this many operations per request:
+/// what is left is logins creating refresh families.
+const NO_STORE: f64 = 0.25;
+/// A process using this share of the cores it may use is at its limit.
+const SATURATED: f64 = 0.85;
+
+pub(super) fn session_load(run: &Run<'_>) -> Claim {
+    let sessions: Vec<&System<'_>> = run.of(Style::Session).collect();
+    if sessions.is_empty() {
+        return Claim::not_measured(
+            "C1",
+            "No session-backed system ran in this scenario: there is no session store to measure.",
+        );
+    }
+    let mut evidence = Vec::new();
+    let mut caveats = Vec::new();
+    let mut lowest = None::<f64>;
+    let mut server_first = false;
+    for system in &sessions {
+        let Some((low, high)) = system.extent(|d| d.store_operations_per_request) else {
+            evidence.push(format!("{}: no store counters were read.", system.name()));
+            continue;
+        };
+        lowest = Some(lowest.map_or(low, |l| l.min(low)));
+        evidence.push(per_request_line(run, system, low, high));
+        evidence.extend(growth_line(run, system));
+        server_first |= saturation(run, system, &mut evidence, &mut caveats);
+    }
+    let jwt_highest = extent(
+        run.of(Style::Jwt)
+            .filter(|system| system.revocation() == "none")
+            .filter_map(|system| system.extent(|d| d.store_operations_per_request))
+            .map(|(_, high)| high),
+    )
+    .map(|(_, high)| high);
+    for system in run.of(Style::Jwt) {
+        if let Some((low, high)) = system.extent(|d| d.store_operations_per_request) {
+            evidence.push(format!(
+                "For comparison, {}",
+                per_request_line(run, system, low, high)
+            ));
+        }
+    }
+    let verdict = match lowest {
+        None => Verdict::NotMeasured,
+        Some(low) if low < READS_SELDOM => Verdict::Contradicts,
+        // The claim has two halves: the store is read on every request (measured per request),
+        // and it saturates first. A run whose server saturated while the store had room
+        // supports the first half and not the second.
+        Some(low)
+            if low >= READS_EVERY_REQUEST
+                && jwt_highest.is_none_or(|j| low >= SESSION_OVER_JWT * j)
+                && !server_first =>
+        {
+            Verdict::Supports
+        }
+        Some(_) => Verdict::Mixed,
+    };
+    caveats.extend(run.flag_caveat(sessions));
+    Claim::new("C1", verdict, evidence, caveats)
+}
+
+/// "session-redis: 1.08–1.10 Redis commands and 3.79–18.9 µs of Redis CPU per request (…)."
+fn per_request_line(run: &Run<'_>, system: &System<'_>, low: f64, high: f64) -> String {
+    let mut line = format!(
+        "{}: {} {} per request",
+        system.name(),
+        span(low, high, number),
+        system.store_unit()
+    );
+    if let Some((cpu_low, cpu_high)) = system.extent(|d| d.store_cpu_us_per_request) {
+        line.push_str(&format!(
+            " and {} of {} CPU per request",
+            span(cpu_low, cpu_high, micros),
+            system.store_name()
+        ));
+    }
+    line.push_str(&format!(" ({}).", run.loads(system)));
+    line
+}
+
+/// How the store's rate followed the request rate from the lowest step to the highest.
+fn growth_line(run: &Run<'_>, system: &System<'_>) -> Option<String> {
+    let (first, last) = (system.cells.first()?, system.cells.last()?);
+    if first.load == last.load {
+        return None;
+    }
+    let rate = |cell: &super::Cell<'_>| {
+        let store = cell.result.store.as_ref()?;
+        (cell.result.duration_s > 0.0).then(|| store.operations as f64 / cell.result.duration_s)
+    };
+    Some(format!(
+        "{}'s {}/s went from {} at {} to {} at {}, as its requests/s went from {} to {}.",
+        system.name(),
+        system.store_unit(),
+        number(rate(first)?),
+        run.load(first.load),
+        number(rate(last)?),
+        run.load(last.load),
+        number(first.result.requests_per_second),
+        number(last.result.requests_per_second),
+    ))
+}
+
+fn cores(count: f64) -> String {
+    if count == 1.0 {
+        "1 core".to_owned()
+    } else {
+        format!("{} cores", short(count))
+    }
+}
+
+/// Which of the server and the store was nearer its limit at the top step, as far as the
+/// figures can say: the store's CPU per second against the server's and the cores it had.
+/// True when the server saturated while the store still had room.
+fn saturation(
+    run: &Run<'_>,
+    system: &System<'_>,
+    evidence: &mut Vec<String>,
+    caveats: &mut Vec<String>,
+) -> bool {
+    let Some(top) = system.top() else {
+        return false;
+    };
+    let seconds = top.result.duration_s;
+    let Some(server_cpu) = top.result.resources.server_cpu_s.filter(|_| seconds > 0.0) else {
+        return false;
+    };
+    let server_cores = server_cpu / seconds;
+    let limit = system.core_limit(run.report.machine.cores);
+    let growth = system
+        .cells
+        .iter()
+        .rev()
+        .nth(1)
+        .filter(|before| before.result.requests_per_second > 0.0)
+        .map(|before| top.result.requests_per_second / before.result.requests_per_second - 1.0);
+    let growth_text = growth.map_or(String::new(), |g| {
+        format!(
+            "; requests/s changed {}{} from the step before",
+            if g >= 0.0 { "+" } else { "" },
+            percent(g)
+        )
+    });
+    let store_cpu = top.result.store.as_ref().and_then(|store| store.cpu_s);
+    let Some(store_cpu) = store_cpu else {
+        evidence.push(format!(
+            "At {}, {}'s server used {} of the {} it may use{}.",
+            run.load(top.load),
+            system.name(),
+            number(server_cores),
+            cores(limit),
+            growth_text
+        ));
+        caveats.push(format!(
+            "{}'s store ({}) runs inside the server process: the server counts its operations, \
+             but its CPU is part of the server's, so whether the store would saturate first \
+             cannot be told from this run.",
+            system.name(),
+            system.info.store.as_deref().unwrap_or("unknown")
+        ));
+        return false;
+    };
+    let store_cores = store_cpu / seconds;
+    evidence.push(format!(
+        "At {}, {}'s server used {} of the {} it may use and {} used {} cores{}.",
+        run.load(top.load),
+        system.name(),
+        number(server_cores),
+        cores(limit),
+        system.store_name(),
+        number(store_cores),
+        growth_text
+    ));
+    let derived = &top.result.derived;
+    let per_request = derived
+        .server_cpu_us_per_request
+        .zip(derived.store_cpu_us_per_request);
+    if server_cores >= SATURATED * limit && store_cores < SATURATED {
+        evidence.push(format!(
+            "So the first thing to saturate in this run was {}'s server, not {}.",
+            system.name(),
+            system.store_name()
+        ));
+        let mut text = "The verdict rests on the store load per request; which saturates first \
+                        depends on how many server cores share one store."
+            .to_owned();
+        if let Some((server_us, store_us)) = per_request.filter(|(_, store_us)| *store_us > 0.0) {
+            text.push_str(&format!(
+                " Per request the server spent {} of CPU and {} {}, so one store core keeps up \
+                 with about {} server cores like this one: the store saturates first only when \
+                 that many share it, a scale-out a single-instance run does not measure (C6).",
+                micros(server_us),
+                system.store_name(),
+                micros(store_us),
+                number(server_us / store_us)
+            ));
+        }
+        caveats.push(text);
+        return true;
+    }
+    if store_cores >= SATURATED {
+        evidence.push(format!(
+            "{} was near a full core ({}) at the top step: in this run the store saturated first.",
+            system.store_name(),
+            number(store_cores)
+        ));
+    } else {
+        caveats.push(format!(
+            "Neither {}'s server nor {} was near its limit at the top step, so nothing shows \
+             which saturates first.",
+            system.name(),
+            system.store_name()
+        ));
+    }
+    false
+}
+
+pub(super) fn stateless(run: &Run<'_>) -> Claim {
+    let jwts: Vec<&System<'_>> = run.of(Style::Jwt).collect();
+    if jwts.is_empty() {
+        return Claim::not_measured("C2", "No JWT system ran in this scenario.");
+    }
+    let mut evidence = Vec::new();
+    let mut plain_highest = None::<f64>;
+    for system in &jwts {
+        let Some((low, high)) = system.extent(|d| d.store_operations_per_request) else {
+            evidence.push(format!("{}: no store counters were read.", system.name()));
+            continue;
+        };
+        let revocation = system.revocation();
+        if revocation != "none" {
+            evidence.push(format!(
+                "{} (revocation = {revocation}): {} store operations per request: checking \
+                 revocation reads state on the request path (C4).",
+                system.name(),
+                span(low, high, number)
+            ));
+            continue;
+        }
+        plain_highest = Some(plain_highest.map_or(high, |h| h.max(high)));
+        let logins = system.requests(Operation::Login);
+        let per_login =
+            system
+                .store_operations()
+                .filter(|_| logins > 0)
+                .map_or(String::new(), |ops| {
+                    format!(
+                        ", or {} per login over its {} logins",
+                        number(ops as f64 / logins as f64),
+                        count(logins)
+                    )
+                });
+        evidence.push(format!(
+            "{} ({}): {} {} per request{per_login}; by kind at the top step: {}.",
+            system.name(),
+            system.setting("alg").unwrap_or("JWT"),
+            span(low, high, number),
+            system.store_unit(),
+            breakdown(system)
+        ));
+    }
+    let session_lowest = extent(
+        run.of(Style::Session)
+            .filter_map(|system| system.extent(|d| d.store_operations_per_request))
+            .map(|(low, _)| low),
+    )
+    .map(|(low, _)| low);
+    evidence.extend(cpu_comparison(run, &jwts));
+    let verdict = match (plain_highest, session_lowest) {
+        (None, _) => Verdict::NotMeasured,
+        (Some(high), _) if high >= READS_SELDOM => Verdict::Contradicts,
+        (Some(high), Some(session)) if high < NO_STORE && high * SESSION_OVER_JWT <= session => {
+            Verdict::Supports
+        }
+        (Some(high), None) if high < NO_STORE => Verdict::Supports,
+        _ => Verdict::Mixed,
+    };
+    let mut caveats = vec![
+        "Scaling out without shared state is not measured: every system ran as one server \
+         process (see C6)."
+            .to_owned(),
+    ];
+    caveats.extend(run.flag_caveat(jwts));
+    Claim::new("C2", verdict, evidence, caveats)
+}
+
+/// The store operations by kind at a system's top step, largest first.
+fn breakdown(system: &System<'_>) -> String {
+    let Some(store) = system.top().and_then(|top| top.result.store.as_ref()) else {
+        return "none recorded".to_owned();
+    };
+    let mut kinds: Vec<(&String, &u64)> = store.breakdown.iter().filter(|(_, n)| **n > 0).collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1));
+    if kinds.is_empty() {
+        return "none".to_owned();
+    }
+    kinds
+        .iter()
+        .map(|(kind, n)| format!("{kind} {}", count(**n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Server CPU per request, JWT against sessions, at the highest step both ran.
+fn cpu_comparison(run: &Run<'_>, jwts: &[&System<'_>]) -> Option<String> {
+    let sessions: Vec<&System<'_>> = run.of(Style::Session).collect();
+    let load = jwts
+        .iter()
+        .chain(&sessions)
+        .filter_map(|s| s.top())
+        .map(|c| c.load)
+        .reduce(f64::min)?;
+    let at = |system: &System<'_>| {
+        let cell = system.cells.iter().find(|cell| cell.load == load)?;
+        let us = cell.result.derived.server_cpu_us_per_request?;
+        Some(format!("{} {}", system.name(), micros(us)))
+    };
+    let parts: Vec<String> = jwts.iter().chain(&sessions).filter_map(|s| at(s)).collect();
+    (parts.len() > 1).then(|| {
+        format!(
+            "Server CPU per request at {} (signature check against session lookup, with \
+             everything else the server does): {}.",
+            run.load(load),
+            parts.join(", ")
+        )
+    })
+}
+
+pub(super) fn scale_out(run: &Run<'_>) -> Claim {
+    let mut evidence: Vec<String> = run
+        .of(Style::Session)
+        .map(|system| {
+            let store = system.info.store.as_deref().unwrap_or("unknown");
+            let reach = match store {
+                "memory" => {
+                    "process memory: a second replica would not see these sessions, so \
+                             scaling out needs sticky routing or a shared store"
+                }
+                "sqlite" => {
+                    "a SQLite file: replicas on one host could share it, replicas on \
+                             several hosts could not"
+                }
+                "redis" | "postgres" => "a network store that several replicas could share",
+                _ => "a store whose reach the report does not know",
+            };
+            format!("{} keeps its sessions in {reach}.", system.name())
+        })
+        .collect();
+    if evidence.is_empty() {
+        evidence.push("No session-backed system ran in this scenario.".to_owned());
+    }
+    Claim::new(
+        "C6",
+        Verdict::NotMeasured,
+        evidence,
+        vec![
+            "Every system ran as a single server process; scale-out needs several replicas \
+             behind one address (as docker-compose runs them), which this run did not have."
+                .to_owned(),
+        ],
+    )
+}

@@ -1,0 +1,27 @@
+//! The results of a run: `report.json` (versioned, described by a JSON Schema) and what is made
+//! from it for people: report.html with a verdict per claim, comparisons, capacity plans.
+//!
+//! # Layout
+//!
+//! - [`model`]: the types report.json is made of.
+//! - [`schema`]: the JSON Schema generated from them (committed as `schema/report.schema.json`).
+//! - [`file`]: atomic writes, and reads that refuse old or foreign files with a clear message.
+//! - [`slo`]: latency targets as written on the command line, judged against measured steps.
+//! - [`compare`]: two runs side by side, and which changes are regressions.
+//! - [`histogram`]: the stored latency histograms, decoded, and their percentile spectra.
+//! - [`claims`]: the claims under test (C1–C7), judged from what a run measured.
+//! - [`html`]: report.html, one self-contained page with charts, tables and the claims.
+//! - [`plan`]: capacity needed for a target rate, from the measured per-request figures.
+
+pub mod claims;
+pub mod compare;
+pub mod file;
+pub mod histogram;
+pub mod html;
+pub mod model;
+pub mod plan;
+pub mod schema;
+pub mod slo;
+
+pub use file::{Error, read, write_atomic, write_json_atomic};
+pub use model::*;

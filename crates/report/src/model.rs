@@ -1,0 +1,304 @@
+//! report.json as types: what a run measured, per system, step and operation. The JSON Schema in
+//! `schema/report.schema.json` is generated from these types (see `schema.rs`), so the two cannot
+//! drift apart unnoticed.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a change would make an older reader misread a file.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of one scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] for files this version writes.
+    pub schema_version: u32,
+    /// `authbench <version>`.
+    pub generator: String,
+    pub scenario: ScenarioInfo,
+    pub machine: Machine,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC.
+    pub finished_at: String,
+    pub status: RunStatus,
+    pub load_model: LoadModel,
+    pub slo: Slo,
+    pub loadgen: LoadgenInfo,
+    pub systems: Vec<SystemInfo>,
+    /// In the order they ran (rising load).
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: String,
+    /// The file as given on the command line.
+    pub path: String,
+    /// The file's text, verbatim, so the run can be repeated.
+    pub source: String,
+    /// Settings the command line changed from the file (e.g. `step_duration=1s`).
+    pub overrides: Vec<String>,
+    pub accounts: u32,
+    pub balances_per_login: u32,
+    pub refresh_every: Option<u32>,
+    pub logout: bool,
+    pub think_time_ms: f64,
+    /// `main-db` or `in-process`.
+    pub balance_source: String,
+    pub step_duration_s: f64,
+    pub warmup_s: f64,
+    pub repeats: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    pub hostname: String,
+    pub os: String,
+    pub kernel: String,
+    pub cpu_model: String,
+    /// Logical CPUs online.
+    pub cores: u32,
+    pub memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RunStatus {
+    Complete,
+    /// Stopped early (Ctrl-C, a fatal fault); what was measured before is kept.
+    Partial {
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    /// Steps are numbers of virtual users.
+    Closed,
+    /// Steps are flow arrival rates (flows/s); latency counts from the intended send time.
+    Open,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    pub percentile: f64,
+    pub latency_us: u64,
+    /// A share in [0, 1].
+    pub max_error_rate: f64,
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadgenInfo {
+    pub pid: u32,
+    /// Cpus_allowed_list of the load generator.
+    pub cores: String,
+    pub worker_threads: u32,
+}
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Login,
+    Balance,
+    Refresh,
+    Logout,
+}
+
+/// A system under test, as it ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemInfo {
+    pub name: String,
+    /// `session`, `jwt` or `external`.
+    pub kind: String,
+    pub base_url: String,
+    /// The server's settings (flag → value), passwords redacted.
+    pub settings: BTreeMap<String, String>,
+    /// `memory`, `sqlite`, `redis`, `postgres`, or none known.
+    pub store: Option<String>,
+    /// Spawned systems: the process id and Cpus_allowed_list.
+    pub pid: Option<u32>,
+    pub cores: Option<String>,
+    /// The server's log, relative to the run folder.
+    pub log: Option<String>,
+    /// Faults seen during the run (start failure, exit, store loss).
+    pub events: Vec<Event>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Seconds since the run started.
+    pub at_s: f64,
+    pub message: String,
+}
+
+/// One level of load, every system's turns at it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub index: u32,
+    /// Virtual users (closed) or flows per second (open).
+    pub load: f64,
+    pub results: Vec<SystemStep>,
+}
+
+/// One system at one step: its repeats merged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemStep {
+    pub system: String,
+    /// Measured wall time, summed over repeats.
+    pub duration_s: f64,
+    /// Requests sent in the measured windows, every operation.
+    pub requests: u64,
+    pub errors: u64,
+    pub requests_per_second: f64,
+    /// The operations that ran, in flow order.
+    pub operations: Vec<OperationStats>,
+    /// Each repeat on its own, for the spread.
+    pub repeats: Vec<RepeatStats>,
+    pub resources: Resources,
+    pub store: Option<StoreLoad>,
+    /// The server's own request counts for the measured windows (from its /metrics).
+    pub server_requests: Option<u64>,
+    pub derived: Derived,
+    pub schedule: Option<Schedule>,
+    /// Whether this step met the SLO (latency on the SLO's operations, errors over all).
+    pub slo_met: bool,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationStats {
+    pub operation: Operation,
+    pub requests: u64,
+    pub ok: u64,
+    pub requests_per_second: f64,
+    /// By kind: `connect`, `timeout`, `protocol`, `status_<code>`.
+    pub errors: BTreeMap<String, u64>,
+    pub bytes_sent_per_request: f64,
+    pub bytes_received_per_request: f64,
+    /// From the intended send time in the open model; from the send in the closed model.
+    pub latency: Latency,
+    /// Open model only: from the actual send, beside the corrected figure.
+    pub latency_uncorrected: Option<Latency>,
+    /// The whole histogram (HdrHistogram V2 + DEFLATE, base64), for spectra and comparisons.
+    pub histogram: String,
+}
+
+/// Percentiles in microseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    pub count: u64,
+    pub min_us: u64,
+    pub mean_us: f64,
+    pub stdev_us: f64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub p9999_us: u64,
+    pub max_us: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatStats {
+    pub duration_s: f64,
+    pub requests: u64,
+    pub errors: u64,
+    pub requests_per_second: f64,
+    /// Per operation that ran: the SLO percentile of its latency.
+    pub slo_percentile_us: BTreeMap<String, u64>,
+}
+
+/// CPU and memory over the measured windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// Spawned systems only.
+    pub server_cpu_s: Option<f64>,
+    pub server_peak_rss_bytes: Option<u64>,
+    pub loadgen_cpu_s: f64,
+    /// Load generator CPU over wall time, divided by the cores it may use: 1.0 is saturated.
+    pub loadgen_cpu_share: f64,
+    pub loadgen_peak_rss_bytes: u64,
+}
+
+/// The store's load, read from the store itself where it can be (Redis INFO, pg_stat_*),
+/// and from the server's /metrics otherwise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreLoad {
+    /// `redis`, `postgres`, `sqlite` or `memory`.
+    pub kind: String,
+    /// `redis_info`, `pg_stat` or `server_metrics`: where `operations` comes from.
+    pub source: String,
+    /// Commands (Redis), transactions (Postgres) or store calls (SQLite, memory).
+    pub operations: u64,
+    /// Per command or per store operation.
+    pub breakdown: BTreeMap<String, u64>,
+    /// The store's operations as the server counted them (its /metrics).
+    pub server_counted_operations: Option<u64>,
+    /// CPU of the store's own processes; none for in-process stores.
+    pub cpu_s: Option<f64>,
+    /// Change in the store's memory (Redis used_memory, Postgres table size).
+    pub memory_delta_bytes: Option<i64>,
+    /// Change in the number of keys or rows.
+    pub keys_delta: Option<i64>,
+}
+
+/// Per-request figures, the ones the claims rest on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Derived {
+    pub store_operations_per_request: Option<f64>,
+    pub store_cpu_us_per_request: Option<f64>,
+    pub server_cpu_us_per_request: Option<f64>,
+    /// Store memory growth per login (each login creates one session or refresh family).
+    pub store_bytes_per_session: Option<f64>,
+}
+
+/// Open model: how well the schedule was kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub flows_intended: u64,
+    /// Started more than 1 ms after their intended time.
+    pub flows_late: u64,
+    /// Of the late ones, those that waited because every connection was busy.
+    pub flows_waited_for_connection: u64,
+    pub max_lag_us: u64,
+}
+
+/// Something a reader must know before trusting the step's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Flag {
+    /// The load generator, not the system, limited the step.
+    LoadgenBound { reason: String },
+    /// Requests failed.
+    Errors { rate: f64 },
+    /// The step did not run to its end (Ctrl-C, the system died).
+    Partial { reason: String },
+    /// The system was not running for this step.
+    SystemDown { reason: String },
+    /// Too few connections for the arrival rate: flows waited for one.
+    ConnectionsExhausted { waited: u64 },
+}

@@ -1,0 +1,353 @@
+//! The plan of one system: each planned figure from one measured figure of the capacity step,
+//! and the assumptions that connect them.
+
+use crate::compare::load_unit;
+use crate::model::{Flag, Operation, Report, SystemInfo, SystemStep};
+use crate::slo::{operation_name, trim_number};
+
+use super::lifetime::{DEFAULT_ACCESS_TTL, format_lifetime, lifetime, setting_duration};
+use super::{Judged, PlanInput, PlanLine, SystemPlan};
+
+pub(super) fn system_plan(
+    report: &Report,
+    system: &SystemInfo,
+    input: &PlanInput,
+    capacity: &Judged,
+    steps_meeting: usize,
+    judged: &[Judged],
+) -> SystemPlan {
+    let mut figures = SystemFigures {
+        report,
+        system,
+        result: capacity.result,
+        planned: input.target_rps * (1.0 + input.headroom),
+        at: format!(
+            "at {}={} (steps[{}])",
+            load_unit(report.load_model),
+            trim_number(capacity.step.load),
+            capacity.step.index
+        ),
+        lines: Vec::new(),
+        assumptions: vec![instance_size(report, system)],
+    };
+    figures.capacity(capacity, steps_meeting, judged);
+    figures.store();
+    let login_share = figures.sessions(input);
+    figures.traffic(login_share);
+    SystemPlan {
+        name: system.name.clone(),
+        never_met: None,
+        assumptions: figures.assumptions,
+        lines: figures.lines,
+    }
+}
+
+/// What one system's lines are built from, and the lines and assumptions so far.
+struct SystemFigures<'a> {
+    report: &'a Report,
+    system: &'a SystemInfo,
+    /// The capacity step: every per-request figure comes from it.
+    result: &'a SystemStep,
+    /// The target with headroom.
+    planned: f64,
+    /// `at vus=32 (steps[5])`: where the capacity step is in report.json.
+    at: String,
+    lines: Vec<PlanLine>,
+    assumptions: Vec<String>,
+}
+
+impl SystemFigures<'_> {
+    fn line(&mut self, what: &str, value: f64, unit: &str, from: String) {
+        self.lines.push(PlanLine {
+            what: what.into(),
+            value,
+            unit: unit.into(),
+            from,
+        });
+    }
+
+    fn capacity(&mut self, capacity: &Judged, steps_meeting: usize, judged: &[Judged]) {
+        let (at, rps) = (self.at.clone(), self.result.requests_per_second);
+        let from = format!(
+            "requests_per_second {at}, the highest of {steps_meeting} step(s) meeting the SLO \
+             (there: {})",
+            capacity.verdict
+        );
+        self.line("capacity per instance", rps, "req/s", from);
+        let arithmetic = format!("ceil({} req/s / {rps:.1} req/s)", trim_number(self.planned));
+        self.line(
+            "app instances",
+            (self.planned / rps).ceil(),
+            "instances",
+            arithmetic,
+        );
+        if let Some(cpu_us) = self.result.derived.server_cpu_us_per_request {
+            let from = format!("target × derived.server_cpu_us_per_request = {cpu_us:.2} µs {at}");
+            self.line("app server CPU", self.planned * cpu_us / 1e6, "cores", from);
+        }
+        let highest = judged
+            .iter()
+            .max_by(|a, b| a.step.load.total_cmp(&b.step.load));
+        if highest.is_some_and(|h| h.verdict.met) {
+            self.assumptions.push(
+                "the SLO still held at the highest measured load, so one instance may carry \
+                 more: the capacity is a measured floor, not a limit"
+                    .into(),
+            );
+        }
+        let flags = &self.result.flags;
+        if flags.iter().any(|f| matches!(f, Flag::LoadgenBound { .. })) {
+            self.assumptions.push(format!(
+                "the step {at} was loadgen-bound: the load generator, not the server, limited \
+                 its throughput"
+            ));
+        }
+    }
+
+    fn store(&mut self) {
+        let (at, derived) = (self.at.clone(), &self.result.derived);
+        let measured = self.result.store.as_ref();
+        let kind = measured
+            .map(|s| s.kind.clone())
+            .or(self.system.store.clone());
+        let kind = kind.unwrap_or_else(|| "unknown".into());
+        let (what, unit) = match kind.as_str() {
+            "redis" => ("store throughput (Redis commands)", "commands/s"),
+            "postgres" => ("store throughput (Postgres transactions)", "transactions/s"),
+            _ => ("store throughput (store calls)", "calls/s"),
+        };
+        let (operations, cpu_us) = (
+            derived.store_operations_per_request,
+            derived.store_cpu_us_per_request,
+        );
+        match operations {
+            Some(per_request) => {
+                let source =
+                    measured.map_or(String::new(), |s| format!(", counted by {}", s.source));
+                let from = format!(
+                    "target × derived.store_operations_per_request = {per_request:.4} {at}{source}"
+                );
+                self.line(what, self.planned * per_request, unit, from);
+            }
+            None => self
+                .assumptions
+                .push("store operations were not measured: no store throughput".into()),
+        }
+        match cpu_us {
+            Some(cpu_us) => {
+                let from =
+                    format!("target × derived.store_cpu_us_per_request = {cpu_us:.2} µs {at}");
+                self.line("store CPU", self.planned * cpu_us / 1e6, "cores", from);
+            }
+            None => self.assumptions.push(format!(
+                "store CPU was not measured for this store ({kind}): an in-process store's work \
+                 is part of the app server CPU"
+            )),
+        }
+        if matches!(kind.as_str(), "memory" | "sqlite") {
+            self.assumptions.push(format!(
+                "the {kind} store lives inside each server (process memory or a local file): \
+                 several instances need a shared store or sticky routing (claim C6); the store \
+                 figures are what the embedded store did"
+            ));
+        }
+    }
+
+    /// Logins, the sessions (or refresh families) they leave alive, and the memory those take.
+    /// Returns the logins' share of requests.
+    fn sessions(&mut self, input: &PlanInput) -> f64 {
+        let at = self.at.clone();
+        let (login_share, login_from) = operation_share(self.result, Operation::Login);
+        let logins = self.planned * login_share;
+        self.line(
+            "logins",
+            logins,
+            "req/s",
+            format!("target × {login_from} {at}"),
+        );
+        self.assumptions.push(mix(self.report, self.result));
+
+        let (lifetime, lifetime_from) = lifetime(self.system, input);
+        let (holder, holders) = if self.system.kind == "jwt" {
+            ("refresh family", "refresh families")
+        } else {
+            ("session", "sessions")
+        };
+        self.assumptions.push(lifetime_from);
+        self.assumptions.push(if self.report.scenario.logout {
+            format!(
+                "the flow logs out, yet every login's {holder} is counted for its whole \
+                 lifetime: an upper bound, since users who log out end theirs early"
+            )
+        } else {
+            format!(
+                "users never log out (scenario.logout = false): each login's {holder} lives its \
+                 whole lifetime"
+            )
+        });
+        let active = logins * lifetime.as_secs_f64();
+        let from = format!("logins/s × lifetime {}", format_lifetime(lifetime));
+        self.line(&format!("active {holders}"), active, holders, from);
+        match self.result.derived.store_bytes_per_session {
+            Some(bytes) => {
+                let from = format!(
+                    "active {holders} × derived.store_bytes_per_session = {bytes:.0} B {at}"
+                );
+                self.line("store memory", active * bytes, "bytes", from);
+            }
+            None => self.assumptions.push(format!(
+                "store memory per login was not measured for this store ({}): no memory figure",
+                self.system.store.as_deref().unwrap_or("unknown")
+            )),
+        }
+        login_share
+    }
+
+    /// Refresh and logout requests, and what revocation adds on top of them.
+    fn traffic(&mut self, login_share: f64) {
+        let at = self.at.clone();
+        let (refresh_share, refresh_from) = operation_share(self.result, Operation::Refresh);
+        let refreshes = self.planned * refresh_share;
+        self.line(
+            "refresh requests",
+            refreshes,
+            "req/s",
+            format!("target × {refresh_from} {at}"),
+        );
+        let (logout_share, logout_from) = operation_share(self.result, Operation::Logout);
+        let logouts = self.planned * logout_share;
+        let from = format!("target × {logout_from} {at}");
+        self.line("logouts (revocations)", logouts, "req/s", from);
+        self.revocation(login_share, logouts);
+    }
+
+    /// With a denylist or cutoff, every authenticated request looks the token up in the store.
+    fn revocation(&mut self, login_share: f64, logouts: f64) {
+        let Some(mode) = self.system.settings.get("revocation").cloned() else {
+            return;
+        };
+        if mode == "none" {
+            self.assumptions.push(
+                "settings.revocation = none: a logged-out access token stays valid until it \
+                 expires"
+                    .into(),
+            );
+            return;
+        }
+        let from = format!(
+            "settings.revocation = {mode}: one per authenticated request (all but logins); \
+             already inside the store throughput above"
+        );
+        self.line(
+            "revocation lookups",
+            self.planned * (1.0 - login_share),
+            "lookups/s",
+            from,
+        );
+        if mode == "denylist" {
+            let (access_ttl, source) = setting_duration(self.system, "access-ttl")
+                .map_or((DEFAULT_ACCESS_TTL, "the JWT server's default"), |ttl| {
+                    (ttl, "settings.access-ttl")
+                });
+            let from = format!(
+                "logouts/s × access-token lifetime {} ({source}): an entry lives until its token \
+                 would expire",
+                format_lifetime(access_ttl)
+            );
+            self.line(
+                "denylist entries",
+                logouts * access_ttl.as_secs_f64(),
+                "entries",
+                from,
+            );
+        }
+    }
+}
+
+/// `operations[refresh].requests / requests = 1576 / 316683`: the measured share of an operation.
+fn operation_share(result: &SystemStep, operation: Operation) -> (f64, String) {
+    let name = operation_name(operation);
+    let count = result
+        .operations
+        .iter()
+        .find(|op| op.operation == operation)
+        .map(|op| op.requests);
+    match count {
+        Some(count) if result.requests > 0 => (
+            count as f64 / result.requests as f64,
+            format!(
+                "operations[{name}].requests / requests = {count} / {}",
+                result.requests
+            ),
+        ),
+        _ => (0.0, format!("0 {name} requests measured")),
+    }
+}
+
+fn mix(report: &Report, result: &SystemStep) -> String {
+    let scenario = &report.scenario;
+    let refresh = scenario.refresh_every.map_or("no refresh".into(), |every| {
+        format!("a refresh every {every}")
+    });
+    let measured: Vec<String> = result
+        .operations
+        .iter()
+        .map(|op| {
+            let share = op.requests as f64 / result.requests.max(1) as f64;
+            format!("{} {:.2}%", operation_name(op.operation), share * 100.0)
+        })
+        .collect();
+    format!(
+        "request mix as measured ({}); the flow: 1 login, {} balance requests, {refresh}{}",
+        measured.join(", "),
+        scenario.balances_per_login,
+        if scenario.logout { ", logout" } else { "" }
+    )
+}
+
+/// What "one instance" was in this run: capacity holds for that size only.
+fn instance_size(report: &Report, system: &SystemInfo) -> String {
+    let workers = system
+        .settings
+        .get("workers")
+        .map_or(String::new(), |w| format!(", {w} tokio worker thread(s)"));
+    match &system.cores {
+        Some(cores) => format!(
+            "one instance = the measured server: pinned to CPU {cores} ({} core(s)){workers}; \
+             an instance of another size needs its own run",
+            count_cpus(cores)
+        ),
+        None => format!(
+            "one instance = the measured server, unpinned on a {}-core {}{workers}",
+            report.machine.cores, report.machine.cpu_model
+        ),
+    }
+}
+
+/// Counts a Cpus_allowed_list such as `0`, `0-3` or `0,2-3`.
+fn count_cpus(list: &str) -> usize {
+    list.split(',')
+        .map(|range| match range.split_once('-') {
+            Some((first, last)) => {
+                match (first.trim().parse::<usize>(), last.trim().parse::<usize>()) {
+                    (Ok(first), Ok(last)) if last >= first => last - first + 1,
+                    _ => 0,
+                }
+            }
+            None => usize::from(range.trim().parse::<usize>().is_ok()),
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_are_counted_as_the_kernel_writes_them() {
+        assert_eq!(count_cpus("0"), 1);
+        assert_eq!(count_cpus("0-3"), 4);
+        assert_eq!(count_cpus("0,2-3"), 3);
+        assert_eq!(count_cpus("junk"), 0);
+    }
+}

@@ -1,0 +1,335 @@
+//! report.html on the committed reports of real runs: every section and chart is there and
+//! drawn, the page loads nothing from anywhere, the scenario and machine are shown, and flags,
+//! partial runs and the open model are called out where they belong.
+
+mod common;
+
+use common::{fixture, fixture_path, fixtures};
+
+use authbench_report::claims;
+use authbench_report::{Flag, LoadModel, Operation, Report, RunStatus, Schedule, SystemStep, html};
+
+fn render(report: &Report) -> String {
+    html::render(report).expect("the report renders")
+}
+
+/// The `<figure class="chart" ...> ... </figure>` elements, in order.
+fn charts(page: &str) -> Vec<&str> {
+    page.split("<figure class=\"chart\"")
+        .skip(1)
+        .map(|rest| rest.split("</figure>").next().unwrap_or(""))
+        .collect()
+}
+
+fn results(report: &Report) -> impl Iterator<Item = &SystemStep> {
+    report.steps.iter().flat_map(|step| &step.results)
+}
+
+/// The charts the issue asks for, counted from what the report holds: throughput, latency per
+/// operation, store operations, store CPU, server CPU, cores busy (each where measured), errors,
+/// one spectrum of every system together and one per system, and in the open model one
+/// corrected-against-uncorrected chart per operation.
+fn expected_charts(report: &Report) -> usize {
+    let mut operations: Vec<Operation> = results(report)
+        .flat_map(|r| &r.operations)
+        .filter(|s| s.requests > 0)
+        .map(|s| s.operation)
+        .collect();
+    operations.sort();
+    operations.dedup();
+    let any = |f: &dyn Fn(&SystemStep) -> bool| usize::from(results(report).any(f));
+    let uncorrected = operations
+        .iter()
+        .filter(|op| {
+            results(report)
+                .flat_map(|r| &r.operations)
+                .any(|s| s.operation == **op && s.latency_uncorrected.is_some())
+        })
+        .count();
+    1 + operations.len()
+        + any(&|r| r.derived.store_operations_per_request.is_some())
+        + any(&|r| r.derived.store_cpu_us_per_request.is_some())
+        + any(&|r| r.derived.server_cpu_us_per_request.is_some())
+        + any(&|r| r.resources.server_cpu_s.is_some())
+        + 1
+        + 1
+        + report.systems.len()
+        + uncorrected
+}
+
+#[test]
+fn every_fixture_renders_every_section() {
+    for (name, report) in fixtures() {
+        let page = render(&report);
+        let mut sections = vec![
+            "summary",
+            "claims",
+            "throughput",
+            "cost",
+            "errors",
+            "spectrum",
+            "steps",
+            "flags",
+            "scenario",
+            "machine",
+        ];
+        if report.load_model == LoadModel::Open {
+            sections.push("coordinated-omission");
+        }
+        for id in sections {
+            assert!(
+                page.contains(&format!("<section id=\"{id}\"")),
+                "{name}: section {id}"
+            );
+            assert!(
+                page.contains(&format!("href=\"#{id}\"")),
+                "{name}: nav link to {id}"
+            );
+        }
+        for claim in ["c1", "c2", "c3", "c4", "c5", "c6", "c7"] {
+            assert!(
+                page.contains(&format!("id=\"claim-{claim}\"")),
+                "{name}: claim {claim}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_fixture_has_one_drawn_chart_per_metric() {
+    for (name, report) in fixtures() {
+        let page = render(&report);
+        let found = charts(&page);
+        assert_eq!(found.len(), expected_charts(&report), "{name}: chart count");
+        let mut ids: Vec<&str> = found.iter().filter_map(|c| c.split('"').nth(1)).collect();
+        for chart in &found {
+            assert!(
+                chart.contains("<svg"),
+                "{name}: a chart without svg: {}",
+                &chart[..80]
+            );
+            assert!(
+                chart.contains("<polyline") || chart.contains("<path"),
+                "{name}: no drawn line"
+            );
+            assert!(chart.contains("<title"), "{name}: svg without a title");
+            assert!(
+                chart.contains("<figcaption>"),
+                "{name}: figure without a caption"
+            );
+        }
+        for id in [
+            "chart-throughput",
+            "chart-latency-balance",
+            "chart-latency-login",
+            "chart-server-cpu",
+            "chart-errors",
+        ] {
+            assert!(ids.contains(&id), "{name}: {id} in {ids:?}");
+        }
+        for system in &report.systems {
+            assert!(
+                ids.contains(&format!("chart-spectrum-{}", system.name).as_str()),
+                "{name}: spectrum of {}",
+                system.name
+            );
+        }
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "{name}: chart ids are unique");
+    }
+}
+
+#[test]
+fn the_page_loads_nothing_from_anywhere() {
+    for (name, report) in fixtures() {
+        let page = render(&report).to_ascii_lowercase();
+        for resource in [
+            "<link",
+            "<script",
+            "<img",
+            "<iframe",
+            "src=",
+            "@import",
+            "url(",
+            "href=\"http",
+            "href='http",
+        ] {
+            assert!(!page.contains(resource), "{name}: {resource}");
+        }
+        assert!(page.contains("<style>"), "{name}: the style is inline");
+    }
+}
+
+#[test]
+fn the_scenario_source_is_shown_verbatim_and_escaped() {
+    let mut report = fixture("quickstart");
+    let source = report.scenario.source.clone();
+    let escaped = source
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    let page = render(&report);
+    assert!(
+        page.contains(&escaped),
+        "the TOML source appears escaped and whole"
+    );
+    report.scenario.source = "description = \"</pre><script>alert(1)</script>\"".to_owned();
+    let page = render(&report);
+    assert!(!page.contains("<script"));
+    assert!(page.contains("&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn the_machine_and_the_cores_each_process_had_are_shown() {
+    let report = fixture("redis-vs-jwt");
+    let page = render(&report);
+    for text in [
+        &report.machine.kernel,
+        &report.machine.cpu_model,
+        &report.machine.os,
+        &report.generator,
+    ] {
+        assert!(page.contains(text.as_str()), "{text}");
+    }
+    assert!(page.contains(&format!(
+        "cores {}, {} worker threads",
+        report.loadgen.cores, report.loadgen.worker_threads
+    )));
+}
+
+#[test]
+fn flagged_steps_are_marked_on_charts_in_tables_and_in_claims() {
+    let mut report = fixture("redis-vs-jwt");
+    let last = report.steps.last_mut().expect("steps");
+    last.results[0].flags.push(Flag::LoadgenBound {
+        reason: "cpu 97%".to_owned(),
+    });
+    let page = render(&report);
+    assert!(page.contains("load generator bound (cpu 97%)"));
+    assert!(page.contains("<tr class=\"flagged\">"));
+    assert!(
+        page.contains("class=\"ring\""),
+        "the legend explains the ring"
+    );
+    let throughput = charts(&page)
+        .into_iter()
+        .find(|c| c.contains("chart-throughput"))
+        .expect("chart");
+    assert!(
+        throughput.contains("<circle") && throughput.contains("stroke=\"#1F2328\""),
+        "a ring on the point"
+    );
+    let c1 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C1")
+        .expect("C1");
+    assert!(
+        c1.caveats
+            .iter()
+            .any(|c| c.contains("flagged") && c.contains("cpu 97%"))
+    );
+}
+
+#[test]
+fn a_run_that_measured_nothing_still_renders_and_claims_nothing() {
+    let mut report = fixture("quickstart");
+    report.steps.clear();
+    report.status = RunStatus::Partial {
+        reason: "the first system did not start".to_owned(),
+    };
+    let page = render(&report);
+    assert!(charts(&page).is_empty());
+    assert!(page.contains("the first system did not start"));
+    for claim in claims::assess(&report) {
+        assert_eq!(claim.verdict, claims::Verdict::NotMeasured, "{}", claim.id);
+    }
+}
+
+#[test]
+fn a_partial_run_says_so_first() {
+    let mut report = fixture("quickstart");
+    report.status = RunStatus::Partial {
+        reason: "interrupted (Ctrl-C)".to_owned(),
+    };
+    let page = render(&report);
+    let banner = page.find("Partial run.").expect("banner");
+    assert!(banner < page.find("id=\"summary\"").expect("summary"));
+}
+
+/// The quickstart run as if it had been an open-model one, for the fields only that model fills.
+fn open_model() -> Report {
+    let mut report = fixture("quickstart");
+    report.load_model = LoadModel::Open;
+    for result in report.steps.iter_mut().flat_map(|step| &mut step.results) {
+        result.schedule = Some(Schedule {
+            flows_intended: 1000,
+            flows_late: 12,
+            flows_waited_for_connection: 3,
+            max_lag_us: 4500,
+        });
+        for stats in &mut result.operations {
+            let mut raw = stats.latency.clone();
+            raw.p50_us /= 2;
+            raw.p99_us /= 4;
+            raw.p999_us /= 4;
+            stats.latency_uncorrected = Some(raw);
+        }
+    }
+    report
+}
+
+#[test]
+fn the_open_model_shows_corrected_and_uncorrected_latency_side_by_side() {
+    let report = open_model();
+    let page = render(&report);
+    assert!(page.contains("<section id=\"coordinated-omission\""));
+    assert!(page.contains("coordinated omission"));
+    assert!(page.contains("id=\"chart-omission-balance\""));
+    assert!(page.contains("Waited for a connection"));
+    assert!(page.contains("flows/s"));
+    assert_eq!(charts(&page).len(), expected_charts(&report));
+}
+
+#[test]
+fn write_puts_report_html_beside_report_json() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(
+        fixture_path("postgres-vs-jwt"),
+        dir.path().join("report.json"),
+    )
+    .expect("copied");
+    let path = html::write(dir.path()).expect("written");
+    assert_eq!(path, dir.path().join("report.html"));
+    let written = std::fs::read_to_string(&path).expect("readable");
+    assert_eq!(written, render(&fixture("postgres-vs-jwt")));
+    let missing = html::write(&dir.path().join("nowhere")).expect_err("no report.json");
+    assert!(missing.to_string().contains("report.json"), "{missing}");
+}
+
+/// A partial run can stop anywhere: before a system's first turn, mid-step, after one step.
+/// Every such cut of every fixture must render (and its claims be judged) without a panic.
+#[test]
+fn every_partial_cut_of_every_fixture_renders() {
+    for (name, full) in fixtures() {
+        for keep_steps in 0..=full.steps.len() {
+            for keep_results in 0..=full.systems.len() {
+                let mut cut = full.clone();
+                cut.status = RunStatus::Partial {
+                    reason: "interrupted (Ctrl-C)".into(),
+                };
+                cut.steps.truncate(keep_steps);
+                if let Some(last) = cut.steps.last_mut() {
+                    last.results.truncate(keep_results);
+                }
+                let _ = claims::assess(&cut);
+                if let Err(error) = html::render(&cut) {
+                    panic!("{name} cut at {keep_steps} steps, {keep_results} results: {error}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The committed JSON Schema matches the types, and report.json files are read back or refused
+//! with a message that says why.
+
+use std::collections::BTreeMap;
+
+use authbench_report::{Error, model::*, read, schema, write_json_atomic};
+
+#[test]
+fn committed_schema_matches_the_types() {
+    let generated = schema::generate();
+    if std::env::var_os("AUTHBENCH_BLESS").is_some() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(schema::COMMITTED_PATH);
+        std::fs::write(path, &generated).expect("write the schema");
+        return;
+    }
+    assert!(
+        generated == schema::committed(),
+        "{} is out of date: run `AUTHBENCH_BLESS=1 cargo test -p authbench-report --test schema` \
+         and commit the result",
+        schema::COMMITTED_PATH
+    );
+}
+
+fn latency(base: u64) -> Latency {
+    Latency {
+        count: 10,
+        min_us: base,
+        mean_us: base as f64 * 1.5,
+        stdev_us: 1.0,
+        p50_us: base,
+        p90_us: base * 2,
+        p99_us: base * 3,
+        p999_us: base * 4,
+        p9999_us: base * 4,
+        max_us: base * 5,
+    }
+}
+
+fn sample_report() -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        generator: "authbench 0.1.0".into(),
+        scenario: ScenarioInfo {
+            name: "sample".into(),
+            description: "a sample".into(),
+            path: "scenarios/sample.toml".into(),
+            source: "name = \"sample\"\n".into(),
+            overrides: vec!["repeats=1".into()],
+            accounts: 10,
+            balances_per_login: 5,
+            refresh_every: None,
+            logout: false,
+            think_time_ms: 0.0,
+            balance_source: "in-process".into(),
+            step_duration_s: 1.0,
+            warmup_s: 0.0,
+            repeats: 1,
+        },
+        machine: Machine {
+            hostname: "host".into(),
+            os: "Debian".into(),
+            kernel: "6.1".into(),
+            cpu_model: "cpu".into(),
+            cores: 2,
+            memory_bytes: 1 << 30,
+        },
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:01:00Z".into(),
+        status: RunStatus::Partial {
+            reason: "interrupted".into(),
+        },
+        load_model: LoadModel::Open,
+        slo: Slo {
+            percentile: 99.0,
+            latency_us: 50_000,
+            max_error_rate: 0.001,
+            operations: vec![Operation::Balance],
+        },
+        loadgen: LoadgenInfo {
+            pid: 1,
+            cores: "1".into(),
+            worker_threads: 1,
+        },
+        systems: vec![SystemInfo {
+            name: "a".into(),
+            kind: "session".into(),
+            base_url: "http://127.0.0.1:1".into(),
+            settings: BTreeMap::from([("store".into(), "memory".into())]),
+            store: Some("memory".into()),
+            pid: Some(2),
+            cores: Some("0".into()),
+            log: Some("logs/a.log".into()),
+            events: vec![Event {
+                at_s: 1.0,
+                message: "exited".into(),
+            }],
+        }],
+        steps: vec![Step {
+            index: 0,
+            load: 10.0,
+            results: vec![SystemStep {
+                system: "a".into(),
+                duration_s: 1.0,
+                requests: 10,
+                errors: 1,
+                requests_per_second: 10.0,
+                operations: vec![OperationStats {
+                    operation: Operation::Balance,
+                    requests: 10,
+                    ok: 9,
+                    requests_per_second: 10.0,
+                    errors: BTreeMap::from([("status_503".into(), 1)]),
+                    bytes_sent_per_request: 100.0,
+                    bytes_received_per_request: 200.0,
+                    latency: latency(100),
+                    latency_uncorrected: Some(latency(90)),
+                    histogram: "HISTFAAAAB".into(),
+                }],
+                repeats: vec![RepeatStats {
+                    duration_s: 1.0,
+                    requests: 10,
+                    errors: 1,
+                    requests_per_second: 10.0,
+                    slo_percentile_us: BTreeMap::from([("balance".into(), 300)]),
+                }],
+                resources: Resources {
+                    server_cpu_s: Some(0.5),
+                    server_peak_rss_bytes: Some(1 << 20),
+                    loadgen_cpu_s: 0.2,
+                    loadgen_cpu_share: 0.2,
+                    loadgen_peak_rss_bytes: 1 << 20,
+                },
+                store: Some(StoreLoad {
+                    kind: "memory".into(),
+                    source: "server_metrics".into(),
+                    operations: 10,
+                    breakdown: BTreeMap::from([("sessions.load".into(), 10)]),
+                    server_counted_operations: Some(10),
+                    cpu_s: None,
+                    memory_delta_bytes: None,
+                    keys_delta: None,
+                }),
+                server_requests: Some(10),
+                derived: Derived {
+                    store_operations_per_request: Some(1.0),
+                    store_cpu_us_per_request: None,
+                    server_cpu_us_per_request: Some(50_000.0),
+                    store_bytes_per_session: None,
+                },
+                schedule: Some(Schedule {
+                    flows_intended: 10,
+                    flows_late: 1,
+                    flows_waited_for_connection: 1,
+                    max_lag_us: 1500,
+                }),
+                slo_met: false,
+                flags: vec![
+                    Flag::Errors { rate: 0.1 },
+                    Flag::LoadgenBound {
+                        reason: "cpu".into(),
+                    },
+                    Flag::ConnectionsExhausted { waited: 1 },
+                ],
+            }],
+        }],
+    }
+}
+
+#[test]
+fn a_written_report_validates_against_the_schema_and_reads_back_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let report = sample_report();
+    write_json_atomic(&path, &report).unwrap();
+
+    let schema: serde_json::Value = serde_json::from_str(schema::committed()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&written)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(read(&path).unwrap(), report);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+}
+
+#[test]
+fn old_foreign_and_broken_files_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+
+    std::fs::write(&path, r#"{"schema_version": 0}"#).unwrap();
+    let error = read(&path).unwrap_err();
+    assert!(matches!(error, Error::Version { found: 0, .. }), "{error}");
+    assert!(error.to_string().contains("schema_version 0"), "{error}");
+
+    std::fs::write(&path, r#"{"k6": true}"#).unwrap();
+    let error = read(&path).unwrap_err();
+    assert!(
+        error.to_string().contains("not an authbench report"),
+        "{error}"
+    );
+
+    std::fs::write(&path, "{").unwrap();
+    assert!(matches!(read(&path).unwrap_err(), Error::NotJson { .. }));
+
+    std::fs::write(&path, r#"{"schema_version": 1, "steps": 3}"#).unwrap();
+    let error = read(&path).unwrap_err();
+    assert!(matches!(error, Error::Shape { .. }), "{error}");
+
+    let error = read(&dir.path().join("missing.json")).unwrap_err();
+    assert!(error.to_string().contains("missing.json"), "{error}");
+}
