@@ -7,17 +7,31 @@
 //! While a turn runs, its tasks record into one [`Recording`] per runtime thread
 //! ([`crate::drive::Recorder`]), not one per virtual user: 512 VUs x 4 operations x 2 histograms
 //! of up to ~100 KB each would be hundreds of MB, while a few threads' are a few MB.
+//!
+//! # Layout
+//!
+//! - `operation`: [`OperationStats`], one operation's histograms, counts and bytes.
+//! - `errors`: [`ErrorCounts`], failures by cause.
+//! - `schedule`: [`ScheduleStats`], open-model lateness and its warnings.
+//! - `histogram`: creating, filling, adding and reading the HDR histograms.
 
-use std::collections::BTreeMap;
+mod errors;
+mod histogram;
+mod operation;
+mod schedule;
+
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+pub use errors::ErrorCounts;
+pub use histogram::SIGNIFICANT_DIGITS;
+pub use operation::OperationStats;
+pub use schedule::ScheduleStats;
+
 use crate::client::ErrorKind;
 use crate::scenario::Operation;
-
-/// HDR precision of every latency histogram.
-pub const SIGNIFICANT_DIGITS: u8 = 3;
+use histogram::{combine, value_at};
 
 /// Which latency the main histogram holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,207 +60,19 @@ pub struct Sample {
     pub bytes_received: u64,
 }
 
-/// Failed requests by cause.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ErrorCounts {
-    pub connect: u64,
-    pub timeout: u64,
-    pub protocol: u64,
-    /// Non-2xx answers by status code.
-    pub status: BTreeMap<u16, u64>,
-}
-
-impl ErrorCounts {
-    pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.protocol + self.status.values().sum::<u64>()
-    }
-
-    pub fn count(&mut self, kind: ErrorKind) {
-        match kind {
-            ErrorKind::Connect => self.connect += 1,
-            ErrorKind::Timeout => self.timeout += 1,
-            ErrorKind::Protocol => self.protocol += 1,
-            ErrorKind::Status(code) => *self.status.entry(code).or_default() += 1,
+#[cfg(test)]
+impl Sample {
+    /// A request that took `millis` (half that from its actual send), with 100 bytes sent and
+    /// 200 received; for the tests here and [`crate::drive::Recorder`]'s.
+    pub(crate) fn for_test(operation: Operation, error: Option<ErrorKind>, millis: u64) -> Sample {
+        Sample {
+            operation,
+            error,
+            latency: Duration::from_millis(millis),
+            raw_latency: Duration::from_millis(millis / 2),
+            bytes_sent: 100,
+            bytes_received: 200,
         }
-    }
-
-    pub fn merge(&mut self, other: &ErrorCounts) {
-        self.connect += other.connect;
-        self.timeout += other.timeout;
-        self.protocol += other.protocol;
-        for (code, count) in &other.status {
-            *self.status.entry(*code).or_default() += count;
-        }
-    }
-}
-
-/// One operation's results.
-#[derive(Clone, Debug)]
-pub struct OperationStats {
-    latency: Histogram<u64>,
-    raw_latency: Option<Histogram<u64>>,
-    ok: u64,
-    errors: ErrorCounts,
-    bytes_sent: u64,
-    bytes_received: u64,
-}
-
-impl OperationStats {
-    fn new(model: LatencyModel) -> OperationStats {
-        OperationStats {
-            latency: new_histogram(),
-            raw_latency: (model == LatencyModel::Open).then(new_histogram),
-            ok: 0,
-            errors: ErrorCounts::default(),
-            bytes_sent: 0,
-            bytes_received: 0,
-        }
-    }
-
-    /// Successful requests' latency in microseconds: from the intended send in the open model.
-    pub fn latency(&self) -> &Histogram<u64> {
-        &self.latency
-    }
-
-    /// Open model only: successful requests' latency from their actual send.
-    pub fn raw_latency(&self) -> Option<&Histogram<u64>> {
-        self.raw_latency.as_ref()
-    }
-
-    /// `percentile` in [0, 100] of [`OperationStats::latency`]; `None` without successes.
-    pub fn percentile(&self, percentile: f64) -> Option<Duration> {
-        value_at(&self.latency, percentile)
-    }
-
-    pub fn raw_percentile(&self, percentile: f64) -> Option<Duration> {
-        value_at(self.raw_latency.as_ref()?, percentile)
-    }
-
-    pub fn ok(&self) -> u64 {
-        self.ok
-    }
-
-    pub fn errors(&self) -> &ErrorCounts {
-        &self.errors
-    }
-
-    /// Successes and failures.
-    pub fn requests(&self) -> u64 {
-        self.ok + self.errors.total()
-    }
-
-    pub fn bytes_sent(&self) -> u64 {
-        self.bytes_sent
-    }
-
-    pub fn bytes_received(&self) -> u64 {
-        self.bytes_received
-    }
-
-    fn record(&mut self, sample: &Sample) {
-        self.bytes_sent += sample.bytes_sent;
-        self.bytes_received += sample.bytes_received;
-        match sample.error {
-            Some(kind) => self.errors.count(kind),
-            None => {
-                self.ok += 1;
-                record_latency(&mut self.latency, sample.latency);
-                if let Some(raw) = &mut self.raw_latency {
-                    record_latency(raw, sample.raw_latency);
-                }
-            }
-        }
-    }
-
-    fn merge(&mut self, other: &OperationStats) {
-        add_histogram(&mut self.latency, &other.latency);
-        match (&mut self.raw_latency, &other.raw_latency) {
-            (Some(mine), Some(theirs)) => add_histogram(mine, theirs),
-            (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
-            (_, None) => {}
-        }
-        self.ok += other.ok;
-        self.errors.merge(&other.errors);
-        self.bytes_sent += other.bytes_sent;
-        self.bytes_received += other.bytes_received;
-    }
-}
-
-/// Open model: how well flows kept to their intended start times.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ScheduleStats {
-    /// Flows whose intended start fell inside the turn.
-    pub intended: u64,
-    pub started: u64,
-    /// Started more than [`ScheduleStats::LATE_AFTER`] after their intended time.
-    pub late: u64,
-    /// Of the late ones, those that waited because every connection was busy.
-    pub late_waiting_for_connection: u64,
-    /// Intended but never started: the turn ended (or was cancelled) while they waited.
-    pub not_started: u64,
-    /// The largest start lag of any flow.
-    pub max_lag: Duration,
-    /// The connection pool size (`max_active`) the turn ran with.
-    pub max_active: u64,
-}
-
-impl ScheduleStats {
-    /// Lateness below this is timer jitter, not a schedule miss.
-    pub const LATE_AFTER: Duration = Duration::from_millis(1);
-
-    pub fn record_start(&mut self, lag: Duration, waited_for_connection: bool) {
-        self.started += 1;
-        self.max_lag = self.max_lag.max(lag);
-        if lag > Self::LATE_AFTER {
-            self.late += 1;
-            if waited_for_connection {
-                self.late_waiting_for_connection += 1;
-            }
-        }
-    }
-
-    /// Flows that waited for a free connection: the pool is too small for the rate, so the
-    /// offered load was not what the scenario asked for.
-    pub fn too_few_connections(&self) -> bool {
-        self.late_waiting_for_connection > 0
-    }
-
-    /// Flows late with a connection free: the load generator itself fell behind.
-    pub fn late_with_idle_connections(&self) -> u64 {
-        self.late - self.late_waiting_for_connection
-    }
-
-    /// Plain sentences for a report, one per problem; empty when the schedule was kept.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if self.too_few_connections() || self.not_started > 0 {
-            warnings.push(format!(
-                "{} of {} flows waited for a free connection (all {} busy) and {} never \
-                 started: too few connections (max_active) for this rate; latency counts from \
-                 the intended start, so it shows the queueing",
-                self.late_waiting_for_connection, self.intended, self.max_active, self.not_started
-            ));
-        }
-        if self.late_with_idle_connections() > 0 {
-            warnings.push(format!(
-                "{} of {} flows started late with a connection free (max lag {:?}): the load \
-                 generator fell behind its schedule",
-                self.late_with_idle_connections(),
-                self.intended,
-                self.max_lag
-            ));
-        }
-        warnings
-    }
-
-    pub fn merge(&mut self, other: &ScheduleStats) {
-        self.intended += other.intended;
-        self.started += other.started;
-        self.late += other.late;
-        self.late_waiting_for_connection += other.late_waiting_for_connection;
-        self.not_started += other.not_started;
-        self.max_lag = self.max_lag.max(other.max_lag);
-        self.max_active = self.max_active.max(other.max_active);
     }
 }
 
@@ -304,7 +130,7 @@ impl Recording {
 
     pub fn errors(&self, operation: Operation) -> u64 {
         self.operation(operation)
-            .map_or(0, |stats| stats.errors.total())
+            .map_or(0, |stats| stats.errors().total())
     }
 
     pub fn total_requests(&self) -> u64 {
@@ -312,7 +138,7 @@ impl Recording {
     }
 
     pub fn total_errors(&self) -> u64 {
-        self.each().map(|stats| stats.errors.total()).sum()
+        self.each().map(|stats| stats.errors().total()).sum()
     }
 
     pub fn bytes_sent(&self) -> u64 {
@@ -329,7 +155,7 @@ impl Recording {
         combine(
             operations
                 .iter()
-                .filter_map(|op| Some(&self.operation(*op)?.latency)),
+                .filter_map(|op| Some(self.operation(*op)?.latency())),
         )
     }
 
@@ -338,7 +164,7 @@ impl Recording {
         combine(
             operations
                 .iter()
-                .filter_map(|op| self.operation(*op)?.raw_latency.as_ref()),
+                .filter_map(|op| self.operation(*op)?.raw_latency()),
         )
     }
 
@@ -392,107 +218,5 @@ impl Recording {
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
-    // Auto-resizing from the smallest range: memory follows the largest latency seen.
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is within hdrhistogram's 0..=5")
-}
-
-fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u64>) {
-    into.add(from)
-        .expect("auto-resizing histograms accept any value and share the same precision");
-}
-
-fn combine<'a>(mut histograms: impl Iterator<Item = &'a Histogram<u64>>) -> Option<Histogram<u64>> {
-    let mut total = histograms.next()?.clone();
-    for histogram in histograms {
-        add_histogram(&mut total, histogram);
-    }
-    (!total.is_empty()).then_some(total)
-}
-
-fn value_at(histogram: &Histogram<u64>, percentile: f64) -> Option<Duration> {
-    (!histogram.is_empty())
-        .then(|| Duration::from_micros(histogram.value_at_quantile(percentile / 100.0)))
-}
-
-/// Latencies are clamped to this, which bounds a histogram's size (an hour is far beyond any
-/// request timeout or schedule lag worth telling apart).
-const LONGEST_RECORDED: Duration = Duration::from_secs(3600);
-
-fn record_latency(histogram: &mut Histogram<u64>, latency: Duration) {
-    let micros = latency.min(LONGEST_RECORDED).as_micros() as u64;
-    // `record` grows the histogram to fit; `saturating_record` never does, so it is only the
-    // fallback for a resize that can't happen with values this small.
-    if histogram.record(micros).is_err() {
-        histogram.saturating_record(micros);
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(operation: Operation, error: Option<ErrorKind>, millis: u64) -> Sample {
-        Sample {
-            operation,
-            error,
-            latency: Duration::from_millis(millis),
-            raw_latency: Duration::from_millis(millis / 2),
-            bytes_sent: 100,
-            bytes_received: 200,
-        }
-    }
-
-    #[test]
-    fn successes_go_to_histograms_and_failures_to_error_counts() {
-        let mut recording = Recording::new(LatencyModel::Closed);
-        recording.record(&sample(Operation::Balance, None, 3));
-        recording.record(&sample(Operation::Balance, Some(ErrorKind::Status(401)), 9));
-        recording.record(&sample(Operation::Balance, Some(ErrorKind::Timeout), 9));
-        let balance = recording.operation(Operation::Balance).unwrap();
-        assert_eq!((balance.ok(), balance.requests()), (1, 3));
-        assert_eq!(balance.errors().status.get(&401), Some(&1));
-        assert_eq!(balance.errors().timeout, 1);
-        assert_eq!(balance.latency().len(), 1);
-        assert!(balance.raw_latency().is_none());
-        assert_eq!(recording.bytes_sent(), 300);
-        assert!(recording.operation(Operation::Login).is_none());
-        assert_eq!(recording.requests(Operation::Login), 0);
-    }
-
-    #[test]
-    fn open_recordings_keep_raw_latency_beside_the_corrected_one() {
-        let mut recording = Recording::new(LatencyModel::Open);
-        recording.record(&sample(Operation::Login, None, 1000));
-        let login = recording.operation(Operation::Login).unwrap();
-        let corrected = login.percentile(99.0).unwrap();
-        let raw = login.raw_percentile(99.0).unwrap();
-        assert!(corrected.abs_diff(Duration::from_secs(1)) < Duration::from_millis(2));
-        assert!(raw.abs_diff(Duration::from_millis(500)) < Duration::from_millis(1));
-    }
-
-    #[test]
-    fn merge_adds_counts_histograms_schedule_and_elapsed() {
-        let mut first = Recording::new(LatencyModel::Open);
-        first.record(&sample(Operation::Balance, None, 2));
-        first.record_flow_start(Duration::from_millis(5), true);
-        first.set_elapsed(Duration::from_secs(1));
-        let mut second = Recording::new(LatencyModel::Open);
-        second.record(&sample(Operation::Balance, None, 400));
-        second.record(&sample(Operation::Logout, Some(ErrorKind::Connect), 0));
-        second.record_flow_start(Duration::from_micros(10), false);
-        second.set_elapsed(Duration::from_secs(2));
-
-        first.merge(second);
-        assert_eq!(first.total_requests(), 3);
-        assert_eq!(first.total_errors(), 1);
-        assert_eq!(first.elapsed(), Duration::from_secs(3));
-        let p100 = first.percentile(&[Operation::Balance], 100.0).unwrap();
-        assert!(p100 >= Duration::from_millis(399), "{p100:?}");
-        let schedule = first.schedule().unwrap();
-        assert_eq!((schedule.started, schedule.late), (2, 1));
-        assert_eq!(schedule.late_waiting_for_connection, 1);
-        assert_eq!(schedule.max_lag, Duration::from_millis(5));
-        assert!(schedule.too_few_connections());
-    }
-}
+mod tests;

@@ -60,19 +60,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::ErrorKind;
     use crate::scenario::Operation;
-
-    fn sample(operation: Operation, error: Option<ErrorKind>, millis: u64) -> Sample {
-        Sample {
-            operation,
-            error,
-            latency: Duration::from_millis(millis),
-            raw_latency: Duration::from_millis(millis),
-            bytes_sent: 1,
-            bytes_received: 1,
-        }
-    }
 
     #[test]
     fn recorder_merges_what_every_thread_recorded() {
@@ -81,7 +69,7 @@ mod tests {
             for _ in 0..40 {
                 scope.spawn(|| {
                     for millis in 1..=100 {
-                        recorder.record(&sample(Operation::Balance, None, millis));
+                        recorder.record(&Sample::for_test(Operation::Balance, None, millis));
                     }
                 });
             }
