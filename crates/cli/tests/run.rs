@@ -127,7 +127,35 @@ fn quickstart_with_tiny_durations_writes_a_valid_report_whose_counts_match_the_s
             assert!(balance.latency.p99_us > 0 && balance.latency.p50_us <= balance.latency.p99_us);
             assert!(balance.bytes_sent_per_request > 0.0);
             assert!(result.resources.server_cpu_s.is_some(), "{who}");
-            assert!(result.derived.server_cpu_us_per_request.is_some(), "{who}");
+            let step_cpu = result
+                .derived
+                .server_cpu_us_per_request
+                .unwrap_or_else(|| panic!("{who}: no server CPU per request"));
+            // Each repeat keeps its own figures for compare's noise rule; the step's figure is
+            // their request-weighted mean, so it lies within their range.
+            let repeat_cpu: Vec<f64> = result
+                .repeats
+                .iter()
+                .map(|r| r.server_cpu_us_per_request.expect("per repeat"))
+                .collect();
+            let (low, high) = repeat_cpu
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            assert!(
+                low - 1e-9 <= step_cpu && step_cpu <= high + 1e-9,
+                "{who}: {step_cpu} outside {repeat_cpu:?}"
+            );
+            for repeat in &result.repeats {
+                // A repeat keeps the operations it ran: a VU logged in during an earlier turn
+                // may spend this one on balance requests only.
+                assert!(repeat.p50_us.contains_key("balance"), "{who}: {repeat:?}");
+                for (name, p50) in &repeat.p50_us {
+                    assert!(
+                        repeat.p99_us.get(name).is_some_and(|p99| p50 <= p99),
+                        "{who}: {name} per repeat {repeat:?}"
+                    );
+                }
+            }
         }
     }
     // Session stores are counted by the server; the JWT servers never touch theirs on balance.

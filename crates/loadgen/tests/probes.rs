@@ -352,3 +352,30 @@ async fn store_probe_picks_by_scheme_and_refuses_in_process_stores() {
     let json = serde_json::to_value(&load).expect("serializes");
     assert_eq!(json["store"], "postgres");
 }
+
+#[tokio::test]
+async fn store_probes_report_the_version_the_servers_themselves_give() {
+    let redis = RedisServer::start();
+    let probe = StoreProbe::connect(&redis.url())
+        .await
+        .expect("Redis probe connects");
+    // `redis-server --version` prints `Redis server v=7.0.15 sha=...`.
+    let binary = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .expect("redis-server --version");
+    let text = String::from_utf8_lossy(&binary.stdout).into_owned();
+    let version = text
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("v="))
+        .unwrap_or_else(|| panic!("no v= in {text:?}"));
+    assert_eq!(probe.version(), format!("Redis {version}"));
+
+    let postgres = PostgresServer::start();
+    let url = postgres.fresh_database();
+    let probe = StoreProbe::connect(&url)
+        .await
+        .expect("PostgreSQL probe connects");
+    let shown = postgres.psql("postgres", "SHOW server_version");
+    assert_eq!(probe.version(), format!("PostgreSQL {}", shown.trim()));
+}

@@ -129,6 +129,10 @@ pub struct SystemInfo {
     pub settings: BTreeMap<String, String>,
     /// `memory`, `sqlite`, `redis`, `postgres`, or none known.
     pub store: Option<String>,
+    /// The store server's version as it reports it (`Redis 7.0.15`, `PostgreSQL 15.14 ...`);
+    /// none for in-process stores. Missing from reports written before it was recorded.
+    #[serde(default)]
+    pub store_version: Option<String>,
     /// Spawned systems: the process id and Cpus_allowed_list.
     pub pid: Option<u32>,
     pub cores: Option<String>,
@@ -226,6 +230,20 @@ pub struct RepeatStats {
     pub requests_per_second: f64,
     /// Per operation that ran: the SLO percentile of its latency.
     pub slo_percentile_us: BTreeMap<String, u64>,
+    /// Per operation that ran: p50 and p99 of its latency, so a comparison can tell a change at
+    /// either from the repeats' own spread. Empty in reports written before they were kept.
+    #[serde(default)]
+    pub p50_us: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub p99_us: BTreeMap<String, u64>,
+    /// This repeat's per-request costs, as in [`Derived`] for the whole step; none where not
+    /// measured (or in reports written before they were kept).
+    #[serde(default)]
+    pub store_operations_per_request: Option<f64>,
+    #[serde(default)]
+    pub store_cpu_us_per_request: Option<f64>,
+    #[serde(default)]
+    pub server_cpu_us_per_request: Option<f64>,
 }
 
 /// CPU and memory over the measured windows.

@@ -9,7 +9,7 @@ use common::{FIXTURES, fixture};
 use authbench_report::compare::{
     CompareError, CompareOptions, Verdict, compare, render_html, render_markdown, render_text,
 };
-use authbench_report::{LoadModel, Operation, Report, SystemStep};
+use authbench_report::{LoadModel, Operation, Report, SystemInfo, SystemStep};
 
 fn options(max_regression: f64) -> CompareOptions {
     CompareOptions {
@@ -407,4 +407,161 @@ fn html_is_self_contained_and_highlights_regression_rows() {
     )
     .expect("same run");
     assert!(!render_html(&steady).contains("<tr class=\"regression\">"));
+}
+
+#[test]
+fn a_different_store_server_version_is_a_note_beside_the_figures() {
+    let mut base = fixture("redis-vs-jwt");
+    let mut new = base.clone();
+    let name = redis(&mut base).name.clone();
+    redis(&mut base).store_version = Some("Redis 7.0.15".into());
+    redis(&mut new).store_version = Some("Redis 7.2.4".into());
+    let comparison = compare(&base, &new, &options(0.10)).expect("same scenario");
+    let expected = format!("{name} store version: Redis 7.0.15 (base) → Redis 7.2.4 (new)");
+    assert!(
+        comparison.notes.contains(&expected),
+        "{:?}",
+        comparison.notes
+    );
+
+    // The same version on both sides says nothing.
+    redis(&mut new).store_version = Some("Redis 7.0.15".into());
+    let comparison = compare(&base, &new, &options(0.10)).expect("same scenario");
+    assert!(
+        comparison
+            .notes
+            .iter()
+            .all(|note| !note.contains("store version")),
+        "{:?}",
+        comparison.notes
+    );
+}
+
+fn redis(report: &mut Report) -> &mut SystemInfo {
+    let system = report
+        .systems
+        .iter_mut()
+        .find(|s| s.store.as_deref() == Some("redis"));
+    system.expect("the redis-vs-jwt run has a system on Redis")
+}
+
+/// Gives each repeat of one step its own server CPU per request, `spread` around the step's
+/// figure (0.05: the repeats range from -5% to +5%), as a run that kept them does.
+fn spread_server_cpu(report: &mut Report, system: &str, load: f64, spread: f64) -> f64 {
+    let result = result_mut(report, system, load);
+    let step = result
+        .derived
+        .server_cpu_us_per_request
+        .expect("the fixture measured server CPU");
+    let last = result.repeats.len().saturating_sub(1).max(1) as f64;
+    for (i, repeat) in result.repeats.iter_mut().enumerate() {
+        let position = -1.0 + 2.0 * i as f64 / last;
+        repeat.server_cpu_us_per_request = Some(step * (1.0 + spread * position));
+    }
+    step
+}
+
+fn server_cpu_verdict(base: &Report, new: &Report, system: &str, load: f64) -> Verdict {
+    let comparison = compare(base, new, &options(0.02)).expect("same scenario");
+    let step = comparison
+        .steps
+        .iter()
+        .find(|s| s.system == system && s.load == load)
+        .expect("matched");
+    let delta = step.server_cpu_us_per_request.as_ref().expect("measured");
+    delta.verdict
+}
+
+#[test]
+fn a_server_cpu_rise_inside_the_repeats_spread_is_within_noise_and_beyond_it_a_regression() {
+    let (system, load) = ("session-memory", 8.0);
+    let mut base = fixture("quickstart");
+    assert!(result(&base, system, load).repeats.len() >= 2);
+    spread_server_cpu(&mut base, system, load, 0.05);
+
+    // 4% more CPU per request: beyond a 2% threshold, inside the repeats' ±5%.
+    let mut new = base.clone();
+    let step = spread_server_cpu(&mut new, system, load, 0.05);
+    let raised = |report: &mut Report, factor: f64| {
+        let result = result_mut(report, system, load);
+        result.derived.server_cpu_us_per_request = Some(step * factor);
+        for repeat in &mut result.repeats {
+            repeat.server_cpu_us_per_request = repeat.server_cpu_us_per_request.map(|v| v * factor);
+        }
+    };
+    raised(&mut new, 1.04);
+    assert_eq!(
+        server_cpu_verdict(&base, &new, system, load),
+        Verdict::WithinNoise
+    );
+
+    // 20% more: the new repeats' lowest is above the base's highest.
+    let mut new = base.clone();
+    raised(&mut new, 1.20);
+    assert_eq!(
+        server_cpu_verdict(&base, &new, system, load),
+        Verdict::Regression
+    );
+
+    // A base run that did not keep the figure per repeat: the threshold alone decides.
+    let mut old = fixture("quickstart");
+    for repeat in &mut result_mut(&mut old, system, load).repeats {
+        repeat.server_cpu_us_per_request = None;
+    }
+    let mut new = old.clone();
+    result_mut(&mut new, system, load)
+        .derived
+        .server_cpu_us_per_request = Some(step * 1.04);
+    assert_eq!(
+        server_cpu_verdict(&old, &new, system, load),
+        Verdict::Regression
+    );
+}
+
+#[test]
+fn a_p50_rise_inside_the_repeats_spread_is_within_noise() {
+    let (system, load) = ("session-memory", 8.0);
+    let mut base = fixture("quickstart");
+    let p50 = |report: &Report| {
+        let balance = result(report, system, load)
+            .operations
+            .iter()
+            .find(|op| op.operation == Operation::Balance)
+            .expect("balance ran");
+        balance.latency.p50_us
+    };
+    let step_p50 = p50(&base);
+    let count = result(&base, system, load).repeats.len() as u64;
+    for (i, repeat) in result_mut(&mut base, system, load)
+        .repeats
+        .iter_mut()
+        .enumerate()
+    {
+        // From 10% under to 10% over the step's p50.
+        let value = step_p50 * (90 + 20 * i as u64 / (count - 1).max(1)) / 100;
+        repeat.p50_us.insert("balance".into(), value);
+    }
+    let mut new = base.clone();
+    let result = result_mut(&mut new, system, load);
+    for op in &mut result.operations {
+        if op.operation == Operation::Balance {
+            op.latency.p50_us = op.latency.p50_us * 105 / 100;
+        }
+    }
+    for repeat in &mut result.repeats {
+        let value = repeat.p50_us.get_mut("balance").expect("kept");
+        *value = *value * 105 / 100;
+    }
+    let comparison = compare(&base, &new, &options(0.02)).expect("same scenario");
+    let balance = comparison
+        .steps
+        .iter()
+        .find(|s| s.system == system && s.load == load)
+        .and_then(|s| {
+            s.operations
+                .iter()
+                .find(|op| op.operation == Operation::Balance)
+        })
+        .expect("matched");
+    assert_eq!(balance.p50_us.verdict, Verdict::WithinNoise, "{balance:?}");
 }

@@ -184,9 +184,16 @@ fn the_scenario_source_is_shown_verbatim_and_escaped() {
 }
 
 #[test]
-fn the_machine_and_the_cores_each_process_had_are_shown() {
-    let report = fixture("redis-vs-jwt");
+fn the_machine_the_store_versions_and_the_cores_each_process_had_are_shown() {
+    let mut report = fixture("redis-vs-jwt");
+    let redis = report
+        .systems
+        .iter_mut()
+        .find(|s| s.store.as_deref() == Some("redis"))
+        .expect("a system on Redis");
+    redis.store_version = Some("Redis 7.0.15".into());
     let page = render(&report);
+    assert!(page.contains("<td>redis (Redis 7.0.15)</td>"));
     for text in [
         &report.machine.kernel,
         &report.machine.cpu_model,

@@ -299,3 +299,23 @@ fn a_denylist_adds_a_lookup_per_request_and_entries_per_logout() {
         "sessions are revoked by deletion"
     );
 }
+
+#[test]
+fn the_store_version_the_figures_came_from_is_an_assumption() {
+    let mut report = fixture("redis-vs-jwt");
+    for system in &mut report.systems {
+        system.store_version = Some("Redis 7.0.15".into());
+    }
+    let planned = plan(&report, &PlanInput::new(100_000.0, slo("p99<50ms"))).expect("a plan");
+    for system in &planned.systems {
+        assert!(
+            system
+                .assumptions
+                .iter()
+                .any(|a| a.contains("measured on Redis 7.0.15")),
+            "{}: {:?}",
+            system.name,
+            system.assumptions
+        );
+    }
+}

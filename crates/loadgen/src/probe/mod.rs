@@ -69,6 +69,14 @@ impl StoreProbe {
         }
     }
 
+    /// The store server's name and version, e.g. `Redis 7.0.15`.
+    pub fn version(&self) -> &str {
+        match self {
+            StoreProbe::Redis(probe) => probe.version(),
+            StoreProbe::Postgres(probe) => probe.version(),
+        }
+    }
+
     pub async fn sample(&self) -> Result<StoreSample, Error> {
         match self {
             StoreProbe::Redis(probe) => probe.sample().await.map(StoreSample::Redis),

@@ -23,9 +23,11 @@ use super::{CONNECT_TIMEOUT, Error, SAMPLE_TIMEOUT, counter_delta, redact, signe
 /// load generator does not link the store, so they are named here.
 pub const STORE_TABLES: [&str; 4] = ["sessions", "refresh_families", "denylist", "cutoffs"];
 
-/// What the server offers: its version, and `pg_stat_statements` in this database.
+/// What the server offers: its version (as a number, and as shown to people), and
+/// `pg_stat_statements` in this database.
 const SETUP: &str = "SELECT current_setting('server_version_num')::int4, \
-    (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements')";
+    (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'), \
+    current_setting('server_version')";
 /// PostgreSQL 15 added `pg_stat_force_next_flush()`.
 const FORCE_FLUSH_SINCE: i32 = 150_000;
 
@@ -40,6 +42,8 @@ pub struct PostgresProbe {
     local: bool,
     /// Samples started so far: each is one transaction of the probe's own.
     samples: AtomicU64,
+    /// `PostgreSQL 15.14 (Debian 15.14-0+deb12u1)`.
+    version: String,
 }
 
 impl PostgresProbe {
@@ -76,9 +80,11 @@ impl PostgresProbe {
             let row = client.query_one(SETUP, &[]).await?;
             let version: i32 = row.try_get(0)?;
             let extension: Option<String> = row.try_get(1)?;
-            Ok((version, extension))
+            let shown_version: String = row.try_get(2)?;
+            Ok((version, extension, shown_version))
         };
-        let (version, extension) = ask(&shown, "setup", SAMPLE_TIMEOUT, setup).await?;
+        let (version, extension, shown_version) =
+            ask(&shown, "setup", SAMPLE_TIMEOUT, setup).await?;
         // The view fails unless the library is preloaded too, which only a superuser may check
         // in the settings: asking the view is the one test that works for everyone.
         let statements_time = match extension.as_deref().map(exec_time_column) {
@@ -103,7 +109,13 @@ impl PostgresProbe {
             url: shown,
             local,
             samples: AtomicU64::new(0),
+            version: format!("PostgreSQL {shown_version}"),
         })
+    }
+
+    /// The server's name and version, as shown in reports.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Whether the server's processes are on this machine (by host name; a sample also checks

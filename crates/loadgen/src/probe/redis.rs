@@ -28,6 +28,8 @@ pub struct RedisProbe {
     connection: MultiplexedConnection,
     /// The URL with its password redacted, for messages.
     url: String,
+    /// `Redis 7.0.15`, from `INFO server` at connection time.
+    version: String,
 }
 
 impl RedisProbe {
@@ -50,10 +52,26 @@ impl RedisProbe {
                 what: "a connection",
                 source,
             })?;
+        // Asked once, before any step's first sample, so it never lands in a step's counts.
+        let server: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut connection.clone())
+            .await
+            .map_err(|source| Error::Redis {
+                url: shown.clone(),
+                what: "INFO server",
+                source,
+            })?;
         Ok(RedisProbe {
             connection,
             url: shown,
+            version: server_version(&server),
         })
+    }
+
+    /// The server's name and version, as shown in reports.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// One `INFO all`: a single command, whatever the server's version.
@@ -73,6 +91,17 @@ impl RedisProbe {
             what,
         })
     }
+}
+
+/// `Redis <redis_version>` from the text of `INFO server`; servers that speak the protocol
+/// without that line (forks, proxies) are shown as such rather than refused.
+fn server_version(info: &str) -> String {
+    info.lines()
+        .find_map(|line| line.trim_end().strip_prefix("redis_version:"))
+        .map_or_else(
+            || "Redis-compatible (no redis_version in INFO)".to_owned(),
+            |version| format!("Redis {version}"),
+        )
 }
 
 /// Calls and time of one command since the server started (or `CONFIG RESETSTAT`).
@@ -300,6 +329,15 @@ mod tests {
         cmdstat_config|resetstat:calls=1,usec=35,usec_per_call=35.00\r\n\
         cmdstat_info:calls=2,usec=90,usec_per_call=45.00\r\n\r\n\
         # Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\ndb2:keys=4,expires=0,avg_ttl=0\r\n";
+
+    #[test]
+    fn version_comes_from_info_server_and_a_fork_without_it_is_named_so() {
+        assert_eq!(server_version(INFO), "Redis 7.0.15");
+        assert_eq!(
+            server_version("# Server\r\nprocess_id:1\r\n"),
+            "Redis-compatible (no redis_version in INFO)"
+        );
+    }
 
     #[test]
     fn info_text_gives_commands_cpu_memory_and_keys() {

@@ -10,7 +10,7 @@ use authbench_report::{
     Derived, Flag, OperationStats, RepeatStats, Resources, SystemInfo, SystemStep,
 };
 
-use super::store_sum::StoreSum;
+use super::store_sum::{self, StoreSum};
 use super::turn::Turn;
 use crate::output::{self, Interval, RunDir};
 use crate::recording::{ErrorCounts, Recording};
@@ -127,7 +127,7 @@ fn system_step(
             continue;
         };
         wall += turn.wall;
-        repeats.push(repeat_stats(scenario, recording, turn.wall));
+        repeats.push(repeat_stats(scenario, recording, turn));
         resources.add(turn);
         store.add(turn);
         server_requests = match (server_requests, &turn.metrics) {
@@ -286,20 +286,34 @@ fn errors_by_kind(errors: &ErrorCounts) -> BTreeMap<String, u64> {
     kinds
 }
 
-fn repeat_stats(scenario: &Scenario, recording: &Recording, wall: Duration) -> RepeatStats {
-    let mut slo_percentile_us = BTreeMap::new();
+/// One repeat (one turn) on its own: enough of its figures for a comparison to see how much the
+/// step's repeats disagree with each other.
+fn repeat_stats(scenario: &Scenario, recording: &Recording, turn: &Turn) -> RepeatStats {
+    let (mut slo_percentile_us, mut p50_us, mut p99_us) =
+        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let (mut requests, mut errors) = (0, 0);
+    let micros = |latency: Duration| latency.as_micros() as u64;
     for op in Operation::ALL {
         let Some(rec) = recording.operation(op) else {
             continue;
         };
         requests += rec.requests();
         errors += rec.errors().total();
+        let name = op.name().to_owned();
         if let Some(latency) = rec.percentile(scenario.slo.percentile) {
-            slo_percentile_us.insert(op.name().to_owned(), latency.as_micros() as u64);
+            slo_percentile_us.insert(name.clone(), micros(latency));
+        }
+        if let Some(latency) = rec.percentile(50.0) {
+            p50_us.insert(name.clone(), micros(latency));
+        }
+        if let Some(latency) = rec.percentile(99.0) {
+            p99_us.insert(name, micros(latency));
         }
     }
-    let seconds = wall.as_secs_f64();
+    let seconds = turn.wall.as_secs_f64();
+    let per_request =
+        |value: Option<f64>| value.and_then(|v| (requests > 0).then(|| v / requests as f64));
+    let store = store_sum::from_turn(turn);
     RepeatStats {
         duration_s: seconds,
         requests,
@@ -310,6 +324,17 @@ fn repeat_stats(scenario: &Scenario, recording: &Recording, wall: Duration) -> R
             0.0
         },
         slo_percentile_us,
+        p50_us,
+        p99_us,
+        store_operations_per_request: per_request(store.as_ref().map(|s| s.operations as f64)),
+        store_cpu_us_per_request: per_request(
+            store.as_ref().and_then(|s| s.cpu_s).map(|s| s * 1e6),
+        ),
+        server_cpu_us_per_request: per_request(
+            turn.server
+                .as_ref()
+                .map(|server| server.cpu_seconds() * 1e6),
+        ),
     }
 }
 

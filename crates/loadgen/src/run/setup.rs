@@ -158,6 +158,7 @@ pub(super) async fn start(
             base_url: base_url.clone(),
             settings: settings(spawned.as_ref()),
             store: store_spec.as_ref().map(|s| s.kind().to_owned()),
+            store_version: store.as_ref().map(|probe| probe.version().to_owned()),
             pid,
             cores: pid.and_then(|pid| ProcessSample::read(pid).ok().map(|s| s.allowed_cores)),
             log: spawned

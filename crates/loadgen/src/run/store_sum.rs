@@ -59,7 +59,8 @@ fn sum<T>(a: Option<T>, b: Option<T>, add: impl Fn(T, T) -> T) -> Option<T> {
     }
 }
 
-fn from_turn(turn: &Turn) -> Option<Reported> {
+/// One turn's store load on its own.
+pub(super) fn from_turn(turn: &Turn) -> Option<Reported> {
     let counted = turn.metrics.as_ref().map(|m| m.total_store_operations);
     match (&turn.store, &turn.metrics) {
         (Some(StoreLoad::Redis(redis)), _) => Some(Reported {

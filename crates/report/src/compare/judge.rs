@@ -1,7 +1,9 @@
 //! Deltas between two measured figures, and the rules that decide which of them are
 //! regressions (see the module documentation of [`crate::compare`] for the rules in prose).
 
-use crate::model::{OperationStats, Slo, SystemStep};
+use std::collections::BTreeMap;
+
+use crate::model::{OperationStats, RepeatStats, Slo, SystemStep};
 use crate::slo::operation_name;
 
 use super::{OperationComparison, StepComparison};
@@ -135,14 +137,16 @@ impl Judge<'_> {
         let throughput_spread =
             |result: &SystemStep| Spread::of(result.repeats.iter().map(|r| r.requests_per_second));
         let spread = throughput_spread(base).zip(throughput_spread(new));
-        let cost = |pick: fn(&SystemStep) -> Option<f64>| {
+        let cost = |pick: fn(&SystemStep) -> Option<f64>,
+                    per_repeat: fn(&RepeatStats) -> Option<f64>| {
+            let spread = repeat_spread(base, per_repeat).zip(repeat_spread(new, per_repeat));
             let (base, new) = (pick(base)?, pick(new)?);
             Some(Delta::judged(
                 base,
                 new,
                 Better::Lower,
                 self.threshold,
-                None,
+                spread,
             ))
         };
         StepComparison {
@@ -155,9 +159,18 @@ impl Judge<'_> {
                 self.threshold,
                 spread,
             ),
-            store_operations_per_request: cost(|r| r.derived.store_operations_per_request),
-            store_cpu_us_per_request: cost(|r| r.derived.store_cpu_us_per_request),
-            server_cpu_us_per_request: cost(|r| r.derived.server_cpu_us_per_request),
+            store_operations_per_request: cost(
+                |r| r.derived.store_operations_per_request,
+                |r| r.store_operations_per_request,
+            ),
+            store_cpu_us_per_request: cost(
+                |r| r.derived.store_cpu_us_per_request,
+                |r| r.store_cpu_us_per_request,
+            ),
+            server_cpu_us_per_request: cost(
+                |r| r.derived.server_cpu_us_per_request,
+                |r| r.server_cpu_us_per_request,
+            ),
             operations,
         }
     }
@@ -167,8 +180,10 @@ impl Judge<'_> {
         (base_result, base): (&SystemStep, &OperationStats),
         (new_result, new): (&SystemStep, &OperationStats),
     ) -> OperationComparison {
-        let latency = |percentile: f64, pick: fn(&OperationStats) -> u64| {
-            let spread = self.percentile_spread(percentile, base_result, new_result, base);
+        let latency = |percentile: f64,
+                       pick: fn(&OperationStats) -> u64,
+                       kept: fn(&RepeatStats) -> &BTreeMap<String, u64>| {
+            let spread = self.percentile_spread(percentile, kept, base_result, new_result, base);
             Delta::judged(
                 pick(base) as f64,
                 pick(new) as f64,
@@ -180,36 +195,45 @@ impl Judge<'_> {
         OperationComparison {
             operation: new.operation,
             requests_per_second: Delta::shown(base.requests_per_second, new.requests_per_second),
-            p50_us: latency(50.0, |op| op.latency.p50_us),
-            p99_us: latency(99.0, |op| op.latency.p99_us),
+            p50_us: latency(50.0, |op| op.latency.p50_us, |r| &r.p50_us),
+            p99_us: latency(99.0, |op| op.latency.p99_us, |r| &r.p99_us),
             p999_us: Delta::shown(base.latency.p999_us as f64, new.latency.p999_us as f64),
             error_rate: self.error_rate(error_rate(base), error_rate(new)),
         }
     }
 
-    /// The repeats' spread of an operation's `percentile`, when both runs recorded that
-    /// percentile per repeat (they record their SLO percentile only).
+    /// The repeats' spread of an operation's `percentile`, when both runs recorded it per
+    /// repeat: in `kept` (p50, p99), or as their SLO percentile (older reports kept only that).
     fn percentile_spread(
         &self,
         percentile: f64,
+        kept: fn(&RepeatStats) -> &BTreeMap<String, u64>,
         base: &SystemStep,
         new: &SystemStep,
         op: &OperationStats,
     ) -> Option<(Spread, Spread)> {
-        let recorded = |slo: &Slo| (slo.percentile - percentile).abs() < 1e-9;
-        if !recorded(self.base_slo) || !recorded(self.new_slo) {
-            return None;
-        }
         let name = operation_name(op.operation);
-        let of = |result: &SystemStep| {
-            Spread::of(
-                result
+        let of = |result: &SystemStep, slo: &Slo| {
+            let every_repeat = |values: Vec<u64>| {
+                (!values.is_empty() && values.len() == result.repeats.len())
+                    .then(|| Spread::of(values.into_iter().map(|us| us as f64)))
+                    .flatten()
+            };
+            let kept: Vec<u64> = result
+                .repeats
+                .iter()
+                .filter_map(|r| kept(r).get(name).copied())
+                .collect();
+            every_repeat(kept).or_else(|| {
+                let is_slo = (slo.percentile - percentile).abs() < 1e-9;
+                let slo_kept = result
                     .repeats
                     .iter()
-                    .filter_map(|r| r.slo_percentile_us.get(name).map(|us| *us as f64)),
-            )
+                    .filter_map(|r| r.slo_percentile_us.get(name).copied());
+                is_slo.then(|| every_repeat(slo_kept.collect())).flatten()
+            })
         };
-        of(base).zip(of(new))
+        of(base, self.base_slo).zip(of(new, self.new_slo))
     }
 
     /// Errors regress when the new rate breaks the new run's SLO error rate and grew beyond the
@@ -226,6 +250,12 @@ impl Judge<'_> {
         };
         delta
     }
+}
+
+/// The spread of a per-repeat figure, when every repeat of the step has it.
+fn repeat_spread(result: &SystemStep, pick: fn(&RepeatStats) -> Option<f64>) -> Option<Spread> {
+    let values: Option<Vec<f64>> = result.repeats.iter().map(pick).collect();
+    Spread::of(values?)
 }
 
 fn error_rate(op: &OperationStats) -> f64 {

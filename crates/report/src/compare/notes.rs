@@ -92,11 +92,24 @@ pub(super) fn setting_differences(base: &Report, new: &Report) -> Vec<String> {
         };
         let name = &new_system.name;
         let cores = |system: &SystemInfo| system.cores.clone().unwrap_or_else(|| "any".into());
-        let owned = [(
-            format!("{name} cores"),
-            cores(base_system),
-            cores(new_system),
-        )];
+        let store_version = |system: &SystemInfo| {
+            system
+                .store_version
+                .clone()
+                .unwrap_or_else(|| "(not recorded)".into())
+        };
+        let owned = [
+            (
+                format!("{name} cores"),
+                cores(base_system),
+                cores(new_system),
+            ),
+            (
+                format!("{name} store version"),
+                store_version(base_system),
+                store_version(new_system),
+            ),
+        ];
         let keys: BTreeSet<&String> = base_system
             .settings
             .keys()

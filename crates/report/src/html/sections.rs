@@ -9,7 +9,7 @@ use crate::claims::figures::{
     bytes, micros_short, number, operation_name, percent, short, timestamp,
 };
 use crate::claims::{Claim, Verdict};
-use crate::model::Report;
+use crate::model::{Report, SystemInfo};
 
 fn verdict_class(verdict: Verdict) -> &'static str {
     match verdict {
@@ -156,7 +156,7 @@ pub fn scenario(report: &Report) -> String {
             hex(color(index)),
             escape(&system.name),
             escape(&system.kind),
-            escape(system.store.as_deref().unwrap_or("–")),
+            escape(&store_shown(system)),
             escape(system.cores.as_deref().unwrap_or("any")),
             settings.join(" ")
         );
@@ -170,6 +170,15 @@ pub fn scenario(report: &Report) -> String {
         escape(&scenario.source)
     );
     html
+}
+
+/// The store's kind, with the server's own version where a probe asked it.
+fn store_shown(system: &SystemInfo) -> String {
+    match (&system.store, &system.store_version) {
+        (Some(store), Some(version)) => format!("{store} ({version})"),
+        (Some(store), None) => store.clone(),
+        (None, _) => "–".into(),
+    }
 }
 
 /// The machine, the versions and the cores each process had.

@@ -138,6 +138,12 @@ impl SystemFigures<'_> {
                 let from =
                     format!("target × derived.store_cpu_us_per_request = {cpu_us:.2} µs {at}");
                 self.line("store CPU", self.planned * cpu_us / 1e6, "cores", from);
+                if let Some(version) = &self.system.store_version {
+                    self.assumptions.push(format!(
+                        "store figures were measured on {version}; another version or \
+                         configuration of the store may do the same work at another cost"
+                    ));
+                }
             }
             None => self.assumptions.push(format!(
                 "store CPU was not measured for this store ({kind}): an in-process store's work \
