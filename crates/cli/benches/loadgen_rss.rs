@@ -7,10 +7,9 @@
 //! session server on its memory store, pinned to CPU 0; the load generator runs in this process
 //! on CPU 1, and a sampler thread reads this process's VmRSS every 10 s.
 
-use std::io::{BufRead as _, BufReader};
+mod support;
+
 use std::num::NonZeroU32;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -20,10 +19,10 @@ use authbench_loadgen::drive::{CancellationToken, Driver};
 use authbench_loadgen::flow::Credential;
 use authbench_loadgen::live::Live;
 use authbench_loadgen::scenario::Flow;
-use nix::sched::{CpuSet, sched_setaffinity};
-use nix::unistd::Pid;
+use support::{
+    LOAD_CPU, ServerProcess, env_or, require_taskset, seed_main_db, single_worker_runtime_on,
+};
 
-const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_authbench");
 const VUS: u32 = 64;
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// Samples before this are warm-up: allocator pools, histograms growing to the latencies seen.
@@ -31,37 +30,21 @@ const WARM_UP: Duration = Duration::from_secs(30);
 const TARGET_GROWTH_KIB: i64 = 5 * 1024;
 
 fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(600);
-    require("taskset", "install Debian's `util-linux` package");
+    let seconds: u64 = env_or("BENCH_SECONDS", 600);
+    require_taskset();
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let main_db = format!("sqlite://{}", dir.path().join("main.db").display());
     // Cheap hashes: the server's login cost is not what this measures.
-    run(Command::new(SERVER_BINARY).args([
-        "seed",
-        "--main-db",
-        &main_db,
-        "--users",
-        &VUS.to_string(),
-        "--argon2-memory-kib",
-        "1024",
-        "--argon2-iterations",
-        "1",
-    ]));
-    let server = Server::start(&main_db, dir.path());
+    let main_db = seed_main_db(
+        dir.path(),
+        VUS,
+        &["--argon2-memory-kib", "1024", "--argon2-iterations", "1"],
+    );
+    let server = ServerProcess::start_cheapest(&main_db, dir.path());
 
-    // Pinned before the runtime exists, so that its worker thread inherits the CPU.
-    pin_this_thread_to_cpu(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = single_worker_runtime_on(LOAD_CPU);
     let endpoint = runtime
-        .block_on(Endpoint::resolve(&format!("http://{}", server.address)))
+        .block_on(Endpoint::resolve(&server.url("")))
         .expect("server address");
     // The documented seed credentials: user N, password pass-(N mod 64).
     let credentials: Arc<[Credential]> = (1..=VUS)
@@ -141,75 +124,4 @@ fn vm_rss_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS line")
-}
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(main_db: &str, dir: &Path) -> Server {
-        let log = std::fs::File::create(dir.join("server.log")).expect("server log");
-        let mut child = Command::new("taskset")
-            .args(["-c", "0", SERVER_BINARY, "serve", "session"])
-            .args([
-                "--store",
-                "memory",
-                "--listen",
-                "127.0.0.1:0",
-                "--workers",
-                "1",
-            ])
-            .args(["--main-db", main_db, "--balance-source", "in-process"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn authbench serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read listening line");
-        let address = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| {
-                panic!(
-                    "server did not start: {line:?}; see its log in {}",
-                    dir.display()
-                )
-            })
-            .to_owned();
-        Server { child, address }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Pins the calling thread, and so every thread it starts afterwards, to `cpu`.
-fn pin_this_thread_to_cpu(cpu: usize) {
-    let mut cpus = CpuSet::new();
-    cpus.set(cpu).expect("CPU number in range");
-    sched_setaffinity(Pid::from_raw(0), &cpus).expect("sched_setaffinity");
-}
-
-fn require(tool: &str, hint: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output();
-    if !found.map(|o| o.status.success()).unwrap_or(false) {
-        panic!("{tool} not found: {hint}");
-    }
-}
-
-fn run(command: &mut Command) {
-    let status = command.stdout(Stdio::null()).status().expect("run command");
-    assert!(status.success(), "{command:?} failed");
 }
