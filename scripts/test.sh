@@ -5,7 +5,7 @@
 #    psql; authbench-testkit runs throwaway copies on free ports), installing them with apt when
 #    run as root; a C compiler for aws-lc-sys; PyJWT for the JWT interop test (with pip);
 #    taskset for core pinning; headless Chromium for the HTML report test.
-# 2. Runs `cargo fmt --check`, clippy with warnings denied, and the whole test suite.
+# 2. Runs `cargo fmt --check`, clippy and rustdoc with warnings denied, and the whole test suite.
 #
 # Usage: scripts/test.sh [--tools-only]   (from anywhere; honours CARGO_TARGET_DIR)
 #   --tools-only   stop after step 1
@@ -168,5 +168,7 @@ fi
 phase "cargo fmt --all --check" cargo fmt --all --check
 phase "cargo clippy (warnings denied)" \
     cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
+phase "cargo doc (broken links denied)" \
+    env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items "${locked[@]}"
 phase "cargo test" cargo test --workspace "${locked[@]}"
 printf '\n==> all checks passed\n'

@@ -5,7 +5,7 @@
 //!
 //! - [`model`]: the types report.json is made of.
 //! - [`schema`]: the JSON Schema generated from them (committed as `schema/report.schema.json`).
-//! - [`file`]: atomic writes, and reads that refuse old or foreign files with a clear message.
+//! - [`file`](mod@file): atomic writes, and reads that refuse old or foreign files with a clear message.
 //! - [`slo`]: latency targets as written on the command line, judged against measured steps.
 //! - [`compare`]: two runs side by side, and which changes are regressions.
 //! - [`histogram`]: the stored latency histograms, decoded, and their percentile spectra.

@@ -6,7 +6,7 @@
 //!
 //! - `closed`: [`Driver::closed`].
 //! - `open`: [`Driver::open`], its schedule and pool of idle VUs.
-//! - `fixed`: [`fixed`], one path over and over on N connections.
+//! - `fixed`: [`fixed()`], one path over and over on N connections.
 //! - `recorder`: [`Recorder`], where the VU tasks of a turn record concurrently.
 //!
 //! Every VU runs as a task on the caller's multi-thread runtime, which the caller sizes. A

@@ -43,7 +43,7 @@ struct Shared {
 }
 
 impl Driver {
-    /// Starts `flows_per_second` flows (login -> balances -> [refresh] -> [logout], each from a
+    /// Starts `flows_per_second` flows (login -> balances -> \[refresh\] -> \[logout\], each from a
     /// fresh login) on an even schedule for `duration`, each on an idle VU of a pool of at most
     /// `max_active`. A flow due while every VU is busy waits for one and is counted late; a
     /// scheduler that wakes late dispatches every flow already due at once. The first request of
