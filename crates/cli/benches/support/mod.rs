@@ -23,12 +23,18 @@ pub const SERVER_CPU: usize = 0;
 /// The CPU the load tool runs on: wrk, or this process when it generates the load itself.
 pub const LOAD_CPU: usize = 1;
 
-/// The value of environment variable `name`, or `default` when it is unset or does not parse.
+/// The value of environment variable `name`, or `default` when it is unset. A value that does
+/// not parse stops the bench with the variable's name, rather than measuring something else.
 pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "{name}={value:?} is not a valid {}",
+                std::any::type_name::<T>()
+            )
+        }),
+        Err(_) => default,
+    }
 }
 
 /// Fails early, with how to install it, when wrk is missing.
