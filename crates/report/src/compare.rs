@@ -10,8 +10,11 @@
 //! - throughput: the system's requests/s at the step (every operation) down by more than the
 //!   threshold. Per-operation requests/s are shown but not judged: they follow the total, and
 //!   their mix moves whenever the flow changes;
-//! - latency: an operation's p50 or p99 up by more than the threshold (p99.9 is shown, not
-//!   judged: a few seconds of load hold too few samples beyond p99 to judge it);
+//! - latency: an operation's p50 or p99 up by more than the threshold, where each run has at
+//!   least [`MIN_TAIL_SAMPLES`] requests beyond that percentile (else the change is marked "too
+//!   few samples" and not counted: logins at a low step may number a few hundred, and their
+//!   "p99" is then one of the five slowest). p99.9 is shown, not judged: a few seconds of load
+//!   hold too few samples beyond it;
 //! - errors: an operation's error rate above the new run's SLO error rate and up by more than
 //!   the threshold (so from about zero to over the SLO counts);
 //! - cost: store operations, store CPU µs or server CPU µs per request up by more than the
@@ -37,7 +40,7 @@ mod notes;
 mod render;
 
 pub use html::render_html;
-pub use judge::{Delta, Spread, Verdict};
+pub use judge::{Delta, MIN_TAIL_SAMPLES, Spread, Verdict};
 pub use render::{render_markdown, render_text, summary};
 
 use crate::model::{LoadModel, Operation, OperationStats, Report, Step, SystemStep};

@@ -7,7 +7,8 @@ mod common;
 use common::{FIXTURES, fixture};
 
 use authbench_report::compare::{
-    CompareError, CompareOptions, Verdict, compare, render_html, render_markdown, render_text,
+    CompareError, CompareOptions, MIN_TAIL_SAMPLES, Verdict, compare, render_html, render_markdown,
+    render_text,
 };
 use authbench_report::{LoadModel, Operation, Report, SystemInfo, SystemStep};
 
@@ -564,4 +565,46 @@ fn a_p50_rise_inside_the_repeats_spread_is_within_noise() {
         })
         .expect("matched");
     assert_eq!(balance.p50_us.verdict, Verdict::WithinNoise, "{balance:?}");
+}
+
+#[test]
+fn a_p99_change_on_too_few_requests_is_not_counted_but_one_on_enough_is() {
+    let base = fixture("quickstart");
+    let (system, load) = ("session-sqlite", 8.0);
+    let requests = |op: Operation| {
+        let result = result(&base, system, load);
+        let stats = result.operations.iter().find(|o| o.operation == op);
+        stats.expect("ran").requests as f64
+    };
+    // The test needs logins too few for a p99 and balance requests enough for one.
+    assert!(requests(Operation::Login) * 0.01 < MIN_TAIL_SAMPLES);
+    assert!(requests(Operation::Balance) * 0.01 >= MIN_TAIL_SAMPLES);
+
+    let mut new = base.clone();
+    for op in &mut result_mut(&mut new, system, load).operations {
+        op.latency.p99_us *= 2;
+    }
+    for repeat in &mut result_mut(&mut new, system, load).repeats {
+        for p99 in repeat.slo_percentile_us.values_mut() {
+            *p99 *= 2;
+        }
+    }
+    let comparison = compare(&base, &new, &options(0.10)).expect("same scenario");
+    let step = comparison
+        .steps
+        .iter()
+        .find(|s| s.system == system && s.load == load)
+        .expect("matched");
+    let verdict = |op: Operation| {
+        let found = step.operations.iter().find(|o| o.operation == op);
+        found.expect("matched").p99_us.verdict
+    };
+    assert_eq!(verdict(Operation::Login), Verdict::TooFewSamples);
+    assert_eq!(verdict(Operation::Balance), Verdict::Regression);
+    assert_eq!(comparison.count(Verdict::Regression), 1);
+    let text = render_text(&comparison);
+    assert!(
+        text.contains("1 percentile change on too few samples (not counted)"),
+        "{text}"
+    );
 }

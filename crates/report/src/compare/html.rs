@@ -56,7 +56,7 @@ pub fn render_html(comparison: &Comparison) -> String {
                         Verdict::Steady if table.is_text(column) => " class=\"text\"",
                         Verdict::Steady => "",
                         Verdict::Improved => " class=\"improved\"",
-                        Verdict::WithinNoise => " class=\"noise\"",
+                        Verdict::WithinNoise | Verdict::TooFewSamples => " class=\"noise\"",
                         Verdict::Regression => " class=\"regression\"",
                     };
                     let text = escape_html(&cell.text(Detail::AbsoluteAndRelative));

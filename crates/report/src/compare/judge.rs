@@ -19,7 +19,16 @@ pub enum Verdict {
     WithinNoise,
     /// Worse by more than the threshold, outside the repeats' spread.
     Regression,
+    /// A percentile beyond the threshold, but a run held too few requests beyond that
+    /// percentile ([`MIN_TAIL_SAMPLES`]) for it to be more than a handful of samples: not counted.
+    TooFewSamples,
 }
+
+/// A latency percentile is judged only where each run has at least this many requests beyond
+/// it: p99 needs 1,000 requests. Below that the "p99" is one of the few slowest requests, and two
+/// runs of the same build differ by 20-30% (measured: quickstart's logins at 8 VUs, ~500 per
+/// step).
+pub const MIN_TAIL_SAMPLES: f64 = 10.0;
 
 /// The lowest and highest value a figure took over a run's repeats.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -184,13 +193,19 @@ impl Judge<'_> {
                        pick: fn(&OperationStats) -> u64,
                        kept: fn(&RepeatStats) -> &BTreeMap<String, u64>| {
             let spread = self.percentile_spread(percentile, kept, base_result, new_result, base);
-            Delta::judged(
+            let mut delta = Delta::judged(
                 pick(base) as f64,
                 pick(new) as f64,
                 Better::Lower,
                 self.threshold,
                 spread,
-            )
+            );
+            let beyond = |op: &OperationStats| op.requests as f64 * (1.0 - percentile / 100.0);
+            let few = beyond(base).min(beyond(new)) < MIN_TAIL_SAMPLES;
+            if few && delta.verdict != Verdict::Steady {
+                delta.verdict = Verdict::TooFewSamples;
+            }
+            delta
         };
         OperationComparison {
             operation: new.operation,

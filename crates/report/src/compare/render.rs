@@ -196,6 +196,14 @@ pub fn summary(comparison: &Comparison) -> String {
         plural(noise, "change", "changes"),
         plural(improved, "improvement", "improvements")
     );
+    let few = comparison.count(Verdict::TooFewSamples);
+    if few > 0 {
+        let _ = write!(
+            summary,
+            "; {} on too few samples (not counted)",
+            plural(few, "percentile change", "percentile changes")
+        );
+    }
     let unmatched = comparison.only_in_base.len() + comparison.only_in_new.len();
     if unmatched > 0 {
         let _ = write!(
@@ -230,8 +238,9 @@ pub(super) fn unmatched_lines(comparison: &Comparison) -> Vec<String> {
 }
 
 pub(super) const LEGEND: &str = "! regression beyond the threshold; ~ beyond the threshold but within the \
-     repeats' spread (not counted); * improvement beyond the threshold. Judged: step req/s, p50, \
-     p99, errors, costs per request; shown only: operation req/s, p99.9.";
+     repeats' spread (not counted); ? a percentile beyond the threshold with fewer than 10 requests \
+     beyond it in a run (not counted); * improvement beyond the threshold. Judged: step req/s, \
+     p50, p99, errors, costs per request; shown only: operation req/s, p99.9.";
 
 /// Two characters for every verdict, so that figures stay aligned in the terminal.
 pub(super) fn text_marker(verdict: Verdict) -> &'static str {
@@ -240,6 +249,7 @@ pub(super) fn text_marker(verdict: Verdict) -> &'static str {
         Verdict::Improved => " *",
         Verdict::WithinNoise => " ~",
         Verdict::Regression => " !",
+        Verdict::TooFewSamples => " ?",
     }
 }
 
@@ -306,6 +316,7 @@ fn markdown_marker(verdict: Verdict) -> &'static str {
         Verdict::Improved => " ✅",
         Verdict::WithinNoise => " (noise)",
         Verdict::Regression => " ❌",
+        Verdict::TooFewSamples => " (few samples)",
     }
 }
 
