@@ -289,7 +289,8 @@ pub struct Derived {
     pub store_operations_per_request: Option<f64>,
     pub store_cpu_us_per_request: Option<f64>,
     pub server_cpu_us_per_request: Option<f64>,
-    /// Store memory growth per login (each login creates one session or refresh family).
+    /// Store memory growth per login (each login creates one session or refresh family); only
+    /// in flows that never log out, where that growth is the logins' own.
     pub store_bytes_per_session: Option<f64>,
 }
 

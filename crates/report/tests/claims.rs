@@ -6,7 +6,7 @@ mod common;
 
 use common::{fixture, fixtures};
 
-use authbench_report::claims::figures::{bytes, micros, number, span};
+use authbench_report::claims::figures::{bytes, count, micros, number, span};
 use authbench_report::claims::{self, Claim, Verdict};
 use authbench_report::{Operation, Report, SystemStep, histogram};
 
@@ -172,6 +172,76 @@ fn decoded_histograms_match_the_percentiles_beside_them() {
     }
     assert!(histogram::decode("not base64!").is_err());
 }
+#[test]
+fn a_real_revocation_run_shows_denylist_and_cutoff_reading_the_store_on_every_request() {
+    let report = fixture("revocation");
+    let claims = claims::assess(&report);
+    let c4 = claim(&claims, "C4");
+    let ops = |system: &str| extent(&report, system, |r| r.derived.store_operations_per_request);
+    let (_, plain_highest) = ops("jwt-none");
+    for system in ["jwt-denylist", "jwt-cutoff"] {
+        let (low, high) = ops(system);
+        // Every request looks up the denylist or the user's cutoff: at least one store read
+        // each, on top of what the same flow costs without revocation.
+        assert!(
+            low >= 1.0 && low > 2.0 * plain_highest,
+            "{system}: {low} vs {plain_highest}"
+        );
+        let revocation = system.trim_start_matches("jwt-");
+        let expected = format!(
+            "{system} (revocation = {revocation}): {} store operations",
+            span(low, high, number)
+        );
+        assert!(
+            c4.evidence.iter().any(|line| line.contains(&expected)),
+            "{expected} in {:#?}",
+            c4.evidence
+        );
+    }
+    assert_eq!(c4.verdict, Verdict::Supports, "{:#?}", c4.evidence);
+
+    // Logout deletes the session: one store delete per logout, counted by Redis.
+    let logouts: u64 = results(&report)
+        .filter(|r| r.system == "session-redis")
+        .flat_map(|r| &r.operations)
+        .filter(|op| op.operation == Operation::Logout)
+        .map(|op| op.ok)
+        .sum();
+    assert!(logouts > 0);
+    assert!(
+        c4.evidence
+            .iter()
+            .any(|line| line.starts_with("session-redis: ") && line.contains("logouts")),
+        "{:#?}",
+        c4.evidence
+    );
+
+    // Every refresh rotates its family in the store.
+    let c5 = claim(&claims, "C5");
+    assert_eq!(c5.verdict, Verdict::Supports, "{:#?}", c5.evidence);
+    for system in ["jwt-none", "jwt-denylist", "jwt-cutoff"] {
+        let refreshes: u64 = results(&report)
+            .filter(|r| r.system == system)
+            .flat_map(|r| &r.operations)
+            .filter(|op| op.operation == Operation::Refresh)
+            .map(|op| op.requests)
+            .sum();
+        let store: u64 = results(&report)
+            .filter(|r| r.system == system)
+            .filter_map(|r| r.store.as_ref())
+            .map(|s| s.operations)
+            .sum();
+        assert!(refreshes > 0 && store >= refreshes, "{system}");
+        assert!(
+            c5.evidence
+                .iter()
+                .any(|line| line.starts_with(&format!("{system}: {} refreshes", count(refreshes)))),
+            "{system} in {:#?}",
+            c5.evidence
+        );
+    }
+}
+
 #[test]
 fn revocation_and_refresh_are_judged_when_the_scenario_has_them() {
     let mut report = fixture("redis-vs-jwt");

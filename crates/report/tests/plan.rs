@@ -319,3 +319,28 @@ fn the_store_version_the_figures_came_from_is_an_assumption() {
         );
     }
 }
+
+#[test]
+fn a_flow_that_logs_out_gets_no_store_memory_figure_rather_than_a_negative_one() {
+    // A real revocation run: every flow logs out, and Redis's memory grew by less than nothing
+    // over some steps.
+    let report = fixture("revocation");
+    assert!(report.scenario.logout);
+    let planned = plan(&report, &PlanInput::new(50_000.0, slo("p99<50ms"))).expect("a plan");
+    for system in &planned.systems {
+        assert!(system.line("store memory").is_none(), "{}", system.name);
+        assert!(
+            system
+                .assumptions
+                .iter()
+                .any(|a| a.contains("not measured in a flow that logs out")),
+            "{}: {:?}",
+            system.name,
+            system.assumptions
+        );
+        assert!(system.line("store throughput (Redis commands)").is_some());
+        for line in &system.lines {
+            assert!(line.value >= 0.0, "{}: {line:?}", system.name);
+        }
+    }
+}

@@ -186,10 +186,7 @@ fn system_step(
             store_load.as_ref().and_then(|s| s.cpu_s).map(|s| s * 1e6),
         ),
         server_cpu_us_per_request: per_request(resources.server_cpu_s.map(|s| s * 1e6)),
-        store_bytes_per_session: store_load
-            .as_ref()
-            .and_then(|s| s.memory_delta_bytes)
-            .and_then(|bytes| (logins > 0).then(|| bytes as f64 / logins as f64)),
+        store_bytes_per_session: store_bytes_per_login(scenario, store_load.as_ref(), logins),
     };
     let schedule = merged
         .as_ref()
@@ -267,6 +264,22 @@ fn system_step(
         slo_met,
         flags,
     })
+}
+
+/// The store's memory growth per login, when that growth is the logins' sessions (or refresh
+/// families): only in flows that never log out, since a logout frees what its login took (or
+/// swaps it for a denylist entry), and the growth of a step then says nothing per login (a
+/// revocation run measured -28 B).
+fn store_bytes_per_login(
+    scenario: &Scenario,
+    store: Option<&report::StoreLoad>,
+    logins: u64,
+) -> Option<f64> {
+    if scenario.flow.logout || logins == 0 {
+        return None;
+    }
+    let grown = store?.memory_delta_bytes.filter(|bytes| *bytes > 0)?;
+    Some(grown as f64 / logins as f64)
 }
 
 fn errors_by_kind(errors: &ErrorCounts) -> BTreeMap<String, u64> {
@@ -435,4 +448,53 @@ fn write_hlogs(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn scenario(logout: bool) -> Scenario {
+        let text = format!(
+            "description = \"d\"\n[users]\naccounts = 10\n\
+             [flow]\nbalances_per_login = 5\nlogout = {logout}\n\
+             [load]\nmodel = \"closed\"\nvus = [1]\n[timing]\nstep_duration = \"1s\"\n\
+             [[systems]]\nname = \"a\"\nkind = \"session\"\nstore = \"memory\"\n"
+        );
+        crate::scenario::parse(Path::new("test.toml"), &text).expect("a valid scenario")
+    }
+
+    fn grown(bytes: i64) -> report::StoreLoad {
+        report::StoreLoad {
+            kind: "redis".into(),
+            source: "redis_info".into(),
+            operations: 0,
+            breakdown: BTreeMap::new(),
+            server_counted_operations: None,
+            cpu_s: None,
+            memory_delta_bytes: Some(bytes),
+            keys_delta: None,
+        }
+    }
+
+    #[test]
+    fn store_bytes_per_login_only_where_logins_keep_what_they_made() {
+        let keeps = scenario(false);
+        assert_eq!(
+            store_bytes_per_login(&keeps, Some(&grown(2_000)), 10),
+            Some(200.0)
+        );
+        // The allocator can give memory back while sessions are made: no figure, not a negative.
+        assert_eq!(store_bytes_per_login(&keeps, Some(&grown(-280)), 10), None);
+        assert_eq!(store_bytes_per_login(&keeps, Some(&grown(2_000)), 0), None);
+        assert_eq!(store_bytes_per_login(&keeps, None, 10), None);
+        // Logouts free what logins took: the step's growth says nothing per login.
+        let logs_out = scenario(true);
+        assert_eq!(
+            store_bytes_per_login(&logs_out, Some(&grown(2_000)), 10),
+            None
+        );
+    }
 }

@@ -194,13 +194,20 @@ impl SystemFigures<'_> {
         let active = logins * lifetime.as_secs_f64();
         let from = format!("logins/s × lifetime {}", format_lifetime(lifetime));
         self.line(&format!("active {holders}"), active, holders, from);
-        match self.result.derived.store_bytes_per_session {
+        let bytes = self.result.derived.store_bytes_per_session;
+        match bytes.filter(|bytes| *bytes > 0.0 && !self.report.scenario.logout) {
             Some(bytes) => {
                 let from = format!(
                     "active {holders} × derived.store_bytes_per_session = {bytes:.0} B {at}"
                 );
                 self.line("store memory", active * bytes, "bytes", from);
             }
+            None if self.report.scenario.logout => self.assumptions.push(
+                "store memory per login is not measured in a flow that logs out (each logout \
+                 frees what its login took, so the store's growth says nothing per login): no \
+                 memory figure; a run with logout = false measures it"
+                    .into(),
+            ),
             None => self.assumptions.push(format!(
                 "store memory per login was not measured for this store ({}): no memory figure",
                 self.system.store.as_deref().unwrap_or("unknown")

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 5] = [
+pub const FIXTURES: [&str; 6] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
     "postgres-vs-jwt",
     "open-model",
+    "revocation",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
