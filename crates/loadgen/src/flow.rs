@@ -21,6 +21,7 @@ mod auth;
 mod call;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::StatusCode;
@@ -68,10 +69,14 @@ enum Outcome {
     Failed,
 }
 
-/// One virtual user. Requests go out one at a time on its own connection.
+/// One virtual user. Requests go out one at a time on its own connection (one per replica of
+/// the system when its requests are spread over several).
 #[derive(Debug)]
 pub struct Vu {
-    connection: Connection,
+    connections: Vec<Connection>,
+    /// With several connections: the system-wide request counter that picks the replica of each
+    /// request, as a round-robin load balancer in front of the replicas would.
+    router: Option<Arc<AtomicUsize>>,
     accounts: Accounts,
     flow: Flow,
     auth: Auth,
@@ -103,8 +108,28 @@ impl Vu {
         flow: Flow,
         request_timeout: Duration,
     ) -> Vu {
+        Vu::spread_over(vec![endpoint], None, credentials, flow, request_timeout)
+    }
+
+    /// A VU with one connection to each of `endpoints` (a system's replicas); `router`, shared
+    /// by all the system's VUs, numbers the requests, and request `k` goes to `endpoints[k mod
+    /// n]`. So a login lands on one replica and the same user's next request on whichever the
+    /// count reaches, as behind a round-robin load balancer.
+    pub fn spread_over(
+        endpoints: Vec<Arc<Endpoint>>,
+        router: Option<Arc<AtomicUsize>>,
+        credentials: &[Credential],
+        flow: Flow,
+        request_timeout: Duration,
+    ) -> Vu {
+        let connections: Vec<Connection> = endpoints
+            .into_iter()
+            .map(|endpoint| Connection::new(endpoint, request_timeout))
+            .collect();
+        let router = router.filter(|_| connections.len() > 1);
         Vu {
-            connection: Connection::new(endpoint, request_timeout),
+            connections,
+            router,
             accounts: Accounts::new(credentials),
             flow,
             auth: Auth::LoggedOut,
@@ -125,7 +150,7 @@ impl Vu {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.connection.is_open()
+        self.connections.iter().all(Connection::is_open)
     }
 
     /// Pause between one answer and the VU's next request.
@@ -143,7 +168,10 @@ impl Vu {
         }
         let operation = self.next;
         let call = call_for(operation, &self.auth, self.accounts.login_body());
-        let result = self.connection.send(&call, started).await;
+        let on = self.router.as_ref().map_or(0, |count| {
+            count.fetch_add(1, Ordering::Relaxed) % self.connections.len()
+        });
+        let result = self.connections[on].send(&call, started).await;
         let from = intended.map_or(started, |intended| intended.min(started));
         let answered = result.is_ok();
         let (error, finished, bytes_sent, bytes_received) = match result {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::scenario::{Argon2, BalanceSource, Server, StoreSpec};
+use crate::scenario::{Alg, Argon2, BalanceSource, Server, StoreSpec};
 
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,6 +26,12 @@ pub enum Error {
     },
     #[error("seeding main_DB failed (exit {status}): {output}")]
     Seed { status: String, output: String },
+    #[error("writing the shared signing key of `{system}` failed (exit {status}): {output}")]
+    Keygen {
+        system: String,
+        status: String,
+        output: String,
+    },
     #[error(
         "server `{system}` exited before it was ready ({status}); last lines of {log}:\n{tail}"
     )]
@@ -85,6 +91,26 @@ pub async fn seed(
         });
     }
     read_credentials(credentials_csv, accounts as usize)
+}
+
+/// Runs `authbench keygen` for a JWT system whose replicas must all sign and verify with one key
+/// (each server would otherwise make its own at start, and reject its siblings' tokens).
+pub async fn keygen(exe: &Path, system: &str, alg: Alg, out: &Path) -> Result<(), Error> {
+    let output = Command::new(exe)
+        .args(["keygen", "--alg", alg.flag(), "--out"])
+        .arg(out)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|source| launch_error(exe, source))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(Error::Keygen {
+        system: system.to_owned(),
+        status: output.status.to_string(),
+        output: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    })
 }
 
 /// Reads `username,password` lines (after a header line) and checks there are enough.
@@ -156,6 +182,8 @@ pub struct Launch<'a> {
     /// Folder for SQLite store files.
     pub data_dir: &'a Path,
     pub log: PathBuf,
+    /// JWT only: the signing key every replica of the system shares.
+    pub key_file: Option<&'a Path>,
 }
 
 /// A server the run started.
@@ -221,6 +249,9 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
             flags.push(("--transport".into(), transport.flag().into()));
             if let Some(ttl) = access_ttl {
                 flags.push(("--access-ttl".into(), duration(ttl)));
+            }
+            if let Some(key_file) = launch.key_file {
+                flags.push(("--key-file".into(), key_file.display().to_string()));
             }
         }
     }

@@ -6,15 +6,19 @@
 //! # Layout
 //!
 //! - [`figures`]: numbers with their units and spans, shared with the HTML report.
-//! - `store`: C1 session store load, C2 stateless tokens, C6 scale-out.
+//! - `store`: C1 session store load, C2 stateless tokens.
 //! - `tokens`: C3 size, C4 revocation, C5 refresh.
+//! - `scale`: C6 scale-out, from systems that ran as several server processes (`replicated`:
+//!   each one's 401s by where its state lives and how it was routed).
 //! - `algorithms`: C7 algorithms.
 
 mod algorithms;
 pub mod figures;
+mod scale;
 mod store;
 mod tokens;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -143,7 +147,7 @@ pub fn assess(report: &Report) -> Vec<Claim> {
         tokens::size(&run),
         tokens::revocation(&run),
         tokens::refresh(&run),
-        store::scale_out(&run),
+        scale::scale_out(&run),
         algorithms::judge(&run),
     ]
 }
@@ -281,15 +285,24 @@ impl System<'_> {
     }
 
     /// The cores the server could use: its CPU affinity (the machine's cores where it had none),
-    /// bounded by its worker threads.
+    /// bounded by its worker threads. A system that scaled out could use every core any of its
+    /// replicas could, each replica with its own workers.
     pub fn core_limit(&self, machine_cores: u32) -> f64 {
-        let allowed = self
-            .info
-            .cores
-            .as_deref()
-            .and_then(cpu_list_len)
-            .unwrap_or(machine_cores);
+        let info = self.info;
+        let lists: Vec<Option<&str>> = if info.replicas.is_empty() {
+            vec![info.cores.as_deref()]
+        } else {
+            info.replicas.iter().map(|r| r.cores.as_deref()).collect()
+        };
+        let allowed = lists
+            .into_iter()
+            .try_fold(BTreeSet::new(), |mut all, list| {
+                all.extend(cpu_list(list?)?);
+                Some(all)
+            })
+            .map_or(machine_cores, |all| all.len() as u32);
         let workers = self.setting("workers").and_then(|w| w.parse::<u32>().ok());
+        let workers = workers.map(|w| w * info.replica_count() as u32);
         f64::from(workers.map_or(allowed, |w| w.min(allowed)).max(1))
     }
 
@@ -351,17 +364,17 @@ impl System<'_> {
     }
 }
 
-/// Counts a Cpus_allowed_list such as `0-3,6`.
-fn cpu_list_len(list: &str) -> Option<u32> {
+/// The cores of a Cpus_allowed_list such as `0-3,6`.
+pub(crate) fn cpu_list(list: &str) -> Option<BTreeSet<u32>> {
     list.split(',')
         .map(str::trim)
         .filter(|part| !part.is_empty())
-        .try_fold(0u32, |total, part| {
-            let count = match part.split_once('-') {
-                Some((low, high)) => high.parse::<u32>().ok()?.checked_sub(low.parse().ok()?)? + 1,
-                None => part.parse::<u32>().map(|_| 1).ok()?,
-            };
-            Some(total + count)
+        .try_fold(BTreeSet::new(), |mut cores, part| {
+            let (low, high) = part.split_once('-').unwrap_or((part, part));
+            let (low, high) = (low.parse::<u32>().ok()?, high.parse::<u32>().ok()?);
+            (low <= high).then_some(())?;
+            cores.extend(low..=high);
+            Some(cores)
         })
 }
 
@@ -388,13 +401,15 @@ impl Cell<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::cpu_list_len;
+    use super::cpu_list;
 
     #[test]
     fn cpu_lists_count_ranges_and_singles() {
-        assert_eq!(cpu_list_len("0"), Some(1));
-        assert_eq!(cpu_list_len("0-3,6"), Some(5));
-        assert_eq!(cpu_list_len("2-1"), None);
-        assert_eq!(cpu_list_len("x"), None);
+        let len = |list| cpu_list(list).map(|cores| cores.len());
+        assert_eq!(len("0"), Some(1));
+        assert_eq!(len("0-3,6"), Some(5));
+        assert_eq!(len("0-3,2"), Some(4), "overlaps count once");
+        assert_eq!(len("2-1"), None);
+        assert_eq!(len("x"), None);
     }
 }

@@ -140,6 +140,45 @@ pub struct SystemInfo {
     pub log: Option<String>,
     /// Faults seen during the run (start failure, exit, store loss).
     pub events: Vec<Event>,
+    /// Every server process behind this system when it scales out (`replicas` > 1), the first
+    /// being the one the fields above describe; empty for a single process (and in reports
+    /// written before replicas existed).
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    /// How the load generator spread requests over the replicas; none for a single process.
+    #[serde(default)]
+    pub routing: Option<Routing>,
+}
+
+/// One server process of a system that scales out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replica {
+    pub base_url: String,
+    pub pid: Option<u32>,
+    /// Cpus_allowed_list.
+    pub cores: Option<String>,
+    /// Its log, relative to the run folder.
+    pub log: Option<String>,
+}
+
+/// How requests reach the replicas of a system, as a load balancer in front of them would send
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Routing {
+    /// Each request of a VU goes to the next replica in turn: a login on one, the balance
+    /// request after it on another.
+    RoundRobin,
+    /// A VU keeps to one replica (as with sticky sessions on a load balancer).
+    Sticky,
+}
+
+impl SystemInfo {
+    /// Server processes behind the system: 1 unless it scaled out.
+    pub fn replica_count(&self) -> usize {
+        self.replicas.len().max(1)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

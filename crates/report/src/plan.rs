@@ -3,17 +3,20 @@
 //! revocation traffic each system would need.
 //!
 //! Every figure is a measured per-request figure of one step scaled to the target, and says
-//! which one. Capacity per instance is the highest throughput of a step that met the target;
-//! a system that met it at no measured step gets no plan, because anything else would be a
-//! guess beyond what was measured.
+//! which one. Capacity per instance is the highest throughput of a step that met the target
+//! (divided by the replica count where the system ran as several processes); a system that met
+//! it at no measured step gets no plan, because anything else would be a guess beyond what was
+//! measured.
 //!
 //! # Layout
 //!
 //! - `figures`: the plan of one system, line by line.
+//! - `instance`: what one instance was: the measured server, or one replica of several.
 //! - `lifetime`: how long a session or refresh family lives, and where that figure comes from.
 //! - `render`: the plan as text.
 
 mod figures;
+mod instance;
 mod lifetime;
 mod render;
 
@@ -251,9 +254,15 @@ fn shared_assumptions(report: &Report, input: &PlanInput, slo: &str) -> Vec<Stri
         format!(
             "SLO: {slo}; judged per step from report.json's latencies, not from the run's slo_met"
         ),
-        "capacity per instance: the highest requests/s of a step that met the SLO; nothing is \
-         extrapolated beyond a measured step"
-            .into(),
+        format!(
+            "capacity per instance: the highest requests/s of a step that met the SLO{}; nothing \
+             is extrapolated beyond a measured step",
+            if report.systems.iter().any(|s| s.replica_count() > 1) {
+                ", divided by the replica count for a system that ran as several server processes"
+            } else {
+                ""
+            }
+        ),
         "per-request costs (store operations, store and server CPU, store bytes per session) \
          are those of the capacity step, scaled linearly to the target"
             .into(),

@@ -6,9 +6,9 @@ mod common;
 
 use common::{fixture, fixtures};
 
-use authbench_report::claims::figures::{bytes, count, micros, number, span};
+use authbench_report::claims::figures::{bytes, count, micros, number, percent, span};
 use authbench_report::claims::{self, Claim, Verdict};
-use authbench_report::{Operation, Report, SystemStep, histogram};
+use authbench_report::{Operation, Replica, Report, Routing, SystemStep, histogram};
 
 fn claim<'a>(claims: &'a [Claim], id: &str) -> &'a Claim {
     claims
@@ -77,7 +77,10 @@ fn redis_sessions_read_the_store_every_request_but_the_server_saturated_first_so
 
 #[test]
 fn scale_out_is_never_measured_by_a_single_instance_run() {
-    for (name, report) in fixtures() {
+    let single = fixtures()
+        .into_iter()
+        .filter(|(_, report)| report.systems.iter().all(|s| s.replica_count() == 1));
+    for (name, report) in single {
         let claims = claims::assess(&report);
         assert_eq!(claim(&claims, "C6").verdict, Verdict::NotMeasured, "{name}");
     }
@@ -243,6 +246,53 @@ fn a_real_revocation_run_shows_denylist_and_cutoff_reading_the_store_on_every_re
 }
 
 #[test]
+fn a_real_scale_out_run_loses_per_process_sessions_under_round_robin_only() {
+    let report = fixture("scale-out");
+    let claims = claims::assess(&report);
+    let c6 = claim(&claims, "C6");
+    assert_eq!(c6.verdict, Verdict::Supports, "{:#?}", c6.evidence);
+    let balance_401 = |system: &str| {
+        let (refused, all) = results(&report)
+            .filter(|r| r.system == system)
+            .flat_map(|r| &r.operations)
+            .filter(|op| op.operation == Operation::Balance)
+            .fold((0, 0), |(refused, all), op| {
+                let status = op.errors.get("status_401").copied().unwrap_or(0);
+                (refused + status, all + op.requests)
+            });
+        (refused, all)
+    };
+    // Two replicas, round robin: about half the balance requests reach the replica that never
+    // saw the login.
+    let (refused, all) = balance_401("session-memory");
+    let share = refused as f64 / all as f64;
+    assert!((0.35..=0.65).contains(&share), "{refused} of {all}");
+    assert!(
+        c6.evidence.iter().any(|line| line.contains(&format!(
+            "balance {} of {}",
+            count(refused),
+            count(all)
+        ))),
+        "{:#?}",
+        c6.evidence
+    );
+    // Sticky routing, a shared Redis, and JWT replicas sharing one key: nothing refused.
+    for system in ["session-memory-sticky", "session-redis", "jwt-hs256"] {
+        assert_eq!(balance_401(system).0, 0, "{system}");
+        let errors: u64 = results(&report)
+            .filter(|r| r.system == system)
+            .map(|r| r.errors)
+            .sum();
+        assert_eq!(errors, 0, "{system}");
+    }
+    let replicas = |name: &str| {
+        let system = report.systems.iter().find(|s| s.name == name);
+        system.expect("ran").replica_count()
+    };
+    assert!(report.systems.iter().all(|s| replicas(&s.name) == 2));
+}
+
+#[test]
 fn revocation_and_refresh_are_judged_when_the_scenario_has_them() {
     let mut report = fixture("redis-vs-jwt");
     let jwt = report
@@ -278,4 +328,240 @@ fn revocation_and_refresh_are_judged_when_the_scenario_has_them() {
 
 fn results_mut(report: &mut Report) -> impl Iterator<Item = &mut SystemStep> {
     report.steps.iter_mut().flat_map(|step| &mut step.results)
+}
+
+/// Gives `system` two server processes, one on core 0 and one on core 1, and a routing mode.
+fn replicate(report: &mut Report, system: &str, routing: Routing) {
+    let info = report
+        .systems
+        .iter_mut()
+        .find(|s| s.name == system)
+        .expect("the fixture has the system");
+    info.replicas = (0..2u32)
+        .map(|k| Replica {
+            base_url: format!("http://127.0.0.1:{}", 40_000 + k),
+            pid: info.pid.map(|pid| pid + k),
+            cores: Some(k.to_string()),
+            log: Some(format!("logs/{system}.{k}.log")),
+        })
+        .collect();
+    info.routing = Some(routing);
+}
+
+/// A second system `name` with the same settings and figures as `from`.
+fn copy_system(report: &mut Report, from: &str, name: &str) {
+    let mut info = report
+        .systems
+        .iter()
+        .find(|s| s.name == from)
+        .cloned()
+        .expect("the fixture has the system");
+    info.name = name.to_owned();
+    report.systems.push(info);
+    for step in &mut report.steps {
+        let copy = step.results.iter().find(|r| r.system == from).cloned();
+        if let Some(mut result) = copy {
+            result.system = name.to_owned();
+            step.results.push(result);
+        }
+    }
+}
+
+/// Answers `share` of a system's balance requests 401 at every step, as a replica that never
+/// saw the login does, with the step's error count to match. Returns the 401s and the balance
+/// requests over every step.
+fn refuse_balances(report: &mut Report, system: &str, share: f64) -> (u64, u64) {
+    let (mut refused, mut requests) = (0, 0);
+    for result in results_mut(report).filter(|r| r.system == system) {
+        let balance = result
+            .operations
+            .iter_mut()
+            .find(|op| op.operation == Operation::Balance)
+            .expect("balance ran");
+        let unauthorized = (balance.requests as f64 * share).round() as u64;
+        balance.ok -= unauthorized;
+        balance.errors.insert("status_401".to_owned(), unauthorized);
+        result.errors += unauthorized;
+        refused += unauthorized;
+        requests += balance.requests;
+    }
+    (refused, requests)
+}
+
+/// The top step's requests/s of a system.
+fn top_rps(report: &Report, system: &str) -> f64 {
+    results(report)
+        .filter(|r| r.system == system)
+        .last()
+        .expect("ran")
+        .requests_per_second
+}
+
+#[test]
+fn round_robin_over_per_process_sessions_loses_half_of_them_while_sticky_and_jwt_replicas_stay_clean_so_c6_supports()
+ {
+    let mut report = fixture("quickstart");
+    copy_system(&mut report, "session-memory", "session-memory-sticky");
+    replicate(&mut report, "session-memory", Routing::RoundRobin);
+    replicate(&mut report, "session-memory-sticky", Routing::Sticky);
+    replicate(&mut report, "jwt-hs256", Routing::RoundRobin);
+    let (refused, balances) = refuse_balances(&mut report, "session-memory", 0.5);
+    let c6 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C6")
+        .expect("C6");
+    assert_eq!(c6.verdict, Verdict::Supports, "{:#?}", c6.evidence);
+    let text = c6.evidence.join("\n");
+    let share = refused as f64 / balances as f64;
+    for expected in [
+        format!(
+            "session-memory (session server, 2 processes, sessions in process memory, one store \
+             per replica, round robin routing): 401 on {} of its authenticated requests \
+             (balance {} of {};",
+            percent(share),
+            count(refused),
+            count(balances)
+        ),
+        "Round robin over 2 replicas sends about 50.0% of them to a replica that did not see \
+         the login."
+            .to_owned(),
+        "session-memory-sticky (session server, 2 processes, sessions in process memory, one \
+         store per replica, sticky routing): 401 on 0.00%"
+            .to_owned(),
+        format!(
+            "jwt-hs256 (JWT server, 2 processes, refresh state in process memory, one store per \
+             replica, round robin routing): 401 on 0.00% of its authenticated requests (balance \
+             0 of {};",
+            count(
+                results(&report)
+                    .filter(|r| r.system == "jwt-hs256")
+                    .flat_map(|r| &r.operations)
+                    .filter(|op| op.operation == Operation::Balance)
+                    .map(|op| op.requests)
+                    .sum()
+            )
+        ),
+        // Against the single-process system of the same kind at the same (top) step.
+        format!(
+            "At 32 VUs, jwt-hs256's 2 processes served {} req/s, {}× the {} req/s of jwt-eddsa \
+             with one.",
+            number(top_rps(&report, "jwt-hs256")),
+            number(top_rps(&report, "jwt-hs256") / top_rps(&report, "jwt-eddsa")),
+            number(top_rps(&report, "jwt-eddsa"))
+        ),
+        format!(
+            "At 32 VUs, session-memory's 2 processes served {} req/s (its 401 answers",
+            number(top_rps(&report, "session-memory"))
+        ),
+        format!(
+            "while jwt-hs256 and session-memory-sticky stayed within the SLO's {} error rate",
+            percent(report.slo.max_error_rate)
+        ),
+    ] {
+        assert!(text.contains(&expected), "{expected}\nin\n{text}");
+    }
+    let caveats = c6.caveats.join("\n");
+    for expected in [
+        "session-memory on cores 0 / 1",
+        "load balancer adds a hop",
+        "share their signing key",
+    ] {
+        assert!(caveats.contains(expected), "{expected} in {caveats}");
+    }
+    // C2 points at C6 once JWT replicas ran.
+    let c2 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C2")
+        .expect("C2");
+    assert!(c2.caveats.iter().any(|c| c.contains("judged in C6")));
+}
+
+#[test]
+fn per_process_sessions_that_survive_round_robin_contradict_c6() {
+    let mut report = fixture("quickstart");
+    replicate(&mut report, "session-memory", Routing::RoundRobin);
+    let (refused, balances) = refuse_balances(&mut report, "session-memory", 0.002);
+    let c6 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C6")
+        .expect("C6");
+    assert_eq!(c6.verdict, Verdict::Contradicts, "{:#?}", c6.evidence);
+    let share = percent(refused as f64 / balances as f64);
+    let text = c6.evidence.join("\n");
+    assert!(
+        text.contains(&format!("401 on {share} of its authenticated requests")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "(session-memory {share} answered 401, under 1.00%)"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_shared_store_whose_replicas_also_refuse_sessions_makes_c6_mixed() {
+    let mut report = fixture("quickstart");
+    replicate(&mut report, "session-memory", Routing::RoundRobin);
+    replicate(&mut report, "session-sqlite", Routing::RoundRobin);
+    refuse_balances(&mut report, "session-memory", 0.5);
+    let (refused, balances) = refuse_balances(&mut report, "session-sqlite", 0.2);
+    let c6 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C6")
+        .expect("C6");
+    assert_eq!(c6.verdict, Verdict::Mixed, "{:#?}", c6.evidence);
+    let expected = format!(
+        "session-sqlite answered 401 to {} of its authenticated requests although its replicas \
+         share one store",
+        percent(refused as f64 / balances as f64)
+    );
+    assert!(
+        c6.evidence.iter().any(|line| line.contains(&expected)),
+        "{expected} in {:#?}",
+        c6.evidence
+    );
+    assert!(
+        c6.caveats
+            .iter()
+            .any(|c| c.contains("session-sqlite's replicas share one SQLite file"))
+    );
+}
+
+#[test]
+fn without_session_replicas_c6_is_not_measured_and_names_the_scenario_that_measures_it() {
+    let report = fixture("quickstart");
+    let c6 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C6")
+        .expect("C6");
+    assert_eq!(c6.verdict, Verdict::NotMeasured);
+    assert!(
+        c6.evidence
+            .iter()
+            .any(|line| line.starts_with("session-memory keeps its sessions in process memory"))
+    );
+    assert!(
+        c6.caveats.iter().any(
+            |c| c.starts_with("Every system ran as a single server process")
+                && c.contains("scenarios/scale-out.toml")
+        ),
+        "{:#?}",
+        c6.caveats
+    );
+
+    // JWT replicas alone say nothing about session servers.
+    let mut report = report;
+    replicate(&mut report, "jwt-hs256", Routing::RoundRobin);
+    let c6 = claims::assess(&report)
+        .into_iter()
+        .find(|c| c.id == "C6")
+        .expect("C6");
+    assert_eq!(c6.verdict, Verdict::NotMeasured);
+    assert!(
+        c6.caveats
+            .iter()
+            .any(|c| c.starts_with("No session system ran as several server processes"))
+    );
 }

@@ -7,7 +7,9 @@ mod common;
 use common::{fixture, fixture_path, fixtures};
 
 use authbench_report::claims;
-use authbench_report::{Flag, LoadModel, Operation, Report, RunStatus, Schedule, SystemStep, html};
+use authbench_report::{
+    Flag, LoadModel, Operation, Replica, Report, Routing, RunStatus, Schedule, SystemStep, html,
+};
 
 fn render(report: &Report) -> String {
     html::render(report).expect("the report renders")
@@ -339,4 +341,55 @@ fn every_partial_cut_of_every_fixture_renders() {
             }
         }
     }
+}
+
+#[test]
+fn the_systems_table_shows_how_many_processes_a_system_ran_as_and_how_they_were_routed() {
+    let mut report = fixture("quickstart");
+    let memory = report
+        .systems
+        .iter_mut()
+        .find(|s| s.name == "session-memory")
+        .expect("the fixture has session-memory");
+    memory.replicas = [(0u32, 1001), (1, 1002)]
+        .into_iter()
+        .map(|(core, pid)| Replica {
+            base_url: format!("http://127.0.0.1:{}", 40_000 + pid),
+            pid: Some(pid),
+            cores: Some(core.to_string()),
+            log: Some(format!("logs/session-memory.{core}.log")),
+        })
+        .collect();
+    memory.routing = Some(Routing::RoundRobin);
+    let page = render(&report);
+    let systems = page
+        .split("<h3>Systems</h3>")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("the Systems table");
+    assert!(systems.contains("<th class=\"num\">Processes</th>"));
+    let row = |name: &str| {
+        systems
+            .split("<tr>")
+            .find(|row| row.contains(&format!("</span>{name}")))
+            .unwrap_or_else(|| panic!("a row for {name}"))
+            .to_owned()
+    };
+    let scaled = row("session-memory");
+    assert!(
+        scaled.contains("<td class=\"num\">2 (round robin)</td><td>0 / 1</td>"),
+        "{scaled}"
+    );
+    assert!(
+        row("session-sqlite").contains("<td class=\"num\">1</td><td>0</td>"),
+        "one process"
+    );
+    assert!(
+        page.contains(
+            "2 processes, round robin routing: cores 0 (pid 1001); cores 1 (pid 1002); 1 worker \
+             threads each"
+        ),
+        "the machine section lists each replica's cores and pid"
+    );
+    assert!(page.contains("title=\"2 server processes, round robin routing\">×2</span>"));
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use authbench_report::plan::{PlanError, PlanInput, plan, render_text};
 use authbench_report::slo::{Bound, SloTarget};
-use authbench_report::{Operation, Report, Step, SystemStep};
+use authbench_report::{Operation, Replica, Report, Routing, Step, SystemStep};
 
 fn slo(text: &str) -> SloTarget {
     text.parse().expect("a valid SLO")
@@ -343,4 +343,73 @@ fn a_flow_that_logs_out_gets_no_store_memory_figure_rather_than_a_negative_one()
             assert!(line.value >= 0.0, "{}: {line:?}", system.name);
         }
     }
+}
+
+#[test]
+fn a_replicated_systems_capacity_per_instance_is_its_throughput_divided_by_its_replicas() {
+    let mut report = fixture("quickstart");
+    let jwt = report
+        .systems
+        .iter_mut()
+        .find(|s| s.name == "jwt-hs256")
+        .expect("the fixture has jwt-hs256");
+    // Both replicas pinned to core 0, as scenarios/scale-out.toml runs them.
+    jwt.replicas = (0..2u32)
+        .map(|k| Replica {
+            base_url: format!("http://127.0.0.1:{}", 40_000 + k),
+            pid: Some(1000 + k),
+            cores: Some("0".into()),
+            log: None,
+        })
+        .collect();
+    jwt.routing = Some(Routing::Sticky);
+    let planned = plan(&report, &PlanInput::new(100_000.0, slo("p99<50ms"))).expect("a plan");
+    let system = |name: &str| {
+        planned
+            .systems
+            .iter()
+            .find(|s| s.name == name)
+            .expect("planned")
+    };
+    let replicated = system("jwt-hs256");
+    let (step, best) = best_step(&report, "jwt-hs256", 50_000);
+    let capacity = replicated.line("capacity per instance").expect("planned");
+    assert!(
+        close(capacity.value, best.requests_per_second / 2.0),
+        "{capacity:?} against {}",
+        best.requests_per_second
+    );
+    assert!(
+        capacity.from.contains(&format!(
+            "requests_per_second at vus={} (steps[{}]) / 2 replicas = {:.1} / 2",
+            step.load, step.index, best.requests_per_second
+        )),
+        "{}",
+        capacity.from
+    );
+    let instances = replicated.line("app instances").expect("planned").value;
+    assert_eq!(
+        instances,
+        (100_000.0 / (best.requests_per_second / 2.0)).ceil()
+    );
+    assert!(
+        replicated.assumptions.iter().any(|a| a
+            .contains("one instance = one of the 2 measured server processes")
+            && a.contains("2 processes on 1 core(s)")),
+        "{:#?}",
+        replicated.assumptions
+    );
+    assert!(
+        planned
+            .assumptions
+            .iter()
+            .any(|a| a.contains("divided by the replica count")),
+        "{:#?}",
+        planned.assumptions
+    );
+
+    // A single process keeps its step's figure whole.
+    let (_, single) = best_step(&report, "jwt-eddsa", 50_000);
+    let capacity = system("jwt-eddsa").line("capacity per instance");
+    assert_eq!(capacity.expect("planned").value, single.requests_per_second);
 }

@@ -95,6 +95,21 @@ fn sample_report() -> Report {
                 at_s: 1.0,
                 message: "exited".into(),
             }],
+            replicas: vec![
+                Replica {
+                    base_url: "http://127.0.0.1:1".into(),
+                    pid: Some(2),
+                    cores: Some("0".into()),
+                    log: Some("logs/a.log".into()),
+                },
+                Replica {
+                    base_url: "http://127.0.0.1:3".into(),
+                    pid: Some(4),
+                    cores: Some("0".into()),
+                    log: Some("logs/a.1.log".into()),
+                },
+            ],
+            routing: Some(Routing::RoundRobin),
         }],
         steps: vec![Step {
             index: 0,

@@ -22,6 +22,7 @@ mod open;
 mod recorder;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 pub use fixed::{FIXED_REQUEST_TIMEOUT, InvalidPath, fixed};
@@ -33,7 +34,7 @@ use tokio::time::Instant;
 
 use crate::client::Endpoint;
 use crate::flow::{Credential, Turn, Vu};
-use crate::scenario::Flow;
+use crate::scenario::{Flow, Routing};
 
 /// After a failed connect a VU waits this long (or its think time, if longer) before trying
 /// again, so that a dead server doesn't turn every VU into a busy loop of refused connects.
@@ -42,7 +43,11 @@ const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(10);
 /// One system's virtual users, created as steps need them and kept across calls.
 #[derive(Debug)]
 pub struct Driver {
-    endpoint: Arc<Endpoint>,
+    /// One per replica of the system; usually one.
+    endpoints: Vec<Arc<Endpoint>>,
+    routing: Routing,
+    /// Numbers every request of the system's VUs, for round-robin routing over replicas.
+    router: Arc<AtomicUsize>,
     credentials: Arc<[Credential]>,
     flow: Flow,
     request_timeout: Duration,
@@ -62,7 +67,9 @@ impl Driver {
         request_timeout: Duration,
     ) -> Driver {
         Driver {
-            endpoint: Arc::new(endpoint),
+            endpoints: vec![Arc::new(endpoint)],
+            routing: Routing::RoundRobin,
+            router: Arc::new(AtomicUsize::new(0)),
             credentials,
             flow,
             request_timeout,
@@ -79,6 +86,23 @@ impl Driver {
     pub fn rotating_accounts(mut self, stride: usize) -> Driver {
         self.accounts_stride = stride;
         self
+    }
+
+    /// Spreads the VUs' requests over `more` replicas besides the first endpoint: with
+    /// [`Routing::Sticky`] VU `i` keeps to replica `i mod n`; with [`Routing::RoundRobin`] the
+    /// system's requests go to the replicas in turn, whichever VU sends them.
+    pub fn spread_over(mut self, more: Vec<Endpoint>, routing: Routing) -> Driver {
+        self.endpoints.extend(more.into_iter().map(Arc::new));
+        self.routing = routing;
+        self
+    }
+
+    /// The endpoints VU `index` sends to.
+    fn endpoints_of(&self, index: usize) -> Vec<Arc<Endpoint>> {
+        match self.routing {
+            Routing::Sticky => vec![self.endpoints[index % self.endpoints.len()].clone()],
+            Routing::RoundRobin => self.endpoints.clone(),
+        }
     }
 
     /// VUs created so far.
@@ -120,8 +144,9 @@ impl Driver {
             .step_by(stride)
             .cloned()
             .collect();
-        Some(Vu::with_accounts(
-            self.endpoint.clone(),
+        Some(Vu::spread_over(
+            self.endpoints_of(index),
+            Some(self.router.clone()),
             &accounts,
             self.flow,
             self.request_timeout,

@@ -265,6 +265,16 @@ pub struct MetricsLoad {
 }
 
 impl MetricsLoad {
+    /// Adds another server's load over the same window (one replica of the same system): every
+    /// consumer sums the lists by label, so they are simply appended.
+    pub fn absorb(&mut self, other: MetricsLoad) {
+        self.requests.extend(other.requests);
+        self.total_requests += other.total_requests;
+        self.store_operations.extend(other.store_operations);
+        self.total_store_operations += other.total_store_operations;
+        self.store_time.extend(other.store_time);
+    }
+
     /// Operations of any outcome on `namespace` (`sessions`, `refresh_families`, ...).
     pub fn store_operations_in(&self, namespace: &str) -> u64 {
         self.store_operations

@@ -86,6 +86,24 @@ pub struct ProcessLoad {
     pub allowed_cores: String,
 }
 
+/// The load of several processes (a system's replicas) over the same window, as one: CPU and
+/// memory summed (their peaks need not coincide, so the summed peak is an upper bound), the
+/// first process's pid and cores. `None` for no processes or mismatched samples.
+pub fn sum_deltas(before: &[ProcessSample], after: &[ProcessSample]) -> Option<ProcessLoad> {
+    if before.len() != after.len() {
+        return None;
+    }
+    let mut loads = before.iter().zip(after).map(|(b, a)| b.delta(a));
+    let first = loads.next()?;
+    Some(loads.fold(first, |mut sum, one| {
+        sum.cpu += one.cpu;
+        sum.rss_bytes += one.rss_bytes;
+        sum.rss_change_bytes += one.rss_change_bytes;
+        sum.peak_rss_bytes += one.peak_rss_bytes;
+        sum
+    }))
+}
+
 impl ProcessLoad {
     pub fn cpu_seconds(&self) -> f64 {
         self.cpu.as_secs_f64()

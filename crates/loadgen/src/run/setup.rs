@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use authbench_report::{Event, SystemInfo};
+use authbench_report::{Event, Replica, Routing as ReportedRouting, SystemInfo};
 
 use super::{Error, Options};
 use crate::client::Endpoint;
@@ -15,16 +15,18 @@ use crate::output::RunDir;
 use crate::probe::process::ProcessSample;
 use crate::probe::{MetricsProbe, StoreProbe, redact};
 use crate::progress::Progress;
-use crate::scenario::{MainDb, Scenario, StoreSpec, Target};
+use crate::scenario::{MainDb, Routing, Scenario, Server, StoreSpec, Target};
 use crate::system::{self, Credential, Launch, Spawned};
 
 /// A system under test, ready for turns.
 #[derive(Debug)]
 pub(super) struct Sut {
     pub info: SystemInfo,
-    pub spawned: Option<Spawned>,
+    /// Its server processes: one per replica; none for an external system.
+    pub spawned: Vec<Spawned>,
     pub driver: Driver,
-    pub metrics: MetricsProbe,
+    /// Each replica's /metrics (one for an external system).
+    pub metrics: Vec<MetricsProbe>,
     pub store: Option<StoreProbe>,
     /// `Some(why)` once the system stopped running; its later turns are skipped.
     pub down: Option<String>,
@@ -81,33 +83,51 @@ pub(super) async fn start(
             system: system.name.clone(),
             message,
         };
-        let (spawned, base_url, metrics_url, credentials, store_spec, kind) = match &system.target {
+        let (spawned, metrics_urls, credentials, store_spec, kind) = match &system.target {
             Target::Spawned(server) => {
-                let log = dir.logs.join(format!("{}.log", system.name));
-                let launch = Launch {
-                    exe: &options.exe,
-                    main_db_url: &main_db_url,
-                    balance_source: scenario.balance_source,
-                    argon2: scenario.argon2,
-                    workers: scenario.server_workers.map(|n| n.get()),
-                    cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
-                    data_dir: &dir.data,
-                    log,
+                let key_file = match server {
+                    Server::Jwt { alg, .. } if system.replicas.get() > 1 => {
+                        let path = dir.data.join(format!("{}.key", system.name));
+                        system::keygen(&options.exe, &system.name, *alg, &path).await?;
+                        Some(path)
+                    }
+                    _ => None,
                 };
-                let spawned = system::spawn(&system.name, server, &launch).await?;
-                progress.note(&format!(
-                    "started {} (pid {}) at {}",
-                    system.name, spawned.pid, spawned.base_url
-                ));
-                let base_url = spawned.base_url.clone();
+                let mut spawned = Vec::new();
+                for replica in 0..system.replicas.get() {
+                    let log = dir.logs.join(log_name(&system.name, replica));
+                    let launch = Launch {
+                        exe: &options.exe,
+                        main_db_url: &main_db_url,
+                        balance_source: scenario.balance_source,
+                        argon2: scenario.argon2,
+                        workers: scenario.server_workers.map(|n| n.get()),
+                        cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
+                        data_dir: &dir.data,
+                        log,
+                        key_file: key_file.as_deref(),
+                    };
+                    let one = system::spawn(&system.name, server, &launch).await?;
+                    progress.note(&format!(
+                        "started {}{} (pid {}) at {}",
+                        system.name,
+                        replica_label(system.replicas.get(), replica),
+                        one.pid,
+                        one.base_url
+                    ));
+                    spawned.push(one);
+                }
                 let kind = match server {
-                    crate::scenario::Server::Session { .. } => "session",
-                    crate::scenario::Server::Jwt { .. } => "jwt",
+                    Server::Session { .. } => "session",
+                    Server::Jwt { .. } => "jwt",
                 };
+                let metrics_urls = spawned
+                    .iter()
+                    .map(|one| format!("{}/metrics", one.base_url))
+                    .collect();
                 (
-                    Some(spawned),
-                    base_url.clone(),
-                    format!("{base_url}/metrics"),
+                    spawned,
+                    metrics_urls,
                     seeded.clone(),
                     Some(server.store().clone()),
                     kind,
@@ -117,18 +137,27 @@ pub(super) async fn start(
                 let credentials: Arc<[Credential]> =
                     system::read_credentials(&external.credentials_csv, needed)?.into();
                 (
-                    None,
-                    external.base_url.clone(),
-                    external.metrics_url.clone(),
+                    Vec::new(),
+                    vec![external.metrics_url.clone()],
                     credentials,
                     external.store.clone(),
                     "external",
                 )
             }
         };
-        let endpoint = Endpoint::resolve(&base_url)
-            .await
-            .map_err(|e| setup_error(format!("{base_url}: {e}")))?;
+        let base_urls: Vec<String> = match &system.target {
+            Target::Spawned(_) => spawned.iter().map(|one| one.base_url.clone()).collect(),
+            Target::External(external) => vec![external.base_url.clone()],
+        };
+        let base_url = base_urls[0].clone();
+        let mut endpoints = Vec::with_capacity(base_urls.len());
+        for url in &base_urls {
+            let endpoint = Endpoint::resolve(url)
+                .await
+                .map_err(|e| setup_error(format!("{url}: {e}")))?;
+            endpoints.push(endpoint);
+        }
+        let endpoint = endpoints.remove(0);
         let store = match &store_spec {
             Some(StoreSpec::Redis { url }) | Some(StoreSpec::Postgres { url }) => Some(
                 StoreProbe::connect(url)
@@ -137,12 +166,16 @@ pub(super) async fn start(
             ),
             _ => None,
         };
-        let metrics = MetricsProbe::new(&metrics_url).map_err(|e| setup_error(e.to_string()))?;
-        if let Err(error) = metrics.sample().await {
-            return Err(setup_error(format!(
-                "its /metrics is unreachable ({error}); the run compares the server's own counts \
-                 with the load generator's"
-            )));
+        let mut metrics = Vec::with_capacity(metrics_urls.len());
+        for url in &metrics_urls {
+            let probe = MetricsProbe::new(url).map_err(|e| setup_error(e.to_string()))?;
+            if let Err(error) = probe.sample().await {
+                return Err(setup_error(format!(
+                    "its /metrics is unreachable ({error}); the run compares the server's own \
+                     counts with the load generator's"
+                )));
+            }
+            metrics.push(probe);
         }
         let driver = Driver::new(
             endpoint,
@@ -150,21 +183,27 @@ pub(super) async fn start(
             scenario.flow,
             scenario.request_timeout,
         )
-        .rotating_accounts(needed);
-        let pid = spawned.as_ref().map(|s| s.pid);
+        .rotating_accounts(needed)
+        .spread_over(endpoints, system.routing);
+        let pid = spawned.first().map(|s| s.pid);
         let info = SystemInfo {
             name: system.name.clone(),
             kind: kind.into(),
             base_url: base_url.clone(),
-            settings: settings(spawned.as_ref()),
+            settings: settings(spawned.first()),
             store: store_spec.as_ref().map(|s| s.kind().to_owned()),
             store_version: store.as_ref().map(|probe| probe.version().to_owned()),
             pid,
             cores: pid.and_then(|pid| ProcessSample::read(pid).ok().map(|s| s.allowed_cores)),
             log: spawned
-                .as_ref()
-                .map(|_| format!("logs/{}.log", system.name)),
+                .first()
+                .map(|_| format!("logs/{}", log_name(&system.name, 0))),
             events: Vec::new(),
+            replicas: replicas(&system.name, &spawned),
+            routing: (spawned.len() > 1).then_some(match system.routing {
+                Routing::RoundRobin => ReportedRouting::RoundRobin,
+                Routing::Sticky => ReportedRouting::Sticky,
+            }),
         };
         systems.push(Sut {
             info,
@@ -177,6 +216,40 @@ pub(super) async fn start(
         });
     }
     Ok(systems)
+}
+
+/// `logs/<system>.log` for the first (or only) replica, `<system>.<n>.log` for the others.
+fn log_name(system: &str, replica: u32) -> String {
+    match replica {
+        0 => format!("{system}.log"),
+        n => format!("{system}.{n}.log"),
+    }
+}
+
+/// ` replica 2/3` in progress lines of a system that scales out; nothing otherwise.
+fn replica_label(replicas: u32, replica: u32) -> String {
+    if replicas > 1 {
+        format!(" replica {}/{replicas}", replica + 1)
+    } else {
+        String::new()
+    }
+}
+
+/// What the report says of each replica; nothing for a single process.
+fn replicas(system: &str, spawned: &[Spawned]) -> Vec<Replica> {
+    if spawned.len() < 2 {
+        return Vec::new();
+    }
+    spawned
+        .iter()
+        .zip(0u32..)
+        .map(|(one, index)| Replica {
+            base_url: one.base_url.clone(),
+            pid: Some(one.pid),
+            cores: ProcessSample::read(one.pid).ok().map(|s| s.allowed_cores),
+            log: Some(format!("logs/{}", log_name(system, index))),
+        })
+        .collect()
 }
 
 fn settings(spawned: Option<&Spawned>) -> BTreeMap<String, String> {
@@ -211,8 +284,8 @@ pub(super) async fn stop(systems: &mut Vec<Sut>) -> Vec<SystemInfo> {
             ..
         } = system;
         drop(driver);
-        if let Some(spawned) = spawned {
-            stopping.spawn(spawned.stop());
+        for one in spawned {
+            stopping.spawn(one.stop());
         }
         infos.push(info);
     }

@@ -9,8 +9,9 @@ use tokio_util::sync::CancellationToken;
 use super::setup::Sut;
 use crate::drive::Driver;
 use crate::live::Live;
+use crate::probe::metrics::MetricsSample;
 use crate::probe::process::{self, ProcessLoad, ProcessSample};
-use crate::probe::{MetricsLoad, StoreLoad};
+use crate::probe::{Error as MetricsError, MetricsLoad, MetricsProbe, StoreLoad};
 use crate::progress::{Progress, Rates};
 use crate::recording::Recording;
 use crate::scenario::{Load, Operation, Scenario};
@@ -89,19 +90,19 @@ pub(super) async fn run(
         )
         .await;
     }
-    let server_pid = sut.spawned.as_ref().map(|s| s.pid);
+    let server_pids: Vec<u32> = sut.spawned.iter().map(|s| s.pid).collect();
     let own_pid = std::process::id();
     // Losing the per-step peak only makes the figure a peak since start; not worth a fault.
-    for pid in server_pid.into_iter().chain([own_pid]) {
+    for pid in server_pids.iter().copied().chain([own_pid]) {
         let _ = process::reset_peak_rss(pid);
     }
-    let server_before = server_pid.and_then(|pid| ProcessSample::read(pid).ok());
+    let servers_before = read_all(&server_pids);
     let own_before = ProcessSample::read(own_pid).ok();
     let store_before = match &sut.store {
         Some(probe) => probe.sample().await.ok(),
         None => None,
     };
-    let metrics_before = sut.metrics.sample().await.ok();
+    let metrics_before = sample_all(&sut.metrics).await.ok();
 
     turn.start = run_started.elapsed();
     let started = Instant::now();
@@ -117,11 +118,11 @@ pub(super) async fn run(
     .await;
     turn.wall = started.elapsed();
 
-    let server_after = server_pid.and_then(|pid| ProcessSample::read(pid).ok());
+    let servers_after = read_all(&server_pids);
     let own_after = ProcessSample::read(own_pid).ok();
-    turn.server = server_before
-        .zip(server_after)
-        .map(|(before, after)| before.delta(&after));
+    turn.server = servers_before
+        .zip(servers_after)
+        .and_then(|(before, after)| process::sum_deltas(&before, &after));
     turn.loadgen = own_before
         .zip(own_after)
         .map(|(before, after)| before.delta(&after));
@@ -131,18 +132,28 @@ pub(super) async fn run(
             Err(error) => sut.event(format!("store probe failed: {error}")),
         }
     }
-    match (metrics_before, sut.metrics.sample().await) {
-        (Some(before), Ok(after)) => turn.metrics = Some(before.delta(&after)),
+    match (metrics_before, sample_all(&sut.metrics).await) {
+        (Some(before), Ok(after)) => {
+            let mut deltas = before.iter().zip(&after).map(|(b, a)| b.delta(a));
+            turn.metrics = deltas.next().map(|first| {
+                deltas.fold(first, |mut sum, one| {
+                    sum.absorb(one);
+                    sum
+                })
+            });
+        }
         (_, Err(error)) => sut.event(format!("/metrics unreachable after the turn: {error}")),
         _ => {}
     }
     if cancel.is_cancelled() {
         turn.partial = Some("interrupted during this turn".into());
     }
-    if let Some(spawned) = sut.spawned.as_mut()
-        && let Some(status) = spawned.exited()
-    {
-        let why = format!("server exited ({status}); see {}", spawned.log.display());
+    let exited = sut
+        .spawned
+        .iter_mut()
+        .find_map(|one| one.exited().map(|status| (status, one.log.clone())));
+    if let Some((status, log)) = exited {
+        let why = format!("server exited ({status}); see {}", log.display());
         progress.note(&format!("{}: {why}", sut.info.name));
         sut.event(why.clone());
         sut.down = Some(why.clone());
@@ -160,6 +171,26 @@ pub(super) async fn run(
     });
     turn.recording = Some(recording);
     turn
+}
+
+/// Every replica's process sample, or `None` if any could not be read (a figure for some of the
+/// replicas would pass for the whole system's).
+fn read_all(pids: &[u32]) -> Option<Vec<ProcessSample>> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|pid| ProcessSample::read(*pid).ok())
+        .collect()
+}
+
+/// Every replica's /metrics, in replica order.
+async fn sample_all(probes: &[MetricsProbe]) -> Result<Vec<MetricsSample>, MetricsError> {
+    let mut samples = Vec::with_capacity(probes.len());
+    for probe in probes {
+        samples.push(probe.sample().await?);
+    }
+    Ok(samples)
 }
 
 /// Runs the load model for `duration`, redrawing the live line as it goes.

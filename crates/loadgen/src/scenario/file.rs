@@ -161,10 +161,20 @@ pub struct SystemFile {
     pub revocation: Option<RevocationName>,
     pub transport: Option<TransportName>,
     pub access_ttl: Option<String>,
+    // Spawned systems that scale out.
+    pub replicas: Option<i64>,
+    pub routing: Option<RoutingName>,
     // External systems.
     pub base_url: Option<String>,
     pub metrics_url: Option<String>,
     pub credentials_csv: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoutingName {
+    RoundRobin,
+    Sticky,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

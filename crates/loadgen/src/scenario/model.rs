@@ -196,6 +196,32 @@ pub struct System {
     /// Unique within the scenario; letters, digits, `-` and `_` (used in file names).
     pub name: String,
     pub target: Target,
+    /// Server processes the run starts for a spawned system (each its own `authbench serve`,
+    /// sharing the store URL and, for JWT, one signing key); always 1 for an external system.
+    pub replicas: NonZeroU32,
+    /// How requests are spread over the replicas.
+    pub routing: Routing,
+}
+
+/// The most replicas of one system: each is a process with its own runtime, on the same cores.
+pub const MAX_REPLICAS: u32 = 16;
+
+/// How requests reach a system's replicas, as a load balancer in front of them would send them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routing {
+    /// Each request of a VU goes to the next replica in turn.
+    RoundRobin,
+    /// A VU keeps to one replica (sticky sessions).
+    Sticky,
+}
+
+impl Routing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Routing::RoundRobin => "round-robin",
+            Routing::Sticky => "sticky",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,13 +1,17 @@
 //! `[[systems]]` tables to [`System`]s. The kinds share one flat table in the file, so this is
 //! where a key that belongs to another kind (an `alg` on a session system) is caught and named.
 
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
 use super::checker::Checker;
-use super::file::{AlgName, RevocationName, SystemFile, SystemKind, TouchName, TransportName};
+use super::file::{
+    AlgName, RevocationName, RoutingName, SystemFile, SystemKind, TouchName, TransportName,
+};
 use super::model::{
-    Alg, External, Revocation, Server, StoreSpec, System, Target, Touch, Transport,
+    Alg, External, MAX_REPLICAS, Revocation, Routing, Server, StoreSpec, System, Target, Touch,
+    Transport,
 };
 use super::values;
 
@@ -35,12 +39,61 @@ pub fn systems(
         names.push(name.clone());
         // Messages about the system's other keys say which system, even if its name is bad.
         let label = file.name.clone().unwrap_or_else(|| prefix.clone());
+        let scale = scale(checker, &file, &prefix);
         let target = target(checker, file, &prefix, &label, scenario_dir);
-        if let (Some(name), Some(target)) = (name, target) {
-            systems.push(System { name, target });
+        if let (Some(name), Some(target), Some((replicas, routing))) = (name, target, scale) {
+            systems.push(System {
+                name,
+                target,
+                replicas,
+                routing,
+            });
         }
     }
     (checker.problems.len() == problems_before).then_some(systems)
+}
+
+/// `replicas` and `routing`: only for spawned systems, and routing only with more than one.
+fn scale(
+    checker: &mut Checker<'_>,
+    file: &SystemFile,
+    prefix: &str,
+) -> Option<(NonZeroU32, Routing)> {
+    let external = file.kind == Some(SystemKind::External);
+    let mut replicas = NonZeroU32::MIN;
+    if let Some(value) = file.replicas {
+        let key = format!("{prefix}.replicas");
+        if external {
+            checker.problem(
+                &key,
+                "`replicas` applies to spawned systems (kind = \"session\" or \"jwt\"); an \
+                 external system is driven at its one base_url",
+            );
+            return None;
+        }
+        if !(1..=i64::from(MAX_REPLICAS)).contains(&value) {
+            checker.problem(
+                &key,
+                format!("{value} is out of range; it must be 1 to {MAX_REPLICAS} server processes"),
+            );
+            return None;
+        }
+        replicas = NonZeroU32::new(value as u32)?;
+    }
+    let routing = match file.routing {
+        None => Routing::RoundRobin,
+        Some(_) if replicas.get() == 1 => {
+            checker.problem(
+                format!("{prefix}.routing"),
+                "`routing` spreads requests over replicas; set `replicas` to 2 or more, or \
+                 remove it",
+            );
+            return None;
+        }
+        Some(RoutingName::RoundRobin) => Routing::RoundRobin,
+        Some(RoutingName::Sticky) => Routing::Sticky,
+    };
+    Some((replicas, routing))
 }
 
 fn system_name(

@@ -1,7 +1,7 @@
 //! Numbers as the report writes them (units always, precision that matches what was measured),
 //! and the spans over steps or repeats the claims quote.
 
-use crate::model::{Flag, LoadModel};
+use crate::model::{Flag, LoadModel, Routing};
 
 /// A plain number: integers from 100 up (with thousands separators), one decimal from 10, two
 /// from 1, and two significant digits below, so that 0.0050 and 1.10 both keep their meaning.
@@ -165,6 +165,14 @@ pub fn load_axis(model: LoadModel) -> &'static str {
 
 /// An operation as the report names it.
 pub use crate::slo::operation_name;
+
+/// How requests reached a system's replicas, as the report names it.
+pub fn routing(routing: Routing) -> &'static str {
+    match routing {
+        Routing::RoundRobin => "round robin",
+        Routing::Sticky => "sticky",
+    }
+}
 
 /// A flag as the report names it.
 pub fn flag(flag: &Flag) -> String {

@@ -1,5 +1,5 @@
-//! The claims about state: C1 (the session store's load, and whether it saturates first), C2 (JWT
-//! validation needs no store) and C6 (scaling session servers out needs a shared store).
+//! The claims about state: C1 (the session store's load, and whether it saturates first) and C2
+//! (JWT validation needs no store). C6, scaling out, is in `scale`.
 
 use super::figures::{count, extent, micros, number, percent, short, span};
 use super::{Claim, Run, Style, System, Verdict};
@@ -290,11 +290,15 @@ pub(super) fn stateless(run: &Run<'_>) -> Claim {
         (Some(high), None) if high < NO_STORE => Verdict::Supports,
         _ => Verdict::Mixed,
     };
-    let mut caveats = vec![
-        "Scaling out without shared state is not measured: every system ran as one server \
+    let scaled = jwts.iter().any(|system| system.info.replica_count() > 1);
+    let mut caveats = vec![if scaled {
+        "Scaling out is judged in C6, where the JWT replicas stand beside the session ones."
+            .to_owned()
+    } else {
+        "Scaling out without shared state is not measured: every JWT system ran as one server \
          process (see C6)."
-            .to_owned(),
-    ];
+            .to_owned()
+    }];
     caveats.extend(run.flag_caveat(jwts));
     Claim::new("C2", verdict, evidence, caveats)
 }
@@ -339,39 +343,4 @@ fn cpu_comparison(run: &Run<'_>, jwts: &[&System<'_>]) -> Option<String> {
             parts.join(", ")
         )
     })
-}
-
-pub(super) fn scale_out(run: &Run<'_>) -> Claim {
-    let mut evidence: Vec<String> = run
-        .of(Style::Session)
-        .map(|system| {
-            let store = system.info.store.as_deref().unwrap_or("unknown");
-            let reach = match store {
-                "memory" => {
-                    "process memory: a second replica would not see these sessions, so \
-                             scaling out needs sticky routing or a shared store"
-                }
-                "sqlite" => {
-                    "a SQLite file: replicas on one host could share it, replicas on \
-                             several hosts could not"
-                }
-                "redis" | "postgres" => "a network store that several replicas could share",
-                _ => "a store whose reach the report does not know",
-            };
-            format!("{} keeps its sessions in {reach}.", system.name())
-        })
-        .collect();
-    if evidence.is_empty() {
-        evidence.push("No session-backed system ran in this scenario.".to_owned());
-    }
-    Claim::new(
-        "C6",
-        Verdict::NotMeasured,
-        evidence,
-        vec![
-            "Every system ran as a single server process; scale-out needs several replicas \
-             behind one address (as docker-compose runs them), which this run did not have."
-                .to_owned(),
-        ],
-    )
 }

@@ -143,9 +143,10 @@ pub(super) fn setting_differences(base: &Report, new: &Report) -> Vec<String> {
     notes
 }
 
-/// Paths and addresses name each run's own folder and port, so they always differ.
+/// Paths and addresses name each run's own folder and port (and JWT replicas' shared key file),
+/// so they always differ.
 fn comparable_setting(key: &str) -> bool {
-    !matches!(key, "main-db" | "store" | "listen")
+    !matches!(key, "main-db" | "store" | "listen" | "key-file")
 }
 
 /// Flags on either side: a loadgen-bound or partial step measures the run, not the system.

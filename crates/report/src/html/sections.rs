@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::escape;
 use super::plots::{color, hex};
 use crate::claims::figures::{
-    bytes, micros_short, number, operation_name, percent, short, timestamp,
+    bytes, micros_short, number, operation_name, percent, routing, short, timestamp,
 };
 use crate::claims::{Claim, Verdict};
 use crate::model::{Report, SystemInfo};
@@ -140,8 +140,8 @@ pub fn scenario(report: &Report) -> String {
     html.push_str(
         "</tbody></table>\n<h3>Systems</h3>\n\
          <div class=\"table-wrap\"><table class=\"data\"><thead><tr>\
-         <th>System</th><th>Kind</th><th>Store</th><th>Cores</th><th>Settings</th></tr>\
-         </thead>\n<tbody>\n",
+         <th>System</th><th>Kind</th><th>Store</th><th class=\"num\">Processes</th>\
+         <th>Cores</th><th>Settings</th></tr></thead>\n<tbody>\n",
     );
     for (index, system) in report.systems.iter().enumerate() {
         let settings: Vec<String> = system
@@ -152,12 +152,14 @@ pub fn scenario(report: &Report) -> String {
         let _ = writeln!(
             html,
             "<tr><th scope=\"row\"><span class=\"dot\" style=\"background: {}\"></span>{}</th>\
-             <td>{}</td><td>{}</td><td>{}</td><td class=\"settings\">{}</td></tr>",
+             <td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>\
+             <td class=\"settings\">{}</td></tr>",
             hex(color(index)),
             escape(&system.name),
             escape(&system.kind),
             escape(&store_shown(system)),
-            escape(system.cores.as_deref().unwrap_or("any")),
+            escape(&processes(system)),
+            escape(&cores(system)),
             settings.join(" ")
         );
     }
@@ -172,6 +174,28 @@ pub fn scenario(report: &Report) -> String {
     html
 }
 
+/// `1`, or `2 (round robin)` for a system that scaled out.
+fn processes(system: &SystemInfo) -> String {
+    match (system.replica_count(), system.routing) {
+        (1, _) => "1".to_owned(),
+        (n, Some(mode)) => format!("{n} ({})", routing(mode)),
+        (n, None) => n.to_string(),
+    }
+}
+
+/// The CPU affinity of each server process: `0`, or `0 / 1` for two replicas.
+fn cores(system: &SystemInfo) -> String {
+    if system.replicas.is_empty() {
+        return system.cores.as_deref().unwrap_or("any").to_owned();
+    }
+    let lists: Vec<&str> = system
+        .replicas
+        .iter()
+        .map(|replica| replica.cores.as_deref().unwrap_or("any"))
+        .collect();
+    lists.join(" / ")
+}
+
 /// The store's kind, with the server's own version where a probe asked it.
 fn store_shown(system: &SystemInfo) -> String {
     match (&system.store, &system.store_version) {
@@ -179,6 +203,37 @@ fn store_shown(system: &SystemInfo) -> String {
         (Some(store), None) => store.clone(),
         (None, _) => "–".into(),
     }
+}
+
+/// The cores, worker threads and pid of a system's process, or of each of its replicas.
+fn processes_shown(system: &SystemInfo) -> String {
+    let workers = system.settings.get("workers");
+    let pid = |pid: Option<u32>| pid.map_or(String::new(), |pid| format!(" (pid {pid})"));
+    if system.replicas.is_empty() {
+        let workers = workers.map_or(String::new(), |w| format!(", {w} worker threads"));
+        return format!(
+            "cores {}{workers}{}",
+            system.cores.as_deref().unwrap_or("any"),
+            pid(system.pid)
+        );
+    }
+    let each: Vec<String> = system
+        .replicas
+        .iter()
+        .map(|replica| {
+            let cores = replica.cores.as_deref().unwrap_or("any");
+            format!("cores {cores}{}", pid(replica.pid))
+        })
+        .collect();
+    let routed = system
+        .routing
+        .map_or(String::new(), |mode| format!(", {} routing", routing(mode)));
+    let workers = workers.map_or(String::new(), |w| format!("; {w} worker threads each"));
+    format!(
+        "{} processes{routed}: {}{workers}",
+        system.replicas.len(),
+        each.join("; ")
+    )
 }
 
 /// The machine, the versions and the cores each process had.
@@ -198,14 +253,7 @@ pub fn machine(report: &Report) -> String {
     );
     row(&mut html, "Load generator", &loadgen);
     for system in &report.systems {
-        let mut text = format!("cores {}", system.cores.as_deref().unwrap_or("any"));
-        if let Some(workers) = system.settings.get("workers") {
-            let _ = write!(text, ", {workers} worker threads");
-        }
-        if let Some(pid) = system.pid {
-            let _ = write!(text, " (pid {pid})");
-        }
-        row(&mut html, &escape(&system.name), &text);
+        row(&mut html, &escape(&system.name), &processes_shown(system));
     }
     row(&mut html, "Started", &timestamp(&report.started_at));
     row(&mut html, "Finished", &timestamp(&report.finished_at));

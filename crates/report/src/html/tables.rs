@@ -25,14 +25,25 @@ fn latency(result: &SystemStep, op: Operation, pick: fn(&Latency) -> u64) -> Opt
     Some(micros(pick(&stats.latency) as f64))
 }
 
+/// The system's name with its colour, and `×2` beside it where it ran as two processes.
 pub fn system_cell(report: &Report, name: &str) -> String {
-    let index = report
-        .systems
-        .iter()
-        .position(|s| s.name == name)
-        .unwrap_or(0);
+    let position = report.systems.iter().position(|s| s.name == name);
+    let index = position.unwrap_or(0);
+    let system = position.map(|i| &report.systems[i]);
+    let replicas = system.map_or(1, |s| s.replica_count());
+    let scaled = match system.and_then(|s| s.routing) {
+        _ if replicas == 1 => String::new(),
+        Some(mode) => format!(
+            " <span class=\"replicas\" title=\"{replicas} server processes, {} routing\">\
+             ×{replicas}</span>",
+            figures::routing(mode)
+        ),
+        None => format!(
+            " <span class=\"replicas\" title=\"{replicas} server processes\">×{replicas}</span>"
+        ),
+    };
     format!(
-        "<th scope=\"row\"><span class=\"dot\" style=\"background: {}\"></span>{}</th>",
+        "<th scope=\"row\"><span class=\"dot\" style=\"background: {}\"></span>{}{scaled}</th>",
         hex(color(index)),
         escape(name)
     )

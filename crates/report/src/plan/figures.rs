@@ -1,10 +1,12 @@
 //! The plan of one system: each planned figure from one measured figure of the capacity step,
 //! and the assumptions that connect them.
 
+use crate::claims::figures::routing;
 use crate::compare::load_unit;
 use crate::model::{Flag, Operation, Report, SystemInfo, SystemStep};
 use crate::slo::{operation_name, trim_number};
 
+use super::instance::instance_size;
 use super::lifetime::{DEFAULT_ACCESS_TTL, format_lifetime, lifetime, setting_duration};
 use super::{Judged, PlanInput, PlanLine, SystemPlan};
 
@@ -67,10 +69,18 @@ impl SystemFigures<'_> {
     }
 
     fn capacity(&mut self, capacity: &Judged, steps_meeting: usize, judged: &[Judged]) {
-        let (at, rps) = (self.at.clone(), self.result.requests_per_second);
+        let (at, total) = (self.at.clone(), self.result.requests_per_second);
+        // A system that scaled out measured what all its processes carried together.
+        let replicas = self.system.replica_count();
+        let rps = total / replicas as f64;
+        let shared = if replicas > 1 {
+            format!(" / {replicas} replicas = {total:.1} / {replicas}")
+        } else {
+            String::new()
+        };
         let from = format!(
-            "requests_per_second {at}, the highest of {steps_meeting} step(s) meeting the SLO \
-             (there: {})",
+            "requests_per_second {at}{shared}, the highest of {steps_meeting} step(s) meeting \
+             the SLO (there: {})",
             capacity.verdict
         );
         self.line("capacity per instance", rps, "req/s", from);
@@ -82,7 +92,13 @@ impl SystemFigures<'_> {
             arithmetic,
         );
         if let Some(cpu_us) = self.result.derived.server_cpu_us_per_request {
-            let from = format!("target × derived.server_cpu_us_per_request = {cpu_us:.2} µs {at}");
+            let summed = if replicas > 1 {
+                " (the CPU of every replica, per request)"
+            } else {
+                ""
+            };
+            let from =
+                format!("target × derived.server_cpu_us_per_request = {cpu_us:.2} µs {at}{summed}");
             self.line("app server CPU", self.planned * cpu_us / 1e6, "cores", from);
         }
         let highest = judged
@@ -150,7 +166,30 @@ impl SystemFigures<'_> {
                  is part of the app server CPU"
             )),
         }
-        if matches!(kind.as_str(), "memory" | "sqlite") {
+        let replicas = self.system.replica_count();
+        if replicas > 1 && matches!(kind.as_str(), "memory" | "sqlite") {
+            let routed = self.system.routing.map_or(String::new(), |mode| {
+                format!(" with {} routing", routing(mode))
+            });
+            let what = if self.system.kind == "jwt" {
+                "a refresh family (or a revocation)"
+            } else {
+                "a session"
+            };
+            self.assumptions.push(if kind == "memory" {
+                format!(
+                    "each of the {replicas} measured replicas had its own in-memory store{routed}: \
+                     {what} is known to the replica that made it only, so instances need sticky \
+                     routing or a shared store (claim C6 judges what this run's routing did)"
+                )
+            } else {
+                format!(
+                    "the {replicas} measured replicas shared one SQLite file on this host{routed}; \
+                     instances on several hosts could not share it and need a network store or \
+                     sticky routing (claim C6)"
+                )
+            });
+        } else if matches!(kind.as_str(), "memory" | "sqlite") {
             self.assumptions.push(format!(
                 "the {kind} store lives inside each server (process memory or a local file): \
                  several instances need a shared store or sticky routing (claim C6); the store \
@@ -316,51 +355,4 @@ fn mix(report: &Report, result: &SystemStep) -> String {
         scenario.balances_per_login,
         if scenario.logout { ", logout" } else { "" }
     )
-}
-
-/// What "one instance" was in this run: capacity holds for that size only.
-fn instance_size(report: &Report, system: &SystemInfo) -> String {
-    let workers = system
-        .settings
-        .get("workers")
-        .map_or(String::new(), |w| format!(", {w} tokio worker thread(s)"));
-    match &system.cores {
-        Some(cores) => format!(
-            "one instance = the measured server: pinned to CPU {cores} ({} core(s)){workers}; \
-             an instance of another size needs its own run",
-            count_cpus(cores)
-        ),
-        None => format!(
-            "one instance = the measured server, unpinned on a {}-core {}{workers}",
-            report.machine.cores, report.machine.cpu_model
-        ),
-    }
-}
-
-/// Counts a Cpus_allowed_list such as `0`, `0-3` or `0,2-3`.
-fn count_cpus(list: &str) -> usize {
-    list.split(',')
-        .map(|range| match range.split_once('-') {
-            Some((first, last)) => {
-                match (first.trim().parse::<usize>(), last.trim().parse::<usize>()) {
-                    (Ok(first), Ok(last)) if last >= first => last - first + 1,
-                    _ => 0,
-                }
-            }
-            None => usize::from(range.trim().parse::<usize>().is_ok()),
-        })
-        .sum()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_lists_are_counted_as_the_kernel_writes_them() {
-        assert_eq!(count_cpus("0"), 1);
-        assert_eq!(count_cpus("0-3"), 4);
-        assert_eq!(count_cpus("0,2-3"), 3);
-        assert_eq!(count_cpus("junk"), 0);
-    }
 }

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 6] = [
+pub const FIXTURES: [&str; 7] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
     "postgres-vs-jwt",
     "open-model",
     "revocation",
+    "scale-out",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {

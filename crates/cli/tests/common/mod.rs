@@ -1,0 +1,44 @@
+//! What the `authbench run` tests share: the binary, and reading back a run's folder.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_authbench");
+
+pub fn only_run_dir(results: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(results)
+        .expect("results folder")
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one run folder: {dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+pub fn report_json(run_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_dir.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("report.json is JSON")
+}
+
+pub fn assert_matches_schema(report: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(authbench_report::schema::committed()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "report.json breaks the schema: {problems:#?}"
+    );
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

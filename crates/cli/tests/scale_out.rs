@@ -1,0 +1,149 @@
+//! `authbench run` with replicas: each replica is its own server process, the load generator
+//! spreads requests over them as a load balancer would, and the report shows what claim C6 says:
+//! sessions kept in each process's memory break under round-robin routing and work with sticky
+//! routing, while JWT replicas sharing one signing key need no shared state.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{BINARY, assert_matches_schema, only_run_dir, report_json, text};
+
+const SCENARIO: &str = r#"
+description = "two replicas each, tiny durations"
+main_db = "sqlite"
+balance_source = "in-process"
+
+[users]
+accounts = 50
+
+[argon2]
+memory_kib = 1024
+iterations = 1
+
+[flow]
+balances_per_login = 20
+logout = false
+
+[load]
+model = "closed"
+vus = [4]
+
+[timing]
+step_duration = "1s"
+warmup = "0s"
+repeats = 1
+
+[[systems]]
+name = "memory-round-robin"
+kind = "session"
+store = "memory"
+replicas = 2
+
+[[systems]]
+name = "memory-sticky"
+kind = "session"
+store = "memory"
+replicas = 2
+routing = "sticky"
+
+[[systems]]
+name = "jwt"
+kind = "jwt"
+store = "memory"
+replicas = 3
+"#;
+
+fn process_is_alive(pid: u64) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn replicas_share_the_load_and_only_per_process_sessions_break_under_round_robin() {
+    let results = tempfile::tempdir().unwrap();
+    let scenario = results.path().join("scale.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let output = Command::new(BINARY)
+        .arg("run")
+        .arg(&scenario)
+        .arg("--results")
+        .arg(results.path().join("out"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let run_dir = only_run_dir(&results.path().join("out"));
+    let report = report_json(&run_dir);
+    assert_matches_schema(&report);
+
+    let systems = report["systems"].as_array().unwrap();
+    let replicas_of = |name: &str| {
+        let system = systems.iter().find(|s| s["name"] == name).unwrap();
+        (
+            system["replicas"].as_array().unwrap().clone(),
+            system["routing"].clone(),
+        )
+    };
+    for (name, count, routing) in [
+        ("memory-round-robin", 2, "round_robin"),
+        ("memory-sticky", 2, "sticky"),
+        ("jwt", 3, "round_robin"),
+    ] {
+        let (replicas, shown) = replicas_of(name);
+        assert_eq!(replicas.len(), count, "{name}");
+        assert_eq!(shown, routing, "{name}");
+        let mut pids: Vec<u64> = replicas
+            .iter()
+            .map(|r| r["pid"].as_u64().unwrap())
+            .collect();
+        pids.dedup();
+        assert_eq!(pids.len(), count, "{name}: one process per replica");
+        for (index, replica) in replicas.iter().enumerate() {
+            let log = run_dir.join(replica["log"].as_str().unwrap());
+            assert!(log.is_file(), "{name} replica {index}: {}", log.display());
+        }
+        // Every replica was stopped with the run.
+        assert!(pids.iter().all(|pid| !process_is_alive(*pid)), "{name}");
+    }
+
+    let result = |name: &str| {
+        report["steps"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["system"] == name)
+            .unwrap()
+            .clone()
+    };
+    for name in ["memory-round-robin", "memory-sticky", "jwt"] {
+        let r = result(name);
+        // The servers' own counts, summed over the replicas, are the load generator's.
+        assert_eq!(r["server_requests"], r["requests"], "{name}");
+    }
+    let balance_401 = |name: &str| {
+        let r = result(name);
+        let balance = r["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|op| op["operation"] == "balance")
+            .unwrap()
+            .clone();
+        let refused = balance["errors"]["status_401"].as_u64().unwrap_or(0);
+        (refused, balance["requests"].as_u64().unwrap())
+    };
+    // A replica has never seen a session made on its sibling: about half the balance requests
+    // land there and are refused.
+    let (refused, balances) = balance_401("memory-round-robin");
+    let share = refused as f64 / balances as f64;
+    assert!(
+        (0.3..=0.8).contains(&share),
+        "{refused} of {balances} refused"
+    );
+    // Sticky routing keeps each user on the replica that knows the session; JWT replicas all
+    // verify with the one key the run made for them.
+    for name in ["memory-sticky", "jwt"] {
+        assert_eq!(result(name)["errors"], 0, "{name}: {:?}", balance_401(name));
+    }
+    assert!(!run_dir.join("data").exists(), "the shared key is scratch");
+}
