@@ -17,6 +17,15 @@ fn claim<'a>(claims: &'a [Claim], id: &str) -> &'a Claim {
         .expect("every claim is assessed")
 }
 
+/// One claim, owned, for tests that change the report and assess it again.
+fn assessed(report: &Report, id: &str) -> Claim {
+    let claims = claims::assess(report);
+    claims
+        .into_iter()
+        .find(|claim| claim.id == id)
+        .expect("every claim is assessed")
+}
+
 fn results(report: &Report) -> impl Iterator<Item = &SystemStep> {
     report.steps.iter().flat_map(|step| &step.results)
 }
@@ -100,10 +109,7 @@ fn in_process_stores_say_their_cpu_is_not_separable() {
 #[test]
 fn quickstart_compares_the_server_cpu_of_its_two_algorithms() {
     let report = fixture("quickstart");
-    let c7 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C7")
-        .expect("C7");
+    let c7 = assessed(&report, "C7");
     assert_ne!(c7.verdict, Verdict::NotMeasured);
     for system in ["jwt-hs256", "jwt-eddsa"] {
         let (low, high) = extent(&report, system, |r| r.derived.server_cpu_us_per_request);
@@ -126,10 +132,7 @@ fn quickstart_compares_the_server_cpu_of_its_two_algorithms() {
 #[test]
 fn c3_quotes_the_balance_request_size_of_sessions_and_jwt() {
     let report = fixture("quickstart");
-    let c3 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C3")
-        .expect("C3");
+    let c3 = assessed(&report, "C3");
     assert_eq!(c3.verdict, Verdict::Supports);
     let sent = |system: &str| {
         let (low, high) = extent(&report, system, |r| {
@@ -406,10 +409,7 @@ fn round_robin_over_per_process_sessions_loses_half_of_them_while_sticky_and_jwt
     replicate(&mut report, "session-memory-sticky", Routing::Sticky);
     replicate(&mut report, "jwt-hs256", Routing::RoundRobin);
     let (refused, balances) = refuse_balances(&mut report, "session-memory", 0.5);
-    let c6 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C6")
-        .expect("C6");
+    let c6 = assessed(&report, "C6");
     assert_eq!(c6.verdict, Verdict::Supports, "{:#?}", c6.evidence);
     let text = c6.evidence.join("\n");
     let share = refused as f64 / balances as f64;
@@ -469,10 +469,7 @@ fn round_robin_over_per_process_sessions_loses_half_of_them_while_sticky_and_jwt
         assert!(caveats.contains(expected), "{expected} in {caveats}");
     }
     // C2 points at C6 once JWT replicas ran.
-    let c2 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C2")
-        .expect("C2");
+    let c2 = assessed(&report, "C2");
     assert!(c2.caveats.iter().any(|c| c.contains("judged in C6")));
 }
 
@@ -481,10 +478,7 @@ fn per_process_sessions_that_survive_round_robin_contradict_c6() {
     let mut report = fixture("quickstart");
     replicate(&mut report, "session-memory", Routing::RoundRobin);
     let (refused, balances) = refuse_balances(&mut report, "session-memory", 0.002);
-    let c6 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C6")
-        .expect("C6");
+    let c6 = assessed(&report, "C6");
     assert_eq!(c6.verdict, Verdict::Contradicts, "{:#?}", c6.evidence);
     let share = percent(refused as f64 / balances as f64);
     let text = c6.evidence.join("\n");
@@ -507,10 +501,7 @@ fn a_shared_store_whose_replicas_also_refuse_sessions_makes_c6_mixed() {
     replicate(&mut report, "session-sqlite", Routing::RoundRobin);
     refuse_balances(&mut report, "session-memory", 0.5);
     let (refused, balances) = refuse_balances(&mut report, "session-sqlite", 0.2);
-    let c6 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C6")
-        .expect("C6");
+    let c6 = assessed(&report, "C6");
     assert_eq!(c6.verdict, Verdict::Mixed, "{:#?}", c6.evidence);
     let expected = format!(
         "session-sqlite answered 401 to {} of its authenticated requests although its replicas \
@@ -532,10 +523,7 @@ fn a_shared_store_whose_replicas_also_refuse_sessions_makes_c6_mixed() {
 #[test]
 fn without_session_replicas_c6_is_not_measured_and_names_the_scenario_that_measures_it() {
     let report = fixture("quickstart");
-    let c6 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C6")
-        .expect("C6");
+    let c6 = assessed(&report, "C6");
     assert_eq!(c6.verdict, Verdict::NotMeasured);
     assert!(
         c6.evidence
@@ -554,10 +542,7 @@ fn without_session_replicas_c6_is_not_measured_and_names_the_scenario_that_measu
     // JWT replicas alone say nothing about session servers.
     let mut report = report;
     replicate(&mut report, "jwt-hs256", Routing::RoundRobin);
-    let c6 = claims::assess(&report)
-        .into_iter()
-        .find(|c| c.id == "C6")
-        .expect("C6");
+    let c6 = assessed(&report, "C6");
     assert_eq!(c6.verdict, Verdict::NotMeasured);
     assert!(
         c6.caveats
