@@ -147,3 +147,128 @@ fn replicas_share_the_load_and_only_per_process_sessions_break_under_round_robin
     }
     assert!(!run_dir.join("data").exists(), "the shared key is scratch");
 }
+
+/// A server started by the test, as someone else's deployment would be; killed when dropped.
+struct Deployed {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn deploy_jwt(main_db: &str, key: &std::path::Path) -> Deployed {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = Command::new(BINARY)
+        .args([
+            "serve",
+            "jwt",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            "memory",
+        ])
+        .args(["--alg", "HS256", "--main-db", main_db, "--key-file"])
+        .arg(key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+        .to_owned();
+    Deployed { child, address }
+}
+
+/// The balance requests a server counted, from its own /metrics.
+fn balances_counted(base_url: &str) -> u64 {
+    use std::io::{Read as _, Write as _};
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|line| {
+            line.starts_with("authbench_http_requests_total{") && line.contains("/user/balance")
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[test]
+fn an_external_system_given_two_base_urls_is_driven_on_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let main_db = format!("sqlite://{}", dir.path().join("main.db").display());
+    let seeded = Command::new(BINARY)
+        .args(["seed", "--main-db", &main_db, "--users", "20"])
+        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
+        .arg("--credentials-csv")
+        .arg(dir.path().join("users.csv"))
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{}", text(&seeded));
+    let key = dir.path().join("shared.key");
+    let keygen = Command::new(BINARY)
+        .args(["keygen", "--alg", "HS256", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{}", text(&keygen));
+    let replicas = [deploy_jwt(&main_db, &key), deploy_jwt(&main_db, &key)];
+
+    let scenario = dir.path().join("fleet.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "description = \"an external fleet of two\"\n[users]\naccounts = 20\n\
+             [flow]\nbalances_per_login = 20\nlogout = false\n\
+             [load]\nmodel = \"closed\"\nvus = [4]\n\
+             [timing]\nstep_duration = \"1s\"\nwarmup = \"0s\"\n\
+             [[systems]]\nname = \"fleet\"\nkind = \"external\"\n\
+             base_url = [\"{}\", \"{}\"]\ncredentials_csv = \"users.csv\"\n",
+            replicas[0].address, replicas[1].address
+        ),
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .arg("run")
+        .arg(&scenario)
+        .arg("--results")
+        .arg(dir.path().join("out"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let run_dir = only_run_dir(&dir.path().join("out"));
+    let report = report_json(&run_dir);
+    assert_matches_schema(&report);
+    let system = &report["systems"][0];
+    assert_eq!(system["replicas"].as_array().unwrap().len(), 2);
+    assert_eq!(system["routing"], "round_robin");
+    let result = &report["steps"][0]["results"][0];
+    assert_eq!(result["errors"], 0, "{result}");
+    // Both /metrics were read and summed: the servers' count is the load generator's.
+    assert_eq!(result["server_requests"], result["requests"]);
+    // Round robin reached both replicas, about evenly.
+    let counted: Vec<u64> = replicas
+        .iter()
+        .map(|replica| balances_counted(&replica.address))
+        .collect();
+    let (low, high) = (counted[0].min(counted[1]), counted[0].max(counted[1]));
+    assert!(
+        low > 0 && high <= 2 * low,
+        "balances per replica: {counted:?}"
+    );
+}

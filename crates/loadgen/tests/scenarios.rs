@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use authbench_loadgen::scenario::{
-    self, Alg, Argon2, BalanceSource, Load, MainDb, Operation, Revocation, Scenario, Server,
-    StoreSpec, Target, Transport,
+    self, Alg, Argon2, BalanceSource, Load, MainDb, Operation, Revocation, Routing, Scenario,
+    Server, StoreSpec, Target, Transport,
 };
 
 fn toml_files_in(dir: &Path) -> Vec<PathBuf> {
@@ -233,13 +233,40 @@ fn external_system_resolves_its_csv_beside_the_scenario() {
     let Target::External(external) = parse_ok(&text).systems.remove(0).target else {
         panic!("expected an external system");
     };
-    assert_eq!(external.base_url, "http://10.0.0.5:8080");
-    assert_eq!(external.metrics_url, "http://10.0.0.5:8080/metrics");
+    assert_eq!(external.base_urls, ["http://10.0.0.5:8080"]);
+    assert_eq!(external.metrics_urls, ["http://10.0.0.5:8080/metrics"]);
     assert_eq!(
         external.credentials_csv,
         Path::new("/scenarios/staging-users.csv")
     );
     assert_eq!(external.store.map(|store| store.kind()), Some("postgres"));
+}
+
+#[test]
+fn an_external_system_given_a_list_of_urls_runs_as_that_many_replicas() {
+    let text = format!(
+        "{MINIMAL}\n[[systems]]\nname = \"fleet\"\nkind = \"external\"\n\
+         base_url = [\"http://10.0.0.5:8080\", \"http://10.0.0.6:8080\"]\n\
+         metrics_url = [\"http://10.0.0.5:9090/metrics\", \"http://10.0.0.6:9090/metrics\"]\n\
+         routing = \"sticky\"\ncredentials_csv = \"users.csv\"\n"
+    );
+    let system = parse_ok(&text).systems.remove(0);
+    assert_eq!(system.replicas.get(), 2);
+    assert_eq!(system.routing, Routing::Sticky);
+    let Target::External(external) = system.target else {
+        panic!("expected an external system");
+    };
+    assert_eq!(
+        external.base_urls,
+        ["http://10.0.0.5:8080", "http://10.0.0.6:8080"]
+    );
+    assert_eq!(
+        external.metrics_urls,
+        [
+            "http://10.0.0.5:9090/metrics",
+            "http://10.0.0.6:9090/metrics"
+        ]
+    );
 }
 
 #[test]

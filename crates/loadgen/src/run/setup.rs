@@ -138,7 +138,7 @@ pub(super) async fn start(
                     system::read_credentials(&external.credentials_csv, needed)?.into();
                 (
                     Vec::new(),
-                    vec![external.metrics_url.clone()],
+                    external.metrics_urls.clone(),
                     credentials,
                     external.store.clone(),
                     "external",
@@ -147,7 +147,7 @@ pub(super) async fn start(
         };
         let base_urls: Vec<String> = match &system.target {
             Target::Spawned(_) => spawned.iter().map(|one| one.base_url.clone()).collect(),
-            Target::External(external) => vec![external.base_url.clone()],
+            Target::External(external) => external.base_urls.clone(),
         };
         let base_url = base_urls[0].clone();
         let mut endpoints = Vec::with_capacity(base_urls.len());
@@ -199,8 +199,8 @@ pub(super) async fn start(
                 .first()
                 .map(|_| format!("logs/{}", log_name(&system.name, 0))),
             events: Vec::new(),
-            replicas: replicas(&system.name, &spawned),
-            routing: (spawned.len() > 1).then_some(match system.routing {
+            replicas: replicas(&system.name, &spawned, &base_urls),
+            routing: (base_urls.len() > 1).then_some(match system.routing {
                 Routing::RoundRobin => ReportedRouting::RoundRobin,
                 Routing::Sticky => ReportedRouting::Sticky,
             }),
@@ -235,10 +235,20 @@ fn replica_label(replicas: u32, replica: u32) -> String {
     }
 }
 
-/// What the report says of each replica; nothing for a single process.
-fn replicas(system: &str, spawned: &[Spawned]) -> Vec<Replica> {
-    if spawned.len() < 2 {
+/// What the report says of each replica; nothing for a single process. An external system's
+/// replicas are only their URLs: the run knows nothing of their processes.
+fn replicas(system: &str, spawned: &[Spawned], base_urls: &[String]) -> Vec<Replica> {
+    if base_urls.len() < 2 {
         return Vec::new();
+    }
+    if spawned.is_empty() {
+        let external = base_urls.iter().map(|url| Replica {
+            base_url: url.clone(),
+            pid: None,
+            cores: None,
+            log: None,
+        });
+        return external.collect();
     }
     spawned
         .iter()

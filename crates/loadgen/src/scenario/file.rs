@@ -164,10 +164,34 @@ pub struct SystemFile {
     // Spawned systems that scale out.
     pub replicas: Option<i64>,
     pub routing: Option<RoutingName>,
-    // External systems.
-    pub base_url: Option<String>,
-    pub metrics_url: Option<String>,
+    // External systems: one URL, or a list (one per replica).
+    pub base_url: Option<Urls>,
+    pub metrics_url: Option<Urls>,
     pub credentials_csv: Option<String>,
+}
+
+/// A URL, or a list of them: an external system that runs as several replicas is given one base
+/// URL (and /metrics URL) per replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Urls(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Urls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        // Untagged enums fail with "did not match any variant"; say what the key takes instead.
+        match OneOrMany::deserialize(deserializer) {
+            Ok(OneOrMany::One(url)) => Ok(Urls(vec![url])),
+            Ok(OneOrMany::Many(urls)) => Ok(Urls(urls)),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a URL string, or a list of URL strings (one per replica)",
+            )),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]

@@ -196,8 +196,9 @@ pub struct System {
     /// Unique within the scenario; letters, digits, `-` and `_` (used in file names).
     pub name: String,
     pub target: Target,
-    /// Server processes the run starts for a spawned system (each its own `authbench serve`,
-    /// sharing the store URL and, for JWT, one signing key); always 1 for an external system.
+    /// Server processes: for a spawned system, how many the run starts (each its own
+    /// `authbench serve`, sharing the store URL and, for JWT, one signing key); for an external
+    /// system, how many base URLs it was given.
     pub replicas: NonZeroU32,
     /// How requests are spread over the replicas.
     pub routing: Routing,
@@ -353,13 +354,13 @@ impl Transport {
     }
 }
 
-/// A server that is already running.
+/// A server that is already running: one process, or several replicas given one URL each.
 #[derive(Clone, Debug, PartialEq)]
 pub struct External {
-    /// `http://host:port` (no path); validated as an http URL.
-    pub base_url: String,
-    /// Its Prometheus endpoint; default `<base_url>/metrics`.
-    pub metrics_url: String,
+    /// `http://host:port` (no path) of each replica; validated as http URLs; at least one.
+    pub base_urls: Vec<String>,
+    /// Each replica's Prometheus endpoint; default `<base_url>/metrics`.
+    pub metrics_urls: Vec<String>,
     /// `username,password` lines (with a header line), as `authbench seed --credentials-csv`
     /// writes them. Relative paths are relative to the scenario file.
     pub credentials_csv: PathBuf,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::checker::Checker;
 use super::file::{
-    AlgName, RevocationName, RoutingName, SystemFile, SystemKind, TouchName, TransportName,
+    AlgName, RevocationName, RoutingName, SystemFile, SystemKind, TouchName, TransportName, Urls,
 };
 use super::model::{
     Alg, External, MAX_REPLICAS, Revocation, Routing, Server, StoreSpec, System, Target, Touch,
@@ -60,14 +60,20 @@ fn scale(
     prefix: &str,
 ) -> Option<(NonZeroU32, Routing)> {
     let external = file.kind == Some(SystemKind::External);
-    let mut replicas = NonZeroU32::MIN;
+    // An external system's replicas are its base URLs.
+    let listed = file.base_url.as_ref().map_or(1, |Urls(urls)| urls.len());
+    let mut replicas = if external {
+        NonZeroU32::new(u32::try_from(listed).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN)
+    } else {
+        NonZeroU32::MIN
+    };
     if let Some(value) = file.replicas {
         let key = format!("{prefix}.replicas");
         if external {
             checker.problem(
                 &key,
                 "`replicas` applies to spawned systems (kind = \"session\" or \"jwt\"); an \
-                 external system is driven at its one base_url",
+                 external system's replicas are its base URLs (base_url = [\"http://...\", ...])",
             );
             return None;
         }
@@ -85,8 +91,8 @@ fn scale(
         Some(_) if replicas.get() == 1 => {
             checker.problem(
                 format!("{prefix}.routing"),
-                "`routing` spreads requests over replicas; set `replicas` to 2 or more, or \
-                 remove it",
+                "`routing` spreads requests over replicas; set `replicas` to 2 or more (an \
+                 external system: give base_url a list of URLs), or remove it",
             );
             return None;
         }
@@ -285,25 +291,56 @@ fn external(
     scenario_dir: &Path,
 ) -> Option<External> {
     let base_key = format!("{prefix}.base_url");
-    let base_url = checker
-        .required(
-            file.base_url,
-            &base_key,
-            "an external system is reached at http://HOST:PORT, e.g. \"http://10.0.0.5:8080\"",
-        )
-        .and_then(|text| {
-            let purpose = format!("the base URL of system {name:?}");
-            checker.expand_url(&text, &base_key, &purpose)
-        })
-        .and_then(|url| checker.value(values::http_base_url(&url), &base_key));
+    let given = checker.required(
+        file.base_url,
+        &base_key,
+        "an external system is reached at http://HOST:PORT, e.g. \"http://10.0.0.5:8080\" (or a \
+         list of them, one per replica)",
+    );
+    let base_urls = given.and_then(|Urls(urls)| {
+        if urls.is_empty() {
+            checker.problem(&base_key, "the list is empty; give at least one URL");
+            return None;
+        }
+        let purpose = format!("the base URL of system {name:?}");
+        let checked: Vec<Option<String>> = urls
+            .iter()
+            .map(|text| {
+                checker
+                    .expand_url(text, &base_key, &purpose)
+                    .and_then(|url| checker.value(values::http_base_url(&url), &base_key))
+            })
+            .collect();
+        checked.into_iter().collect::<Option<Vec<String>>>()
+    });
     let metrics_key = format!("{prefix}.metrics_url");
-    let metrics_url = match file.metrics_url {
-        None => base_url.as_ref().map(|base| format!("{base}/metrics")),
-        Some(text) => {
+    let metrics_urls = match (file.metrics_url, &base_urls) {
+        (None, base) => base
+            .as_ref()
+            .map(|urls| urls.iter().map(|base| format!("{base}/metrics")).collect()),
+        (Some(Urls(texts)), base) => {
+            let replicas = base.as_ref().map_or(texts.len(), Vec::len);
+            if texts.len() != replicas {
+                checker.problem(
+                    &metrics_key,
+                    format!(
+                        "{} URL(s) for {replicas} base URL(s); give one /metrics URL per base URL, \
+                         in the same order (or leave it out for <base_url>/metrics)",
+                        texts.len()
+                    ),
+                );
+                return None;
+            }
             let purpose = format!("the metrics URL of system {name:?}");
-            checker
-                .expand_url(&text, &metrics_key, &purpose)
-                .and_then(|url| checker.value(values::http_url(&url), &metrics_key))
+            let checked: Vec<Option<String>> = texts
+                .iter()
+                .map(|text| {
+                    checker
+                        .expand_url(text, &metrics_key, &purpose)
+                        .and_then(|url| checker.value(values::http_url(&url), &metrics_key))
+                })
+                .collect();
+            checked.into_iter().collect::<Option<Vec<String>>>()
         }
     };
     let credentials_csv = checker
@@ -333,8 +370,8 @@ fn external(
         },
     };
     Some(External {
-        base_url: base_url?,
-        metrics_url: metrics_url?,
+        base_urls: base_urls?,
+        metrics_urls: metrics_urls?,
         credentials_csv: credentials_csv?,
         store: store?,
     })
