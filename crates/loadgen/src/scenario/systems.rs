@@ -283,6 +283,26 @@ fn store(checker: &mut Checker<'_>, text: &str, key: &str, system: &str) -> Opti
     checker.value(values::store(&url), key)
 }
 
+/// Each of `texts` with `${VAR}`s expanded and checked by `check`; every bad one is a problem,
+/// and any makes the whole list `None`.
+fn checked_urls(
+    checker: &mut Checker<'_>,
+    texts: &[String],
+    key: &str,
+    purpose: &str,
+    check: fn(&str) -> Result<String, String>,
+) -> Option<Vec<String>> {
+    let checked: Vec<Option<String>> = texts
+        .iter()
+        .map(|text| {
+            checker
+                .expand_url(text, key, purpose)
+                .and_then(|url| checker.value(check(&url), key))
+        })
+        .collect();
+    checked.into_iter().collect()
+}
+
 fn external(
     checker: &mut Checker<'_>,
     file: SystemFile,
@@ -303,15 +323,7 @@ fn external(
             return None;
         }
         let purpose = format!("the base URL of system {name:?}");
-        let checked: Vec<Option<String>> = urls
-            .iter()
-            .map(|text| {
-                checker
-                    .expand_url(text, &base_key, &purpose)
-                    .and_then(|url| checker.value(values::http_base_url(&url), &base_key))
-            })
-            .collect();
-        checked.into_iter().collect::<Option<Vec<String>>>()
+        checked_urls(checker, &urls, &base_key, &purpose, values::http_base_url)
     });
     let metrics_key = format!("{prefix}.metrics_url");
     let metrics_urls = match (file.metrics_url, &base_urls) {
@@ -332,15 +344,7 @@ fn external(
                 return None;
             }
             let purpose = format!("the metrics URL of system {name:?}");
-            let checked: Vec<Option<String>> = texts
-                .iter()
-                .map(|text| {
-                    checker
-                        .expand_url(text, &metrics_key, &purpose)
-                        .and_then(|url| checker.value(values::http_url(&url), &metrics_key))
-                })
-                .collect();
-            checked.into_iter().collect::<Option<Vec<String>>>()
+            checked_urls(checker, &texts, &metrics_key, &purpose, values::http_url)
         }
     };
     let credentials_csv = checker
