@@ -144,6 +144,17 @@ fn quickstart_with_tiny_durations_writes_a_valid_report_whose_counts_match_the_s
 }
 
 /// Reads the run's stderr until a line matches, returning it.
+/// The pid of `system` from the run's `started <system> (pid N)` line, once it is printed.
+fn wait_for_started(child: &mut Child, system: &str) -> i32 {
+    let started = format!("started {system} (pid");
+    let (line, _) = wait_for_line(child, &started, Duration::from_secs(60));
+    line.split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line:?}"))
+}
+
 fn wait_for_line(child: &mut Child, pattern: &str, within: Duration) -> (String, Vec<String>) {
     let stderr = child.stderr.take().expect("stderr piped");
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -195,17 +206,7 @@ fn a_server_killed_mid_run_is_recorded_and_the_run_goes_on() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let (line, _) = wait_for_line(
-        &mut child,
-        "started jwt-eddsa (pid",
-        Duration::from_secs(60),
-    );
-    let pid: i32 = line
-        .split("(pid ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|pid| pid.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {line:?}"));
+    let pid = wait_for_started(&mut child, "jwt-eddsa");
     // Let the first step begin, then kill the server without a chance to drain.
     std::thread::sleep(Duration::from_millis(1500));
     nix::sys::signal::kill(
@@ -323,17 +324,7 @@ fn servers_never_outlive_a_killed_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (line, _) = wait_for_line(
-        &mut child,
-        "started jwt-eddsa (pid",
-        Duration::from_secs(60),
-    );
-    let pid: i32 = line
-        .split("(pid ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|pid| pid.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {line:?}"));
+    let pid = wait_for_started(&mut child, "jwt-eddsa");
     child.kill().unwrap();
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -84,16 +84,9 @@ fn describe(rates: Rates) -> String {
     )
 }
 
-/// `850µs`, `12.3ms`, `1.20s`: three significant figures, the unit a reader expects.
+/// `850µs`, `12.3ms`, `1.20s`: the unit a reader expects, as the report writes latencies.
 pub fn format_latency(latency: Duration) -> String {
-    let micros = latency.as_secs_f64() * 1e6;
-    if micros < 1000.0 {
-        format!("{micros:.0}µs")
-    } else if micros < 1e6 {
-        format!("{:.1}ms", micros / 1e3)
-    } else {
-        format!("{:.2}s", micros / 1e6)
-    }
+    authbench_report::slo::format_micros(latency.as_secs_f64() * 1e6)
 }
 
 #[cfg(test)]

@@ -127,9 +127,10 @@ fn system_step(
             continue;
         };
         wall += turn.wall;
-        repeats.push(repeat_stats(scenario, recording, turn));
+        let turn_store = store_sum::from_turn(turn);
+        repeats.push(repeat_stats(scenario, recording, turn, turn_store.as_ref()));
         resources.add(turn);
-        store.add(turn);
+        store.add(turn_store.as_ref());
         server_requests = match (server_requests, &turn.metrics) {
             (Some(sum), Some(metrics)) => Some(sum + metrics.total_requests),
             _ => None,
@@ -301,7 +302,12 @@ fn errors_by_kind(errors: &ErrorCounts) -> BTreeMap<String, u64> {
 
 /// One repeat (one turn) on its own: enough of its figures for a comparison to see how much the
 /// step's repeats disagree with each other.
-fn repeat_stats(scenario: &Scenario, recording: &Recording, turn: &Turn) -> RepeatStats {
+fn repeat_stats(
+    scenario: &Scenario,
+    recording: &Recording,
+    turn: &Turn,
+    store: Option<&report::StoreLoad>,
+) -> RepeatStats {
     let (mut slo_percentile_us, mut p50_us, mut p99_us) =
         (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let (mut requests, mut errors) = (0, 0);
@@ -326,7 +332,6 @@ fn repeat_stats(scenario: &Scenario, recording: &Recording, turn: &Turn) -> Repe
     let seconds = turn.wall.as_secs_f64();
     let per_request =
         |value: Option<f64>| value.and_then(|v| (requests > 0).then(|| v / requests as f64));
-    let store = store_sum::from_turn(turn);
     RepeatStats {
         duration_s: seconds,
         requests,
@@ -339,10 +344,8 @@ fn repeat_stats(scenario: &Scenario, recording: &Recording, turn: &Turn) -> Repe
         slo_percentile_us,
         p50_us,
         p99_us,
-        store_operations_per_request: per_request(store.as_ref().map(|s| s.operations as f64)),
-        store_cpu_us_per_request: per_request(
-            store.as_ref().and_then(|s| s.cpu_s).map(|s| s * 1e6),
-        ),
+        store_operations_per_request: per_request(store.map(|s| s.operations as f64)),
+        store_cpu_us_per_request: per_request(store.and_then(|s| s.cpu_s).map(|s| s * 1e6)),
         server_cpu_us_per_request: per_request(
             turn.server
                 .as_ref()

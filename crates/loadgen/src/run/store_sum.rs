@@ -16,8 +16,9 @@ pub(crate) struct StoreSum {
 }
 
 impl StoreSum {
-    pub fn add(&mut self, turn: &Turn) {
-        let Some(one) = from_turn(turn) else {
+    /// Adds one turn's load, as [`from_turn`] reads it.
+    pub fn add(&mut self, one: Option<&Reported>) {
+        let Some(one) = one.cloned() else {
             return;
         };
         match self.total.as_mut() {
