@@ -6,11 +6,11 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use authbench_contract::StoreUrl;
 use authbench_core::balances::BalanceSource;
-use authbench_core::store_url::StoreUrl;
 use authbench_jwt_server::keys::Alg;
 use authbench_jwt_server::{Revocation, Transport};
-use authbench_session_server::TouchPolicy;
+use authbench_session_server::Touch;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -103,20 +103,20 @@ pub struct RunArgs {
     pub results: PathBuf,
 
     /// Replace the scenario's timing.step_duration (e.g. 1s, for a quick look).
-    #[arg(long, value_parser = parse_duration)]
-    pub step_duration: Option<Duration>,
+    #[arg(long, value_name = "DURATION")]
+    pub step_duration: Option<String>,
 
     /// Replace the scenario's timing.warmup.
-    #[arg(long, value_parser = parse_duration)]
-    pub warmup: Option<Duration>,
+    #[arg(long, value_name = "DURATION")]
+    pub warmup: Option<String>,
 
     /// Replace the scenario's timing.repeats.
-    #[arg(long)]
-    pub repeats: Option<NonZeroU32>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub repeats: Option<i64>,
 
     /// Run only the first N steps of the load.
-    #[arg(long)]
-    pub steps: Option<NonZeroU32>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub steps: Option<i64>,
 
     /// The authbench binary that seeds and serves (default: this one).
     #[arg(long)]
@@ -209,7 +209,7 @@ pub struct SessionArgs {
     /// When a read writes the session back: never, always or half-ttl (default: half-ttl with
     /// --idle-timeout, never without).
     #[arg(long, env = "AUTHBENCH_TOUCH")]
-    pub touch: Option<TouchPolicy>,
+    pub touch: Option<Touch>,
 
     /// A login beyond this many live sessions for one user evicts that user's oldest session.
     #[arg(long, env = "AUTHBENCH_MAX_SESSIONS_PER_USER")]
@@ -335,7 +335,7 @@ fn parse_share(raw: &str) -> Result<f64, String> {
 
 fn parse_store_url(raw: &str) -> Result<StoreUrl, String> {
     raw.parse()
-        .map_err(|e: authbench_core::store_url::Error| e.to_string())
+        .map_err(|e: authbench_contract::StoreUrlError| e.to_string())
 }
 
 #[cfg(test)]

@@ -317,6 +317,27 @@ fn a_bad_scenario_names_the_file_and_runs_nothing() {
 }
 
 #[test]
+fn overrides_are_validated_like_the_keys_they_replace_and_named_by_their_flag() {
+    let results = tempfile::tempdir().unwrap();
+    let out = results.path().join("out");
+    let output = run_command(&out, &["--step-duration", "0s", "--steps", "0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let file = quickstart().display().to_string();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: {file}: 2 problems:\n  \
+             {file}: --steps: 0 is out of range; run at least 1 step\n  \
+             {file}: --step-duration (replacing timing.step_duration): \"0s\" is zero; nothing \
+             would be measured, so it must be above 0\n"
+        )
+    );
+    assert!(!out.exists(), "nothing ran");
+}
+
+#[test]
 fn servers_never_outlive_a_killed_run() {
     let results = tempfile::tempdir().unwrap();
     let mut child = run_command(results.path(), &["--step-duration", "5s", "--warmup", "0s"])

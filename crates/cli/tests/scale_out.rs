@@ -85,9 +85,9 @@ fn replicas_share_the_load_and_only_per_process_sessions_break_under_round_robin
         )
     };
     for (name, count, routing) in [
-        ("memory-round-robin", 2, "round_robin"),
+        ("memory-round-robin", 2, "round-robin"),
         ("memory-sticky", 2, "sticky"),
-        ("jwt", 3, "round_robin"),
+        ("jwt", 3, "round-robin"),
     ] {
         let (replicas, shown) = replicas_of(name);
         assert_eq!(replicas.len(), count, "{name}");
@@ -256,7 +256,7 @@ fn an_external_system_given_two_base_urls_is_driven_on_both() {
     assert_matches_schema(&report);
     let system = &report["systems"][0];
     assert_eq!(system["replicas"].as_array().unwrap().len(), 2);
-    assert_eq!(system["routing"], "round_robin");
+    assert_eq!(system["routing"], "round-robin");
     let result = &report["steps"][0]["results"][0];
     assert_eq!(result["errors"], 0, "{result}");
     // Both /metrics were read and summed: the servers' count is the load generator's.

@@ -5,33 +5,10 @@
 //! into memory at start and serve from the copy.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use crate::maindb::{self, MainDb};
 
-/// Which balance source a server uses.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BalanceSource {
-    /// One main_DB read per request, as a real application does.
-    #[default]
-    MainDb,
-    /// A copy loaded at start: the balance costs nothing, so only auth is measured.
-    InProcess,
-}
-
-impl FromStr for BalanceSource {
-    type Err = String;
-
-    fn from_str(raw: &str) -> Result<Self, String> {
-        match raw {
-            "main-db" => Ok(BalanceSource::MainDb),
-            "in-process" => Ok(BalanceSource::InProcess),
-            other => Err(format!(
-                "`{other}` is not a balance source; use main-db or in-process"
-            )),
-        }
-    }
-}
+pub use authbench_contract::BalanceSource;
 
 /// Balances, from the chosen source.
 #[derive(Clone, Debug)]
@@ -73,7 +50,5 @@ mod tests {
             assert_eq!(balances.get("user3").await.unwrap(), Some(balance_cents(3)));
             assert_eq!(balances.get("nobody").await.unwrap(), None);
         }
-        let refused = "cache".parse::<BalanceSource>().unwrap_err();
-        assert!(refused.contains("main-db or in-process"), "{refused}");
     }
 }

@@ -11,7 +11,6 @@
 //! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
 //! - [`http`]: JSON errors, limits, timeouts, metrics, `/healthz` bodies and the serve loop.
 //! - [`server`]: the options and start-up parts both servers share.
-//! - [`store_url`]: which session store a URL names.
 //! - [`time`]: times as the HTTP answers show them.
 
 pub mod account;
@@ -22,5 +21,4 @@ pub mod maindb;
 pub mod password;
 pub mod seed;
 pub mod server;
-pub mod store_url;
 pub mod time;

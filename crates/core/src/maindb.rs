@@ -93,7 +93,7 @@ impl MainDb {
                 sqlx::migrate!("migrations/postgres").run(&pool).await?;
                 MainDb::Postgres(pool)
             }
-            _ => return Err(Error::UnsupportedUrl(crate::store_url::redact(url))),
+            _ => return Err(Error::UnsupportedUrl(authbench_contract::redact(url))),
         };
         Ok(db)
     }

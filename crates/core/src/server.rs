@@ -9,7 +9,7 @@ use crate::balances::{BalanceSource, Balances};
 use crate::http::HttpMetrics;
 use crate::maindb::{self, MainDb};
 use crate::password::{self, Cost, Passwords};
-use crate::store_url::StoreUrl;
+use authbench_contract::StoreUrl;
 
 /// The options every server takes, whatever its auth style.
 #[derive(Clone, Debug)]

@@ -3,58 +3,7 @@
 
 use std::time::Duration;
 
-/// What logout can take back. Every mode drops the refresh family on logout; they differ in what
-/// happens to access tokens already issued, and in what each request costs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Revocation {
-    /// Stateless: a request checks a signature and nothing else. A logged-out access token stays
-    /// valid until it expires (at most `--access-ttl`).
-    None,
-    /// Logout stores the token's `jti` until the token would expire; every request looks its
-    /// `jti` up. Keyed on `jti`, never on the token's bytes, so a re-encoded token is still caught.
-    Denylist,
-    /// Logout sets a per-user "not before" time; every request looks the user's cutoff up, and
-    /// tokens issued before it are refused. Ends all the user's access tokens at once.
-    Cutoff,
-}
-
-impl std::str::FromStr for Revocation {
-    type Err = String;
-
-    fn from_str(raw: &str) -> Result<Self, String> {
-        match raw {
-            "none" => Ok(Revocation::None),
-            "denylist" => Ok(Revocation::Denylist),
-            "cutoff" => Ok(Revocation::Cutoff),
-            other => Err(format!(
-                "`{other}` is not a revocation mode; use none, denylist or cutoff"
-            )),
-        }
-    }
-}
-
-/// Where clients carry the access token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// `Authorization: Bearer <token>` only.
-    Header,
-    /// Also an `HttpOnly; SameSite=Lax` cookie set at login and accepted on requests.
-    Cookie,
-}
-
-impl std::str::FromStr for Transport {
-    type Err = String;
-
-    fn from_str(raw: &str) -> Result<Self, String> {
-        match raw {
-            "header" => Ok(Transport::Header),
-            "cookie" => Ok(Transport::Cookie),
-            other => Err(format!(
-                "`{other}` is not a token transport; use header or cookie"
-            )),
-        }
-    }
-}
+pub use authbench_contract::{Revocation, Transport};
 
 /// Why the settings were refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -158,17 +107,5 @@ mod tests {
             config.validated(),
             Err(ConfigError::LeewayTooLong(_))
         ));
-    }
-
-    #[test]
-    fn modes_parse_their_documented_names() {
-        assert_eq!("denylist".parse(), Ok(Revocation::Denylist));
-        assert_eq!("cookie".parse(), Ok(Transport::Cookie));
-        assert!(
-            "soon"
-                .parse::<Revocation>()
-                .unwrap_err()
-                .contains("none, denylist or cutoff")
-        );
     }
 }

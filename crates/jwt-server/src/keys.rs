@@ -23,7 +23,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 mod alg;
-pub use alg::{Alg, UnknownAlg};
+pub use alg::Alg;
+pub(crate) use alg::jsonwebtoken as jsonwebtoken_alg;
 
 /// The shortest HS256 secret accepted: the length of the hash output (RFC 7518 §3.2, OWASP).
 pub const MIN_SECRET_BYTES: usize = 32;

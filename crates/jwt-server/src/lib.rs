@@ -23,6 +23,7 @@ mod metrics;
 mod refresh;
 mod routes;
 
+use authbench_contract::routes as paths;
 use std::future::Future;
 
 use axum::Router;
@@ -42,17 +43,17 @@ pub fn app(state: AppState) -> Router {
         shared.request_timeout,
     );
     let routes = Router::new()
-        .route("/", get(routes::account::about))
-        .route("/login", post(routes::login::login))
-        .route("/refresh", post(routes::login::refresh))
-        .route("/logout", post(routes::login::logout))
-        .route("/user/balance", get(routes::account::balance))
+        .route(paths::ROOT, get(routes::account::about))
+        .route(paths::LOGIN, post(routes::login::login))
+        .route(paths::REFRESH, post(routes::login::refresh))
+        .route(paths::LOGOUT, post(routes::login::logout))
+        .route(paths::BALANCE, get(routes::account::balance))
         .route(
-            "/sessions",
+            paths::SESSIONS,
             get(routes::sessions::list).delete(routes::sessions::delete_all),
         )
-        .route("/healthz", get(routes::health::healthz))
-        .route("/.well-known/jwks.json", get(routes::account::jwks))
+        .route(paths::HEALTHZ, get(routes::health::healthz))
+        .route(paths::JWKS, get(routes::account::jwks))
         .with_state(state);
     authbench_core::http::finish(routes, metrics, registry, timeout)
 }

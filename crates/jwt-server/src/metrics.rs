@@ -1,6 +1,7 @@
 //! Token verification counted and timed: the per-request cost JWT puts on the app server instead
 //! of on a store.
 
+use authbench_contract::metrics;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -33,12 +34,12 @@ impl VerifyMetrics {
         // 1 µs .. ~0.5 s: an HMAC check sits near the bottom, RSA and ECDSA tens of µs.
         let seconds = Histogram::new(exponential_buckets(0.000_001, 2.0, 20));
         registry.register(
-            "jwt_verifications",
+            metrics::JWT_VERIFICATIONS,
             "Access-token verifications by outcome",
             counts.clone(),
         );
         registry.register(
-            "jwt_verify_duration_seconds",
+            metrics::JWT_VERIFY_SECONDS,
             "Time to check an access token's signature and claims",
             seconds.clone(),
         );

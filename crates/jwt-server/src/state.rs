@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authbench_contract::StoreUrl;
 use authbench_core::balances::Balances;
 use authbench_core::http::HttpMetrics;
 use authbench_core::maindb::MainDb;
 use authbench_core::password::Passwords;
 use authbench_core::server::{self, CommonOptions, Foundation};
-use authbench_core::store_url::StoreUrl;
 use authbench_store::{Namespace, Store, StoreMetrics};
 use prometheus_client::registry::Registry;
 

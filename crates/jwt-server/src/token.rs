@@ -154,7 +154,7 @@ impl Codec {
         });
         let header = URL_SAFE_NO_PAD.encode(header.to_string());
 
-        let mut validation = Validation::new(keys.alg().jsonwebtoken());
+        let mut validation = Validation::new(crate::keys::jsonwebtoken_alg(keys.alg()));
         validation.leeway = leeway.as_secs();
         validation.validate_exp = true;
         validation.validate_nbf = true;

@@ -97,7 +97,7 @@ pub async fn seed(
 /// (each server would otherwise make its own at start, and reject its siblings' tokens).
 pub async fn keygen(exe: &Path, system: &str, alg: Alg, out: &Path) -> Result<(), Error> {
     let output = Command::new(exe)
-        .args(["keygen", "--alg", alg.flag(), "--out"])
+        .args(["keygen", "--alg", alg.as_str(), "--out"])
         .arg(out)
         .stdin(Stdio::null())
         .output()
@@ -214,7 +214,7 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
         ("--store".into(), store),
         (
             "--balance-source".into(),
-            launch.balance_source.flag().into(),
+            launch.balance_source.as_str().into(),
         ),
         ("--insecure-cookie".into(), String::new()),
         ("--exit-with-stdin".into(), String::new()),
@@ -228,7 +228,7 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
             ..
         } => {
             if let Some(touch) = touch {
-                flags.push(("--touch".into(), touch.flag().into()));
+                flags.push(("--touch".into(), touch.as_str().into()));
             }
             if let Some(ttl) = ttl {
                 flags.push(("--ttl".into(), duration(ttl)));
@@ -244,9 +244,9 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
             access_ttl,
             ..
         } => {
-            flags.push(("--alg".into(), alg.flag().into()));
-            flags.push(("--revocation".into(), revocation.flag().into()));
-            flags.push(("--transport".into(), transport.flag().into()));
+            flags.push(("--alg".into(), alg.as_str().into()));
+            flags.push(("--revocation".into(), revocation.as_str().into()));
+            flags.push(("--transport".into(), transport.as_str().into()));
             if let Some(ttl) = access_ttl {
                 flags.push(("--access-ttl".into(), duration(ttl)));
             }

@@ -23,7 +23,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{Derived, Flag, Operation, OperationStats, Report, SystemInfo, SystemStep};
+use crate::model::{
+    Derived, Flag, Operation, OperationStats, Report, Revocation, StoreKind, StoreLoadSource,
+    SystemInfo, SystemStep,
+};
 
 /// One claim and what this run says about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -279,9 +282,9 @@ impl System<'_> {
         self.info.settings.get(key).map(String::as_str)
     }
 
-    /// The JWT revocation mode; `none` where the report does not say.
-    pub fn revocation(&self) -> &str {
-        self.setting("revocation").unwrap_or("none")
+    /// The JWT revocation mode; none where the report does not say.
+    pub fn revocation(&self) -> Revocation {
+        self.info.revocation().unwrap_or(Revocation::None)
     }
 
     /// The cores the server could use: its CPU affinity (the machine's cores where it had none),
@@ -344,21 +347,20 @@ impl System<'_> {
             .cells
             .iter()
             .find_map(|cell| cell.result.store.as_ref());
-        match source.map(|store| store.source.as_str()) {
-            Some("redis_info") => "Redis commands",
-            Some("pg_stat") => "Postgres transactions",
-            _ => "store calls",
+        match source.map(|store| store.source) {
+            Some(StoreLoadSource::RedisInfo) => "Redis commands",
+            Some(StoreLoadSource::PgStat) => "Postgres transactions",
+            Some(StoreLoadSource::ServerMetrics) | None => "store calls",
         }
     }
 
     /// The store's name for sentences: "Redis", "Postgres", "the SQLite store".
     pub fn store_name(&self) -> String {
-        match self.info.store.as_deref() {
-            Some("redis") => "Redis".to_owned(),
-            Some("postgres") => "Postgres".to_owned(),
-            Some("sqlite") => "the SQLite store".to_owned(),
-            Some("memory") => "the in-memory store".to_owned(),
-            Some(other) => format!("the {other} store"),
+        match self.info.store {
+            Some(StoreKind::Redis) => "Redis".to_owned(),
+            Some(StoreKind::Postgres) => "Postgres".to_owned(),
+            Some(StoreKind::Sqlite) => "the SQLite store".to_owned(),
+            Some(StoreKind::Memory) => "the in-memory store".to_owned(),
             None => "the store".to_owned(),
         }
     }

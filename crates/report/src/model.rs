@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+pub use authbench_contract::{
+    BalanceSource, LoadModel, Operation, Revocation, Routing, StoreKind, SystemKind,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +52,7 @@ pub struct ScenarioInfo {
     pub refresh_every: Option<u32>,
     pub logout: bool,
     pub think_time_ms: f64,
-    /// `main-db` or `in-process`.
-    pub balance_source: String,
+    pub balance_source: BalanceSource,
     pub step_duration_s: f64,
     pub warmup_s: f64,
     pub repeats: u32,
@@ -78,15 +80,6 @@ pub enum RunStatus {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadModel {
-    /// Steps are numbers of virtual users.
-    Closed,
-    /// Steps are flow arrival rates (flows/s); latency counts from the intended send time.
-    Open,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Slo {
@@ -106,29 +99,17 @@ pub struct LoadgenInfo {
     pub worker_threads: u32,
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    Login,
-    Balance,
-    Refresh,
-    Logout,
-}
-
 /// A system under test, as it ran.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemInfo {
     pub name: String,
-    /// `session`, `jwt` or `external`.
-    pub kind: String,
+    pub kind: SystemKind,
     pub base_url: String,
     /// The server's settings (flag → value), passwords redacted.
     pub settings: BTreeMap<String, String>,
-    /// `memory`, `sqlite`, `redis`, `postgres`, or none known.
-    pub store: Option<String>,
+    /// None when not known (an external system without a store URL).
+    pub store: Option<StoreKind>,
     /// The store server's version as it reports it (`Redis 7.0.15`, `PostgreSQL 15.14 ...`);
     /// none for in-process stores. Missing from reports written before it was recorded.
     #[serde(default)]
@@ -162,19 +143,18 @@ pub struct Replica {
     pub log: Option<String>,
 }
 
-/// How requests reach the replicas of a system, as a load balancer in front of them would send
-/// them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Routing {
-    /// Each request of a VU goes to the next replica in turn: a login on one, the balance
-    /// request after it on another.
-    RoundRobin,
-    /// A VU keeps to one replica (as with sticky sessions on a load balancer).
-    Sticky,
-}
-
 impl SystemInfo {
+    /// A server setting as its flag names it (`revocation`, `touch` ...), typed; none where the
+    /// report does not record it or records something else.
+    pub fn setting<T: std::str::FromStr>(&self, flag: &str) -> Option<T> {
+        self.settings.get(flag)?.parse().ok()
+    }
+
+    /// The JWT server's revocation mode, where recorded.
+    pub fn revocation(&self) -> Option<Revocation> {
+        self.setting("revocation")
+    }
+
     /// Server processes behind the system: 1 unless it scaled out.
     pub fn replica_count(&self) -> usize {
         self.replicas.len().max(1)
@@ -303,10 +283,9 @@ pub struct Resources {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreLoad {
-    /// `redis`, `postgres`, `sqlite` or `memory`.
-    pub kind: String,
-    /// `redis_info`, `pg_stat` or `server_metrics`: where `operations` comes from.
-    pub source: String,
+    pub kind: StoreKind,
+    /// Where `operations` comes from.
+    pub source: StoreLoadSource,
     /// Commands (Redis), transactions (Postgres) or store calls (SQLite, memory).
     pub operations: u64,
     /// Per command or per store operation.
@@ -319,6 +298,28 @@ pub struct StoreLoad {
     pub memory_delta_bytes: Option<i64>,
     /// Change in the number of keys or rows.
     pub keys_delta: Option<i64>,
+}
+
+/// Where a step's store figures were read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreLoadSource {
+    /// Redis `INFO`: commands the Redis server ran, and its CPU.
+    RedisInfo,
+    /// PostgreSQL's `pg_stat_*` views: transactions, statements, and the backends' CPU.
+    PgStat,
+    /// The server's own `/metrics`: the store calls it made (in-process stores).
+    ServerMetrics,
+}
+
+impl std::fmt::Display for StoreLoadSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreLoadSource::RedisInfo => "redis_info",
+            StoreLoadSource::PgStat => "pg_stat",
+            StoreLoadSource::ServerMetrics => "server_metrics",
+        })
+    }
 }
 
 /// Per-request figures, the ones the claims rest on.

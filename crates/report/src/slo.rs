@@ -12,7 +12,7 @@ use crate::model::{Flag, Latency, Operation, OperationStats, Slo, SystemStep};
 
 mod parse;
 
-pub use parse::SloParseError;
+pub use parse::{SloParseError, error_rate, latency};
 
 /// How a measured figure must relate to its limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +123,19 @@ pub enum SloError {
 }
 
 impl SloTarget {
+    /// A run's own SLO as a target: at most its latency at its percentile on its operations, and
+    /// at most its error rate.
+    pub fn of_run(slo: &Slo) -> SloTarget {
+        SloTarget {
+            percentile: slo.percentile,
+            latency: Duration::from_micros(slo.latency_us),
+            latency_bound: Bound::AtMost,
+            max_error_rate: Some(slo.max_error_rate),
+            error_bound: Bound::AtMost,
+            operations: slo.operations.clone(),
+        }
+    }
+
     /// The operations this target judges: its own, or else the run's SLO operations.
     pub fn operations_for<'a>(&'a self, run_slo: &'a Slo) -> &'a [Operation] {
         if self.operations.is_empty() {

@@ -442,7 +442,7 @@ fn redis(report: &mut Report) -> &mut SystemInfo {
     let system = report
         .systems
         .iter_mut()
-        .find(|s| s.store.as_deref() == Some("redis"));
+        .find(|s| s.store == Some(authbench_report::model::StoreKind::Redis));
     system.expect("the redis-vs-jwt run has a system on Redis")
 }
 

@@ -191,7 +191,7 @@ fn the_machine_the_store_versions_and_the_cores_each_process_had_are_shown() {
     let redis = report
         .systems
         .iter_mut()
-        .find(|s| s.store.as_deref() == Some("redis"))
+        .find(|s| s.store == Some(authbench_report::model::StoreKind::Redis))
         .expect("a system on Redis");
     redis.store_version = Some("Redis 7.0.15".into());
     let page = render(&report);

@@ -6,7 +6,7 @@ use authbench_core::time::millis;
 use authbench_store::{Record, UnixMillis, now_millis};
 use http::HeaderMap;
 
-use crate::config::{Config, TouchPolicy};
+use crate::config::{Config, Touch};
 use crate::credentials::presented_session_id;
 use crate::session_id;
 use crate::state::AppState;
@@ -49,9 +49,9 @@ fn next_deadline(config: &Config, record: &Record, now: UnixMillis) -> Option<Un
         return None;
     }
     match config.touch {
-        TouchPolicy::Never => None,
-        TouchPolicy::Always => Some(slid),
-        TouchPolicy::HalfTtl => (record.expires - now < millis(idle) / 2).then_some(slid),
+        Touch::Never => None,
+        Touch::Always => Some(slid),
+        Touch::HalfTtl => (record.expires - now < millis(idle) / 2).then_some(slid),
     }
 }
 
@@ -79,7 +79,7 @@ mod tests {
         }
     }
 
-    fn config(touch: TouchPolicy) -> Config {
+    fn config(touch: Touch) -> Config {
         Config::new(
             Duration::from_secs(100),
             Some(Duration::from_secs(10)),
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn always_slides_the_idle_deadline_but_not_past_the_absolute_one() {
-        let config = config(TouchPolicy::Always);
+        let config = config(Touch::Always);
         assert_eq!(
             next_deadline(&config, &record(0, 10_000), 1_000),
             Some(11_000)
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn half_ttl_writes_only_in_the_second_half_of_the_idle_window() {
-        let config = config(TouchPolicy::HalfTtl);
+        let config = config(Touch::HalfTtl);
         assert_eq!(next_deadline(&config, &record(0, 10_000), 4_000), None);
         assert_eq!(
             next_deadline(&config, &record(0, 10_000), 6_000),

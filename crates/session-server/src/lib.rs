@@ -18,13 +18,14 @@ mod credentials;
 mod routes;
 mod session_id;
 
+use authbench_contract::routes as paths;
 use std::future::Future;
 
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-pub use config::{Config, ConfigError, TouchPolicy};
+pub use config::{Config, ConfigError, Touch};
 pub use credentials::COOKIE_NAME;
 pub use state::{AppState, Options, StartError};
 
@@ -37,15 +38,15 @@ pub fn app(state: AppState) -> Router {
         shared.request_timeout,
     );
     let routes = Router::new()
-        .route("/", get(routes::account::about))
-        .route("/login", post(routes::login::login))
-        .route("/logout", post(routes::login::logout))
-        .route("/user/balance", get(routes::account::balance))
+        .route(paths::ROOT, get(routes::account::about))
+        .route(paths::LOGIN, post(routes::login::login))
+        .route(paths::LOGOUT, post(routes::login::logout))
+        .route(paths::BALANCE, get(routes::account::balance))
         .route(
-            "/sessions",
+            paths::SESSIONS,
             get(routes::sessions::list).delete(routes::sessions::delete_all),
         )
-        .route("/healthz", get(routes::health::healthz))
+        .route(paths::HEALTHZ, get(routes::health::healthz))
         .with_state(state);
     authbench_core::http::finish(routes, metrics, registry, timeout)
 }

@@ -6,7 +6,7 @@ mod common;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use authbench_session_server::{Config, TouchPolicy};
+use authbench_session_server::{Config, Touch};
 use authbench_testkit::http_suite::client;
 use common::{Backend, start, start_with};
 use reqwest::StatusCode;
@@ -134,7 +134,7 @@ async fn activity_slides_the_idle_timeout_and_idleness_ends_the_session() {
         o.config = Config::new(
             Duration::from_secs(60),
             Some(Duration::from_secs(1)),
-            Some(TouchPolicy::Always),
+            Some(Touch::Always),
             None,
             true,
         )
@@ -161,7 +161,7 @@ async fn touch_policy_decides_store_writes_per_read() {
         o.config = Config::new(
             Duration::from_secs(3600),
             Some(Duration::from_secs(600)),
-            Some(TouchPolicy::Always),
+            Some(Touch::Always),
             None,
             true,
         )

@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use authbench_core::store_url::StoreUrl;
+use authbench_contract::StoreUrl;
 use authbench_store::{Namespace, Options, Record, Store, StoreMetrics, now_millis};
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
@@ -271,7 +271,7 @@ async fn bench(loads: usize) -> Result<Vec<Row>, String> {
         let store = open(&url).await?;
         let (ours, _) = side_by_side(&store, loads, |_| Ok(f64::NAN)).await?;
         rows.push(Row {
-            backend: store.kind(),
+            backend: store.kind().as_str(),
             ours,
             reference: None,
             target: None,

@@ -1,5 +1,6 @@
 //! Counts and times every store operation: the session_DB load as the server sees it.
 
+use authbench_contract::metrics;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -86,12 +87,12 @@ impl Default for StoreMetrics {
 impl StoreMetrics {
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
-            "store_operations",
+            metrics::STORE_OPERATIONS,
             "Store operations by backend, namespace, operation and outcome",
             self.operations.clone(),
         );
         registry.register(
-            "store_operation_duration_seconds",
+            metrics::STORE_OPERATION_SECONDS,
             "Store operation latency as the server sees it",
             self.seconds.clone(),
         );

@@ -4,7 +4,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use authbench_core::store_url::StoreUrl;
+use authbench_contract::{StoreKind, StoreUrl};
 
 use crate::backend::{Backend, Options};
 use crate::error::Error;
@@ -38,7 +38,7 @@ macro_rules! dispatch {
 #[derive(Debug)]
 struct Inner {
     backend: AnyBackend,
-    kind: &'static str,
+    kind: StoreKind,
     options: Options,
     metrics: OpHandles,
 }
@@ -75,7 +75,7 @@ impl Store {
             .await
             .map_err(|_| Error::Timeout(deadline))??;
         let kind = url.kind();
-        let metrics = metrics.handles(kind, options.namespace);
+        let metrics = metrics.handles(kind.as_str(), options.namespace);
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
@@ -86,8 +86,7 @@ impl Store {
         })
     }
 
-    /// `memory`, `sqlite`, `redis` or `postgres`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> StoreKind {
         self.inner.kind
     }
 

@@ -9,7 +9,7 @@ mod cases;
 use std::any::Any;
 use std::time::Duration;
 
-use authbench_core::store_url::StoreUrl;
+use authbench_contract::StoreUrl;
 use authbench_store::{Namespace, Options, Store, StoreMetrics};
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
@@ -124,7 +124,7 @@ conformance!(memory, sqlite, redis, postgres);
 mod outage {
     use std::time::{Duration, Instant};
 
-    use authbench_core::store_url::StoreUrl;
+    use authbench_contract::StoreUrl;
     use authbench_store::{Namespace, Options, Store, StoreMetrics};
     use authbench_testkit::postgres::PostgresServer;
     use authbench_testkit::redis::RedisServer;
@@ -218,7 +218,7 @@ mod outage {
 
 /// Data this program did not write is reported as corrupt, never a panic or a wrong record.
 mod corrupt {
-    use authbench_core::store_url::StoreUrl;
+    use authbench_contract::StoreUrl;
     use authbench_store::{Error, Namespace, Options, Store, StoreMetrics};
     use authbench_testkit::redis::RedisServer;
 

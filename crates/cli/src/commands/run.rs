@@ -1,16 +1,21 @@
-//! `authbench run SCENARIO`: load and check the scenario, apply the command line's overrides,
+//! `authbench run SCENARIO`: load the scenario with the command line's overrides, validate it once,
 //! hand it to the load generator, print the summary table and where the results are.
 
 use anyhow::Context as _;
 use authbench_loadgen::run::{self, Options};
-use authbench_loadgen::scenario::{self, Load, Scenario};
+use authbench_loadgen::scenario::{self, Overrides};
 use authbench_report::RunStatus;
 
 use crate::args::RunArgs;
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let mut scenario = scenario::load(&args.scenario)?;
-    let overrides = apply_overrides(&mut scenario, &args);
+    let overrides = Overrides {
+        step_duration: args.step_duration.clone(),
+        warmup: args.warmup.clone(),
+        repeats: args.repeats,
+        steps: args.steps,
+    };
+    let scenario = scenario::load_with(&args.scenario, &overrides)?;
     let exe = match &args.server_binary {
         Some(path) => path.clone(),
         None => std::env::current_exe().context("cannot find the authbench binary to spawn")?,
@@ -18,7 +23,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let options = Options {
         exe,
         results: args.results.clone(),
-        overrides,
+        overrides: overrides.applied(),
     };
     let outcome = run::run(&scenario, &options)?;
     print!("{}", run::summary_table(&outcome.report));
@@ -32,33 +37,4 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     println!("results: {}", outcome.dir.display());
     Ok(())
-}
-
-/// Applies the timing flags to the scenario and lists them for the report.
-fn apply_overrides(scenario: &mut Scenario, args: &RunArgs) -> Vec<String> {
-    let mut applied = Vec::new();
-    if let Some(duration) = args.step_duration {
-        scenario.timing.step_duration = duration;
-        applied.push(format!(
-            "step_duration={}",
-            humantime::format_duration(duration)
-        ));
-    }
-    if let Some(warmup) = args.warmup {
-        scenario.timing.warmup = warmup;
-        applied.push(format!("warmup={}", humantime::format_duration(warmup)));
-    }
-    if let Some(repeats) = args.repeats {
-        scenario.timing.repeats = repeats;
-        applied.push(format!("repeats={repeats}"));
-    }
-    if let Some(steps) = args.steps {
-        let keep = steps.get() as usize;
-        match &mut scenario.load {
-            Load::Closed { vus } => vus.truncate(keep),
-            Load::Open { flows_per_second } => flows_per_second.truncate(keep),
-        }
-        applied.push(format!("steps={steps}"));
-    }
-    applied
 }

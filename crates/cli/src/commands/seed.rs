@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use authbench_contract::redact;
 use authbench_core::maindb::MainDb;
 use authbench_core::password::Passwords;
 use authbench_core::seed;
-use authbench_core::store_url::redact;
 
 use crate::args::SeedArgs;
 

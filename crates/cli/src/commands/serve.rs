@@ -5,9 +5,9 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
+use authbench_contract::{StoreUrl, redact};
 use authbench_core::http::shutdown_signal;
 use authbench_core::server::CommonOptions;
-use authbench_core::store_url::{StoreUrl, redact};
 use tokio::net::TcpListener;
 
 use crate::args::{CommonServerArgs, JwtArgs, SessionArgs};

@@ -1,5 +1,6 @@
 //! Request counts and latency by route and status, in the Prometheus text format.
 
+use authbench_contract::metrics;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,12 +44,12 @@ impl HttpMetrics {
             }),
         };
         registry.register(
-            "http_requests",
+            metrics::HTTP_REQUESTS,
             "HTTP requests by route, method and status",
             metrics.requests.clone(),
         );
         registry.register(
-            "http_request_duration_seconds",
+            metrics::HTTP_REQUEST_SECONDS,
             "HTTP request latency by route, from the first byte of the request to the response head",
             metrics.seconds.clone(),
         );

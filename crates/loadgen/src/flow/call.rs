@@ -1,6 +1,7 @@
 //! The request each operation makes, assembled per send from parts prepared at login, so that
 //! sending allocates nothing of its own.
 
+use authbench_contract::routes;
 use std::sync::LazyLock;
 
 use http::{Method, Uri};
@@ -9,10 +10,10 @@ use super::auth::Auth;
 use crate::client::{Body, Call, JsonBody};
 use crate::scenario::Operation;
 
-static LOGIN: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/login"));
-static BALANCE: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/user/balance"));
-static REFRESH: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/refresh"));
-static LOGOUT: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/logout"));
+static LOGIN: LazyLock<Uri> = LazyLock::new(|| Uri::from_static(routes::LOGIN));
+static BALANCE: LazyLock<Uri> = LazyLock::new(|| Uri::from_static(routes::BALANCE));
+static REFRESH: LazyLock<Uri> = LazyLock::new(|| Uri::from_static(routes::REFRESH));
+static LOGOUT: LazyLock<Uri> = LazyLock::new(|| Uri::from_static(routes::LOGOUT));
 
 pub(super) fn call_for<'a>(
     operation: Operation,

@@ -34,7 +34,7 @@ fn walk(vu: &mut Vu, auth: fn() -> Auth, steps: usize) -> Vec<&'static str> {
                 vu.auth = auth();
             }
             vu.advance(operation, Outcome::Ok);
-            operation.name()
+            operation.as_str()
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use authbench_contract::{metrics as names, routes};
 use serde::Serialize;
 
 use super::prometheus::{self, Sample};
@@ -13,11 +14,7 @@ use super::{CONNECT_TIMEOUT, Error, counter_delta, redact};
 /// a probe must not hold up the step.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Scrapes of `/metrics` (the probe's own) are not workload.
-const METRICS_ROUTE: &str = "/metrics";
-
-const REQUESTS: &str = "http_requests_total";
-const STORE_OPERATIONS: &str = "store_operations_total";
-const STORE_SECONDS: &str = "store_operation_duration_seconds_sum";
+const METRICS_ROUTE: &str = routes::METRICS;
 
 /// Scrapes one server's `/metrics`.
 #[derive(Debug, Clone)]
@@ -128,16 +125,24 @@ impl MetricsSample {
         let mut time: BTreeMap<TimeKey, f64> = BTreeMap::new();
         for sample in prometheus::parse(text) {
             let label = |name| sample.label(name).unwrap_or_default().to_owned();
-            if sample.is(REQUESTS) {
-                let status = sample.label("status").and_then(|s| s.parse().ok());
+            if sample.is(names::HTTP_REQUESTS, names::COUNTER_SUFFIX) {
+                let status = sample.label(names::STATUS).and_then(|s| s.parse().ok());
                 if let Some(status) = status {
-                    *requests.entry((label("route"), status)).or_default() += count(&sample);
+                    *requests.entry((label(names::ROUTE), status)).or_default() += count(&sample);
                 }
-            } else if sample.is(STORE_OPERATIONS) {
-                let key = (label("namespace"), label("op"), label("outcome"));
+            } else if sample.is(names::STORE_OPERATIONS, names::COUNTER_SUFFIX) {
+                let key = (
+                    label(names::NAMESPACE),
+                    label(names::OP),
+                    label(names::OUTCOME),
+                );
                 *operations.entry(key).or_default() += count(&sample);
-            } else if sample.is(STORE_SECONDS) && sample.value.is_finite() {
-                *time.entry((label("namespace"), label("op"))).or_default() += sample.value;
+            } else if sample.is(names::STORE_OPERATION_SECONDS, names::SUM_SUFFIX)
+                && sample.value.is_finite()
+            {
+                *time
+                    .entry((label(names::NAMESPACE), label(names::OP)))
+                    .or_default() += sample.value;
             }
         }
         MetricsSample {

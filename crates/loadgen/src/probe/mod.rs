@@ -17,7 +17,7 @@
 //! - [`postgres`]: [`PostgresProbe`], from `pg_stat_database`, `pg_stat_statements` and `/proc`.
 //! - [`metrics`]: [`MetricsProbe`], from a server's Prometheus text.
 //! - `prometheus`: the text-format reader behind it.
-//! - `error`: [`Error`] and [`redact`].
+//! - `error`: [`Error`].
 
 mod error;
 pub mod metrics;
@@ -28,9 +28,11 @@ pub mod redis;
 
 use std::time::Duration;
 
+use authbench_contract::StoreUrl;
 use serde::Serialize;
 
-pub use error::{Error, redact};
+pub use authbench_contract::redact;
+pub use error::Error;
 pub use metrics::{MetricsLoad, MetricsProbe, MetricsSample};
 pub use postgres::{PostgresLoad, PostgresProbe, PostgresSample};
 pub use process::{ProcessLoad, ProcessSample, reset_peak_rss, total_cpu};
@@ -55,15 +57,10 @@ impl StoreProbe {
     /// or `unix://` for Redis; `postgres://` or `postgresql://` for PostgreSQL. The in-process
     /// stores (memory, SQLite) have no server of their own to ask.
     pub async fn connect(url: &str) -> Result<StoreProbe, Error> {
-        let scheme = url
-            .split_once("://")
-            .map(|(scheme, _)| scheme.to_ascii_lowercase());
-        match scheme.as_deref() {
-            Some("redis" | "rediss" | "redis+unix" | "unix") => {
-                Ok(StoreProbe::Redis(RedisProbe::connect(url).await?))
-            }
-            Some("postgres" | "postgresql") => {
-                Ok(StoreProbe::Postgres(PostgresProbe::connect(url).await?))
+        match url.parse::<StoreUrl>() {
+            Ok(StoreUrl::Redis(url)) => Ok(StoreProbe::Redis(RedisProbe::connect(&url).await?)),
+            Ok(StoreUrl::Postgres(url)) => {
+                Ok(StoreProbe::Postgres(PostgresProbe::connect(&url).await?))
             }
             _ => Err(Error::UnsupportedStore { url: redact(url) }),
         }

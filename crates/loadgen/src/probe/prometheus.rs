@@ -19,11 +19,14 @@ impl Sample {
             .map(|(_, value)| value.as_str())
     }
 
-    /// Whether the metric is `family`, with or without a registry prefix (`authbench_...`).
-    pub fn is(&self, family: &str) -> bool {
-        self.name == family
-            || self
-                .name
+    /// Whether the metric is `family` followed by `suffix` (`_total`, `_sum`, or none), with or
+    /// without a registry prefix (`authbench_...`).
+    pub fn is(&self, family: &str, suffix: &str) -> bool {
+        let Some(name) = self.name.strip_suffix(suffix) else {
+            return false;
+        };
+        name == family
+            || name
                 .strip_suffix(family)
                 .is_some_and(|prefix| prefix.ends_with('_'))
     }
@@ -144,8 +147,9 @@ mod tests {
     #[test]
     fn family_matches_with_or_without_a_prefix() {
         let sample = parse("authbench_http_requests_total 1").remove(0);
-        assert!(sample.is("http_requests_total"));
-        assert!(!sample.is("requests_total_x"));
-        assert!(!parse("xhttp_requests_total 1")[0].is("http_requests_total"));
+        assert!(sample.is("http_requests", "_total"));
+        assert!(!sample.is("http_requests", ""));
+        assert!(!sample.is("requests_total_x", ""));
+        assert!(!parse("xhttp_requests_total 1")[0].is("http_requests", "_total"));
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use authbench_report as report;
+use authbench_report::slo::SloTarget;
 use authbench_report::{
     Derived, Flag, OperationStats, RepeatStats, Resources, SystemInfo, SystemStep,
 };
@@ -14,31 +15,13 @@ use super::store_sum::{self, StoreSum};
 use super::turn::Turn;
 use crate::output::{self, Interval, RunDir};
 use crate::recording::{ErrorCounts, Recording};
-use crate::scenario::{Load, Operation, Scenario, Slo};
+use crate::scenario::{Load, Operation, Scenario};
 
 /// Above this share of its cores, the load generator may be what limits the step.
 const LOADGEN_SATURATED: f64 = 0.9;
 /// Flows started late (over 1 ms) with a connection free, above this share: the load generator
 /// fell behind its schedule. A few late wake-ups happen on any busy machine; 5% is a pattern.
 const SCHEDULE_SLIP: f64 = 0.05;
-
-pub(super) fn operation(op: Operation) -> report::Operation {
-    match op {
-        Operation::Login => report::Operation::Login,
-        Operation::Balance => report::Operation::Balance,
-        Operation::Refresh => report::Operation::Refresh,
-        Operation::Logout => report::Operation::Logout,
-    }
-}
-
-pub(super) fn slo(slo: &Slo) -> report::Slo {
-    report::Slo {
-        percentile: slo.percentile,
-        latency_us: slo.latency.as_micros() as u64,
-        max_error_rate: slo.max_error_rate,
-        operations: slo.operations.iter().copied().map(operation).collect(),
-    }
-}
 
 pub(super) fn scenario_info(scenario: &Scenario, overrides: &[String]) -> report::ScenarioInfo {
     report::ScenarioInfo {
@@ -52,7 +35,7 @@ pub(super) fn scenario_info(scenario: &Scenario, overrides: &[String]) -> report
         refresh_every: scenario.flow.refresh_every.map(|n| n.get()),
         logout: scenario.flow.logout,
         think_time_ms: scenario.flow.think_time.as_secs_f64() * 1e3,
-        balance_source: scenario.balance_source.flag().into(),
+        balance_source: scenario.balance_source,
         step_duration_s: scenario.timing.step_duration.as_secs_f64(),
         warmup_s: scenario.timing.warmup.as_secs_f64(),
         repeats: scenario.timing.repeats.get(),
@@ -127,7 +110,7 @@ fn system_step(
             continue;
         };
         wall += turn.wall;
-        let turn_store = store_sum::from_turn(turn);
+        let turn_store = store_sum::from_turn(turn, system.store);
         repeats.push(repeat_stats(scenario, recording, turn, turn_store.as_ref()));
         resources.add(turn);
         store.add(turn_store.as_ref());
@@ -165,7 +148,7 @@ fn system_step(
                 logins += rec.ok();
             }
             operations.push(OperationStats {
-                operation: operation(op),
+                operation: op,
                 requests: count,
                 ok: rec.ok(),
                 requests_per_second: per_second(count),
@@ -178,7 +161,7 @@ fn system_step(
             });
         }
     }
-    let store_load = store.finish(system, scenario);
+    let store_load = store.finish();
     let per_request =
         |value: Option<f64>| value.and_then(|v| (requests > 0).then(|| v / requests as f64));
     let derived = Derived {
@@ -236,14 +219,7 @@ fn system_step(
             });
         }
     }
-    let slo_met = requests > 0
-        && !flags.iter().any(|f| matches!(f, Flag::SystemDown { .. }))
-        && error_rate <= scenario.slo.max_error_rate
-        && merged.as_ref().is_some_and(|r| {
-            r.percentile(&scenario.slo.operations, scenario.slo.percentile)
-                .is_none_or(|latency| latency <= scenario.slo.latency)
-        });
-    Ok(SystemStep {
+    let mut step = SystemStep {
         system: system.name.clone(),
         duration_s: seconds,
         requests,
@@ -262,9 +238,14 @@ fn system_step(
         server_requests,
         derived,
         schedule,
-        slo_met,
+        slo_met: false,
         flags,
-    })
+    };
+    // Judged as the report and `--slo` judge a step, from the step as report.json holds it.
+    step.slo_met = SloTarget::of_run(&scenario.slo)
+        .evaluate(&step, &scenario.slo)
+        .is_ok_and(|verdict| verdict.met);
+    Ok(step)
 }
 
 /// The store's memory growth per login, when that growth is the logins' sessions (or refresh
@@ -318,7 +299,7 @@ fn repeat_stats(
         };
         requests += rec.requests();
         errors += rec.errors().total();
-        let name = op.name().to_owned();
+        let name = op.as_str().to_owned();
         if let Some(latency) = rec.percentile(scenario.slo.percentile) {
             slo_percentile_us.insert(name.clone(), micros(latency));
         }
@@ -430,8 +411,8 @@ fn write_hlogs(
                     });
                 }
             }
-            let base = format!("{}.{}", system.name, op.name());
-            let what = format!("{} {} ({})", system.name, op.name(), scenario.name);
+            let base = format!("{}.{}", system.name, op.as_str());
+            let what = format!("{} {} ({})", system.name, op.as_str(), scenario.name);
             if !corrected.is_empty() {
                 output::write_hlog(
                     &dir.hdr.join(format!("{base}.hlog")),
@@ -471,8 +452,8 @@ mod tests {
 
     fn grown(bytes: i64) -> report::StoreLoad {
         report::StoreLoad {
-            kind: "redis".into(),
-            source: "redis_info".into(),
+            kind: report::StoreKind::Redis,
+            source: report::StoreLoadSource::RedisInfo,
             operations: 0,
             breakdown: BTreeMap::new(),
             server_counted_operations: None,

@@ -188,7 +188,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
             Load::Closed { .. } => authbench_report::LoadModel::Closed,
             Load::Open { .. } => authbench_report::LoadModel::Open,
         },
-        slo: assemble::slo(&scenario.slo),
+        slo: scenario.slo.clone(),
         loadgen: authbench_report::LoadgenInfo {
             pid: std::process::id(),
             cores: crate::probe::process::ProcessSample::read(std::process::id())

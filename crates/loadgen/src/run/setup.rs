@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use authbench_report::{Event, Replica, Routing as ReportedRouting, SystemInfo};
+use authbench_report::{Event, Replica, SystemInfo, SystemKind};
 
 use super::{Error, Options};
 use crate::client::Endpoint;
@@ -15,7 +15,7 @@ use crate::output::RunDir;
 use crate::probe::process::ProcessSample;
 use crate::probe::{MetricsProbe, StoreProbe, redact};
 use crate::progress::Progress;
-use crate::scenario::{MainDb, Routing, Scenario, Server, StoreSpec, Target};
+use crate::scenario::{MainDb, Scenario, Server, StoreSpec, Target};
 use crate::system::{self, Credential, Launch, Spawned};
 
 /// A system under test, ready for turns.
@@ -118,8 +118,8 @@ pub(super) async fn start(
                     spawned.push(one);
                 }
                 let kind = match server {
-                    Server::Session { .. } => "session",
-                    Server::Jwt { .. } => "jwt",
+                    Server::Session { .. } => SystemKind::Session,
+                    Server::Jwt { .. } => SystemKind::Jwt,
                 };
                 let metrics_urls = spawned
                     .iter()
@@ -141,7 +141,7 @@ pub(super) async fn start(
                     external.metrics_urls.clone(),
                     credentials,
                     external.store.clone(),
-                    "external",
+                    SystemKind::External,
                 )
             }
         };
@@ -188,10 +188,10 @@ pub(super) async fn start(
         let pid = spawned.first().map(|s| s.pid);
         let info = SystemInfo {
             name: system.name.clone(),
-            kind: kind.into(),
+            kind,
             base_url: base_url.clone(),
             settings: settings(spawned.first()),
-            store: store_spec.as_ref().map(|s| s.kind().to_owned()),
+            store: store_spec.as_ref().map(StoreSpec::kind),
             store_version: store.as_ref().map(|probe| probe.version().to_owned()),
             pid,
             cores: pid.and_then(|pid| ProcessSample::read(pid).ok().map(|s| s.allowed_cores)),
@@ -200,10 +200,7 @@ pub(super) async fn start(
                 .map(|_| format!("logs/{}", log_name(&system.name, 0))),
             events: Vec::new(),
             replicas: replicas(&system.name, &spawned, &base_urls),
-            routing: (base_urls.len() > 1).then_some(match system.routing {
-                Routing::RoundRobin => ReportedRouting::RoundRobin,
-                Routing::Sticky => ReportedRouting::Sticky,
-            }),
+            routing: (base_urls.len() > 1).then_some(system.routing),
         };
         systems.push(Sut {
             info,

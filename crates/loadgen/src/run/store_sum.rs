@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use authbench_report::{StoreLoad as Reported, SystemInfo};
+use authbench_report::{StoreKind, StoreLoad as Reported, StoreLoadSource};
 
 use super::turn::Turn;
 use crate::probe::{MetricsLoad, StoreLoad};
-use crate::scenario::Scenario;
 
 #[derive(Debug, Default)]
 pub(crate) struct StoreSum {
@@ -43,13 +42,9 @@ impl StoreSum {
         }
     }
 
-    /// The summed load, labelled with the system's store kind.
-    pub fn finish(self, system: &SystemInfo, _scenario: &Scenario) -> Option<Reported> {
-        let mut total = self.total?;
-        if let Some(kind) = &system.store {
-            total.kind = kind.clone();
-        }
-        Some(total)
+    /// The summed load.
+    pub fn finish(self) -> Option<Reported> {
+        self.total
     }
 }
 
@@ -60,13 +55,13 @@ fn sum<T>(a: Option<T>, b: Option<T>, add: impl Fn(T, T) -> T) -> Option<T> {
     }
 }
 
-/// One turn's store load on its own.
-pub(super) fn from_turn(turn: &Turn) -> Option<Reported> {
+/// One turn's store load on its own; `kind` is the system's store, where known.
+pub(super) fn from_turn(turn: &Turn, kind: Option<StoreKind>) -> Option<Reported> {
     let counted = turn.metrics.as_ref().map(|m| m.total_store_operations);
     match (&turn.store, &turn.metrics) {
         (Some(StoreLoad::Redis(redis)), _) => Some(Reported {
-            kind: "redis".into(),
-            source: "redis_info".into(),
+            kind: StoreKind::Redis,
+            source: StoreLoadSource::RedisInfo,
             operations: redis.total_calls,
             breakdown: redis.calls.clone(),
             server_counted_operations: counted,
@@ -90,8 +85,8 @@ pub(super) fn from_turn(turn: &Turn) -> Option<Reported> {
                 breakdown.insert("statements".to_owned(), statements);
             }
             Some(Reported {
-                kind: "postgres".into(),
-                source: "pg_stat".into(),
+                kind: StoreKind::Postgres,
+                source: StoreLoadSource::PgStat,
                 operations: pg.xact_commit + pg.xact_rollback,
                 breakdown,
                 server_counted_operations: counted,
@@ -100,13 +95,17 @@ pub(super) fn from_turn(turn: &Turn) -> Option<Reported> {
                 keys_delta: Some(pg.tup_inserted as i64 - pg.tup_deleted as i64),
             })
         }
-        (None, Some(metrics)) if metrics.total_store_operations > 0 => Some(from_metrics(metrics)),
+        // A server's count of store calls with no store known to name (an external system
+        // given no store URL) is left out: a load must say which store bore it.
+        (None, Some(metrics)) if metrics.total_store_operations > 0 => {
+            kind.map(|kind| from_metrics(metrics, kind))
+        }
         _ => None,
     }
 }
 
 /// In-process stores have no counters of their own: the server's count is all there is.
-fn from_metrics(metrics: &MetricsLoad) -> Reported {
+fn from_metrics(metrics: &MetricsLoad, kind: StoreKind) -> Reported {
     let mut breakdown = BTreeMap::new();
     for op in &metrics.store_operations {
         *breakdown
@@ -114,8 +113,8 @@ fn from_metrics(metrics: &MetricsLoad) -> Reported {
             .or_default() += op.operations;
     }
     Reported {
-        kind: String::new(),
-        source: "server_metrics".into(),
+        kind,
+        source: StoreLoadSource::ServerMetrics,
         operations: metrics.total_store_operations,
         breakdown,
         server_counted_operations: Some(metrics.total_store_operations),

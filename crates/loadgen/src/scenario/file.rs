@@ -4,6 +4,9 @@
 //! default silently taking its place. Counts are read as `i64` and durations as strings so that
 //! [`super::validate`] can say which key is out of range, in the file's own terms.
 
+use authbench_contract::{
+    Alg, BalanceSource, LoadModel, Operation, Revocation, Routing, SystemKind, Touch, Transport,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -12,7 +15,7 @@ pub struct ScenarioFile {
     pub name: Option<String>,
     pub description: Option<String>,
     pub main_db: Option<String>,
-    pub balance_source: Option<BalanceSourceName>,
+    pub balance_source: Option<BalanceSource>,
     pub request_timeout: Option<String>,
     pub server_workers: Option<i64>,
     pub loadgen_workers: Option<i64>,
@@ -25,13 +28,6 @@ pub struct ScenarioFile {
     pub pinning: Option<PinningFile>,
     #[serde(default)]
     pub systems: Vec<SystemFile>,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BalanceSourceName {
-    MainDb,
-    InProcess,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,16 +57,9 @@ pub struct FlowFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadFile {
-    pub model: Option<LoadModelName>,
+    pub model: Option<LoadModel>,
     pub vus: Option<Vec<i64>>,
     pub flows_per_second: Option<Vec<f64>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LoadModelName {
-    Closed,
-    Open,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,10 +76,11 @@ pub struct SloFile {
     pub percentile: Option<f64>,
     pub latency: Option<String>,
     pub max_error_rate: Option<ErrorRate>,
-    pub operations: Option<Vec<OperationName>>,
+    pub operations: Option<Vec<Operation>>,
 }
 
-/// `max_error_rate` reads naturally both as `"0.1%"` and as `0.001`.
+/// `max_error_rate` as written: a percentage string (`"0.1%"`), or a bare number, which is read
+/// only to be refused with a reason.
 #[derive(Debug)]
 pub enum ErrorRate {
     Fraction(f64),
@@ -107,7 +97,7 @@ impl<'de> Deserialize<'de> for ErrorRate {
             type Value = ErrorRate;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a percentage like \"0.1%\" or a number from 0 to 1")
+                f.write_str("a percentage like \"0.1%\"")
             }
 
             fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<ErrorRate, E> {
@@ -128,15 +118,6 @@ impl<'de> Deserialize<'de> for ErrorRate {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OperationName {
-    Login,
-    Balance,
-    Refresh,
-    Logout,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PinningFile {
@@ -153,17 +134,17 @@ pub struct SystemFile {
     pub kind: Option<SystemKind>,
     pub store: Option<String>,
     // Session systems.
-    pub touch: Option<TouchName>,
+    pub touch: Option<Touch>,
     pub ttl: Option<String>,
     pub idle_timeout: Option<String>,
     // JWT systems.
-    pub alg: Option<AlgName>,
-    pub revocation: Option<RevocationName>,
-    pub transport: Option<TransportName>,
+    pub alg: Option<Alg>,
+    pub revocation: Option<Revocation>,
+    pub transport: Option<Transport>,
     pub access_ttl: Option<String>,
     // Spawned systems that scale out.
     pub replicas: Option<i64>,
-    pub routing: Option<RoutingName>,
+    pub routing: Option<Routing>,
     // External systems: one URL, or a list (one per replica).
     pub base_url: Option<Urls>,
     pub metrics_url: Option<Urls>,
@@ -192,64 +173,4 @@ impl<'de> Deserialize<'de> for Urls {
             )),
         }
     }
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RoutingName {
-    RoundRobin,
-    Sticky,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SystemKind {
-    Session,
-    Jwt,
-    External,
-}
-
-impl SystemKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SystemKind::Session => "session",
-            SystemKind::Jwt => "jwt",
-            SystemKind::External => "external",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TouchName {
-    Never,
-    Always,
-    HalfTtl,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-pub enum AlgName {
-    #[serde(rename = "HS256")]
-    Hs256,
-    #[serde(rename = "RS256")]
-    Rs256,
-    #[serde(rename = "ES256")]
-    Es256,
-    #[serde(rename = "EdDSA")]
-    EdDsa,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RevocationName {
-    None,
-    Denylist,
-    Cutoff,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TransportName {
-    Header,
-    Cookie,
 }

@@ -4,7 +4,9 @@
 use std::num::NonZeroU32;
 
 use super::checker::Checker;
-use super::file::{LoadFile, LoadModelName, UsersFile};
+use authbench_contract::LoadModel;
+
+use super::file::{LoadFile, UsersFile};
 use super::model::{Load, Users};
 
 pub fn load(
@@ -20,8 +22,8 @@ pub fn load(
     )?;
     let model = checker.required(load.model, "load.model", "allowed: \"closed\" or \"open\"")?;
     let (unused_key, unused, other_model) = match model {
-        LoadModelName::Closed => ("flows_per_second", load.flows_per_second.is_some(), "open"),
-        LoadModelName::Open => ("vus", load.vus.is_some(), "closed"),
+        LoadModel::Closed => ("flows_per_second", load.flows_per_second.is_some(), "open"),
+        LoadModel::Open => ("vus", load.vus.is_some(), "closed"),
     };
     if unused {
         checker.problem(
@@ -30,7 +32,7 @@ pub fn load(
         );
     }
     match model {
-        LoadModelName::Closed => {
+        LoadModel::Closed => {
             let vus = checker.required(
                 load.vus,
                 "load.vus",
@@ -38,7 +40,7 @@ pub fn load(
             )?;
             closed_steps(checker, &vus, accounts).map(|vus| Load::Closed { vus })
         }
-        LoadModelName::Open => {
+        LoadModel::Open => {
             let rates = checker.required(
                 load.flows_per_second,
                 "load.flows_per_second",

@@ -8,6 +8,7 @@
 //! - `env`: `${VAR}` and `${VAR:-default}` in URLs.
 //! - `values`: single values (durations, error rates, URLs) and why one is refused.
 //! - `location`: key paths to lines, so every message points at what to fix.
+//! - `overrides`: [`Overrides`], the command line's changes, applied before validation.
 //! - `error`: [`Error`], which names the file, the line and the key.
 
 mod checker;
@@ -17,6 +18,7 @@ mod file;
 mod load;
 mod location;
 mod model;
+mod overrides;
 mod sections;
 mod systems;
 mod validate;
@@ -28,6 +30,7 @@ use toml::de::DeTable;
 
 pub use error::{Error, Problem};
 pub use model::*;
+pub use overrides::Overrides;
 
 use checker::Lookup;
 use file::ScenarioFile;
@@ -35,24 +38,30 @@ use location::{Locator, line_column};
 
 /// Reads and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Scenario, Error> {
+    load_with(path, &Overrides::default())
+}
+
+/// Reads the scenario at `path`, applies `overrides` to it, and validates the result once.
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(path, &text)
+    parse_with_env(path, &text, overrides, &env::process_env)
 }
 
 /// Validates scenario `text`, as if read from `path`: `path` appears in messages, gives the
 /// default name (its stem), and is where a relative `credentials_csv` is found from.
 /// `${VAR}` references read the process environment.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
-    parse_with_env(path, text, &env::process_env)
+    parse_with_env(path, text, &Overrides::default(), &env::process_env)
 }
 
-/// [`parse`], with environment variables looked up by `lookup`.
+/// [`parse`], with `overrides` applied and environment variables looked up by `lookup`.
 pub(crate) fn parse_with_env(
     path: &Path,
     text: &str,
+    overrides: &Overrides,
     lookup: Lookup<'_>,
 ) -> Result<Scenario, Error> {
     let root = DeTable::parse(text).map_err(|error| {
@@ -69,14 +78,18 @@ pub(crate) fn parse_with_env(
         path: path.to_owned(),
         problems: problems
             .into_iter()
-            .map(|(key, message)| Problem {
-                line: locator.line_of(&key),
-                key,
-                message,
+            .map(|(key, message)| {
+                let mut problem = Problem {
+                    line: locator.line_of(&key),
+                    key,
+                    message,
+                };
+                overrides.attribute(&mut problem);
+                problem
             })
             .collect(),
     };
-    let file: ScenarioFile = toml::from_str(text).map_err(|error| {
+    let mut file: ScenarioFile = toml::from_str(text).map_err(|error| {
         let offset = error.span().map_or(0, |span| span.start);
         let key = locator.key_at(offset);
         let line = error.span().map(|span| line_column(text, span.start).0);
@@ -89,7 +102,16 @@ pub(crate) fn parse_with_env(
             }],
         }
     })?;
-    validate::validate(file, path, text, lookup).map_err(invalid)
+    // A refused override is listed with the file's own problems, not instead of them.
+    let mut problems = overrides.apply(&mut file);
+    match validate::validate(file, path, text, lookup) {
+        Ok(scenario) if problems.is_empty() => Ok(scenario),
+        Ok(_) => Err(invalid(problems)),
+        Err(more) => {
+            problems.extend(more);
+            Err(invalid(problems))
+        }
+    }
 }
 
 /// serde speaks of fields, variants and sequences; the reader of a TOML file knows keys, values
@@ -139,7 +161,12 @@ store = "redis://${REDIS_HOST:-127.0.0.1}:6379"
 
     #[test]
     fn set_variables_replace_their_defaults_in_urls() {
-        let scenario = parse_with_env(Path::new("s.toml"), SCENARIO, &env_with_hosts);
+        let scenario = parse_with_env(
+            Path::new("s.toml"),
+            SCENARIO,
+            &Overrides::default(),
+            &env_with_hosts,
+        );
         let scenario = scenario.map_err(|error| error.to_string());
         let store = scenario.as_ref().map(|s| s.systems[0].target.clone());
         let expected = Target::Spawned(Server::Session {
@@ -161,7 +188,12 @@ store = "redis://${REDIS_HOST:-127.0.0.1}:6379"
 
     #[test]
     fn unset_variables_fall_back_to_their_defaults() {
-        let scenario = parse_with_env(Path::new("s.toml"), SCENARIO, &|_| None);
+        let scenario = parse_with_env(
+            Path::new("s.toml"),
+            SCENARIO,
+            &Overrides::default(),
+            &|_| None,
+        );
         let scenario = scenario.map_err(|error| error.to_string());
         assert_eq!(scenario.map(|s| s.main_db), Ok(MainDb::Sqlite));
     }

@@ -5,6 +5,13 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use authbench_contract::{
+    Alg, BalanceSource, Operation, Revocation, Routing, StoreKind, Touch, Transport,
+};
+/// The latency and error target a step must meet: report.json's own [`Slo`], so the run, the
+/// report and `--slo` judge by one definition.
+pub use authbench_report::Slo;
+
 /// One scenario, ready to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -99,25 +106,6 @@ pub struct Flow {
     pub think_time: Duration,
 }
 
-/// Where the spawned servers read balances (`--balance-source`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BalanceSource {
-    /// A main_DB read per request, as a real app does.
-    MainDb,
-    /// A copy loaded at start, so that only the auth cost is measured.
-    InProcess,
-}
-
-impl BalanceSource {
-    /// The value of `authbench serve --balance-source`.
-    pub fn flag(self) -> &'static str {
-        match self {
-            BalanceSource::MainDb => "main-db",
-            BalanceSource::InProcess => "in-process",
-        }
-    }
-}
-
 /// The load model and its steps, in the order they run (rising).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Load {
@@ -147,49 +135,6 @@ pub struct Timing {
     pub repeats: NonZeroU32,
 }
 
-/// The latency and error target a step must meet.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Slo {
-    /// Percentile in (0, 100), e.g. 99.0.
-    pub percentile: f64,
-    pub latency: Duration,
-    /// Largest share of failed requests, in [0, 1] (0.001 for 0.1%).
-    pub max_error_rate: f64,
-    /// Which operations the latency target applies to (errors count over all of them).
-    pub operations: Vec<Operation>,
-}
-
-/// The requests a flow makes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    Login,
-    Balance,
-    Refresh,
-    Logout,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 4] = [
-        Operation::Login,
-        Operation::Balance,
-        Operation::Refresh,
-        Operation::Logout,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::Login => "login",
-            Operation::Balance => "balance",
-            Operation::Refresh => "refresh",
-            Operation::Logout => "logout",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
 /// One system under test.
 #[derive(Clone, Debug, PartialEq)]
 pub struct System {
@@ -206,24 +151,6 @@ pub struct System {
 
 /// The most replicas of one system: each is a process with its own runtime, on the same cores.
 pub const MAX_REPLICAS: u32 = 16;
-
-/// How requests reach a system's replicas, as a load balancer in front of them would send them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Routing {
-    /// Each request of a VU goes to the next replica in turn.
-    RoundRobin,
-    /// A VU keeps to one replica (sticky sessions).
-    Sticky,
-}
-
-impl Routing {
-    pub fn name(self) -> &'static str {
-        match self {
-            Routing::RoundRobin => "round-robin",
-            Routing::Sticky => "sticky",
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
@@ -276,80 +203,12 @@ pub enum StoreSpec {
 }
 
 impl StoreSpec {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> StoreKind {
         match self {
-            StoreSpec::Memory => "memory",
-            StoreSpec::Sqlite => "sqlite",
-            StoreSpec::Redis { .. } => "redis",
-            StoreSpec::Postgres { .. } => "postgres",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Touch {
-    Never,
-    Always,
-    HalfTtl,
-}
-
-impl Touch {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Touch::Never => "never",
-            Touch::Always => "always",
-            Touch::HalfTtl => "half-ttl",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Alg {
-    Hs256,
-    Rs256,
-    Es256,
-    EdDsa,
-}
-
-impl Alg {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Alg::Hs256 => "HS256",
-            Alg::Rs256 => "RS256",
-            Alg::Es256 => "ES256",
-            Alg::EdDsa => "EdDSA",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Revocation {
-    None,
-    Denylist,
-    Cutoff,
-}
-
-impl Revocation {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Revocation::None => "none",
-            Revocation::Denylist => "denylist",
-            Revocation::Cutoff => "cutoff",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Header,
-    Cookie,
-}
-
-impl Transport {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Transport::Header => "header",
-            Transport::Cookie => "cookie",
+            StoreSpec::Memory => StoreKind::Memory,
+            StoreSpec::Sqlite => StoreKind::Sqlite,
+            StoreSpec::Redis { .. } => StoreKind::Redis,
+            StoreSpec::Postgres { .. } => StoreKind::Postgres,
         }
     }
 }

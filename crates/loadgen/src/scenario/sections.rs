@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use super::checker::Checker;
-use super::file::{Argon2File, FlowFile, OperationName, PinningFile, SloFile, TimingFile};
+use super::file::{Argon2File, FlowFile, PinningFile, SloFile, TimingFile};
 use super::model::{Argon2, Flow, Operation, Pinning, Slo, Timing};
 use super::values;
 
@@ -117,7 +117,7 @@ pub fn slo(checker: &mut Checker<'_>, slo: Option<SloFile>, flow: Option<&Flow>)
     let Some(slo) = slo else {
         return Some(Slo {
             percentile: 99.0,
-            latency: Duration::from_millis(50),
+            latency_us: 50_000,
             max_error_rate: 0.001,
             operations: vec![Operation::Balance],
         });
@@ -134,9 +134,7 @@ pub fn slo(checker: &mut Checker<'_>, slo: Option<SloFile>, flow: Option<&Flow>)
     }
     let latency = match slo.latency {
         None => Some(Duration::from_millis(50)),
-        Some(text) => {
-            checker.positive_duration(&text, "slo.latency", "no request could meet the target")
-        }
+        Some(text) => checker.value(values::latency(&text), "slo.latency"),
     };
     let max_error_rate = match slo.max_error_rate {
         None => Some(0.001),
@@ -145,7 +143,7 @@ pub fn slo(checker: &mut Checker<'_>, slo: Option<SloFile>, flow: Option<&Flow>)
     let operations = slo_operations(checker, slo.operations, flow);
     Some(Slo {
         percentile: percentile_ok.then_some(percentile)?,
-        latency: latency?,
+        latency_us: latency?.as_micros() as u64,
         max_error_rate: max_error_rate?,
         operations: operations?,
     })
@@ -153,7 +151,7 @@ pub fn slo(checker: &mut Checker<'_>, slo: Option<SloFile>, flow: Option<&Flow>)
 
 fn slo_operations(
     checker: &mut Checker<'_>,
-    names: Option<Vec<OperationName>>,
+    names: Option<Vec<Operation>>,
     flow: Option<&Flow>,
 ) -> Option<Vec<Operation>> {
     let Some(names) = names else {
@@ -170,19 +168,14 @@ fn slo_operations(
     let mut operations: Vec<Operation> = Vec::with_capacity(names.len());
     for (index, name) in names.into_iter().enumerate() {
         let key = format!("slo.operations[{index}]");
-        let operation = match name {
-            OperationName::Login => Operation::Login,
-            OperationName::Balance => Operation::Balance,
-            OperationName::Refresh => Operation::Refresh,
-            OperationName::Logout => Operation::Logout,
-        };
+        let operation = name;
         let never_requested = match operation {
             Operation::Refresh => flow.is_some_and(|flow| flow.refresh_every.is_none()),
             Operation::Logout => flow.is_some_and(|flow| !flow.logout),
             Operation::Login | Operation::Balance => false,
         };
         if operations.contains(&operation) {
-            checker.problem(key, format!("\"{}\" is listed twice", operation.name()));
+            checker.problem(key, format!("\"{}\" is listed twice", operation.as_str()));
         } else if never_requested {
             let reason = match operation {
                 Operation::Refresh => "flow.refresh_every is not set",
@@ -190,7 +183,7 @@ fn slo_operations(
             };
             checker.problem(
                 key,
-                format!("\"{}\" is never requested: {reason}", operation.name()),
+                format!("\"{}\" is never requested: {reason}", operation.as_str()),
             );
         }
         operations.push(operation);

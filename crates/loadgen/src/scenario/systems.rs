@@ -6,12 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::checker::Checker;
-use super::file::{
-    AlgName, RevocationName, RoutingName, SystemFile, SystemKind, TouchName, TransportName, Urls,
-};
+use authbench_contract::SystemKind;
+
+use super::file::{SystemFile, Urls};
 use super::model::{
-    Alg, External, MAX_REPLICAS, Revocation, Routing, Server, StoreSpec, System, Target, Touch,
-    Transport,
+    Alg, External, MAX_REPLICAS, Revocation, Routing, Server, StoreSpec, System, Target, Transport,
 };
 use super::values;
 
@@ -96,8 +95,8 @@ fn scale(
             );
             return None;
         }
-        Some(RoutingName::RoundRobin) => Routing::RoundRobin,
-        Some(RoutingName::Sticky) => Routing::Sticky,
+        Some(Routing::RoundRobin) => Routing::RoundRobin,
+        Some(Routing::Sticky) => Routing::Sticky,
     };
     Some((replicas, routing))
 }
@@ -182,8 +181,8 @@ fn target(
                 format!("{prefix}.{key}"),
                 format!(
                     "`{key}` does not apply to a {} system; it is a key of kind = \"{}\" systems",
-                    kind.name(),
-                    owner.name()
+                    kind.as_str(),
+                    owner.as_str()
                 ),
             );
         }
@@ -211,11 +210,7 @@ fn session(
     let idle_timeout = optional_lifetime(checker, file.idle_timeout, &idle_key, expiry);
     Some(Server::Session {
         store: store?,
-        touch: file.touch.map(|touch| match touch {
-            TouchName::Never => Touch::Never,
-            TouchName::Always => Touch::Always,
-            TouchName::HalfTtl => Touch::HalfTtl,
-        }),
+        touch: file.touch,
         ttl: ttl?,
         idle_timeout: idle_timeout?,
     })
@@ -228,21 +223,9 @@ fn jwt(checker: &mut Checker<'_>, file: SystemFile, prefix: &str, name: &str) ->
     let access_ttl = optional_lifetime(checker, file.access_ttl, &access_key, expiry);
     Some(Server::Jwt {
         store: store?,
-        alg: match file.alg.unwrap_or(AlgName::Hs256) {
-            AlgName::Hs256 => Alg::Hs256,
-            AlgName::Rs256 => Alg::Rs256,
-            AlgName::Es256 => Alg::Es256,
-            AlgName::EdDsa => Alg::EdDsa,
-        },
-        revocation: match file.revocation.unwrap_or(RevocationName::None) {
-            RevocationName::None => Revocation::None,
-            RevocationName::Denylist => Revocation::Denylist,
-            RevocationName::Cutoff => Revocation::Cutoff,
-        },
-        transport: match file.transport.unwrap_or(TransportName::Header) {
-            TransportName::Header => Transport::Header,
-            TransportName::Cookie => Transport::Cookie,
-        },
+        alg: file.alg.unwrap_or(Alg::Hs256),
+        revocation: file.revocation.unwrap_or(Revocation::None),
+        transport: file.transport.unwrap_or(Transport::Header),
         access_ttl: access_ttl?,
     })
 }
@@ -258,7 +241,7 @@ fn spawned_store(
     let key = format!("{prefix}.store");
     let purpose = format!(
         "a {} system needs a store; allowed: {}",
-        kind.name(),
+        kind.as_str(),
         values::STORE_FORMS
     );
     let text = checker.required(text, &key, &purpose)?;

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::checker::{Checker, Lookup};
-use super::file::{BalanceSourceName, ScenarioFile};
+use super::file::ScenarioFile;
 use super::load::{load, users};
-use super::model::{BalanceSource, MainDb, Scenario};
+use super::model::{MainDb, Scenario};
 use super::sections::{argon2, flow, pinning, slo, timing};
 use super::systems::systems;
 use super::values;
@@ -42,10 +42,7 @@ pub fn validate(
         }
     };
     let main_db = main_db(checker, file.main_db.as_deref());
-    let balance_source = match file.balance_source {
-        None | Some(BalanceSourceName::MainDb) => BalanceSource::MainDb,
-        Some(BalanceSourceName::InProcess) => BalanceSource::InProcess,
-    };
+    let balance_source = file.balance_source.unwrap_or_default();
     let request_timeout = match file.request_timeout {
         None => Some(DEFAULT_REQUEST_TIMEOUT),
         Some(text) => checker.positive_duration(

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use super::file::ErrorRate;
+use authbench_contract::{StoreKind, StoreUrl, redact};
+
 use super::model::StoreSpec;
 
 /// `"250ms"`, `"5s"`, `"1m 30s"`: humantime's format.
@@ -16,31 +18,34 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     })
 }
 
-/// A share of requests, in [0, 1]: `"0.1%"` or `0.001`.
+/// A share of requests, in [0, 1], written as `--slo` writes it: `"0.1%"`
+/// ([`authbench_report::slo::error_rate`]). A bare number is refused, as it is there: `1` could
+/// mean 1% or 100%.
 pub fn error_rate(rate: &ErrorRate) -> Result<f64, String> {
-    const ALLOWED: &str = "write a percentage from \"0%\" to \"100%\" (e.g. \"0.1%\") or a number \
-                           from 0 to 1 (e.g. 0.001)";
-    let fraction = match rate {
-        ErrorRate::Fraction(fraction) => *fraction,
-        ErrorRate::Text(text) => {
-            let Some(number) = text.trim().strip_suffix('%') else {
-                return Err(format!("{text:?} has no `%`; {ALLOWED}"));
-            };
-            match number.trim().parse::<f64>() {
-                Ok(percent) if percent.is_finite() => percent / 100.0,
-                _ => return Err(format!("{text:?} is not a percentage; {ALLOWED}")),
-            }
-        }
-    };
-    if (0.0..=1.0).contains(&fraction) {
-        Ok(fraction)
-    } else {
-        let shown = match rate {
-            ErrorRate::Fraction(fraction) => fraction.to_string(),
-            ErrorRate::Text(text) => format!("{text:?}"),
-        };
-        Err(format!("{shown} is out of range; {ALLOWED}"))
+    const ALLOWED: &str = "write a percentage from \"0%\" to \"100%\", e.g. \"0.1%\"";
+    match rate {
+        ErrorRate::Fraction(number) => Err(format!(
+            "{number} is a bare number, which could mean {number}% or {}%; {ALLOWED}",
+            number * 100.0
+        )),
+        ErrorRate::Text(text) => match authbench_report::slo::error_rate(text) {
+            Some(fraction) => Ok(fraction),
+            None if !text.trim().ends_with('%') => Err(format!("{text:?} has no `%`; {ALLOWED}")),
+            None => Err(format!(
+                "{text:?} is not a percentage from 0% to 100%; {ALLOWED}"
+            )),
+        },
     }
+}
+
+/// A latency target, written as `--slo` writes it ([`authbench_report::slo::latency`]).
+pub fn latency(text: &str) -> Result<Duration, String> {
+    authbench_report::slo::latency(text).ok_or_else(|| {
+        format!(
+            "{text:?} is not a latency of at least 1us; write a number with us, µs, ms or s, \
+             e.g. \"50ms\""
+        )
+    })
 }
 
 /// Names end up in file names and report keys, so they stay to a safe alphabet.
@@ -53,35 +58,35 @@ pub fn is_name(text: &str) -> bool {
 
 pub const NAME_RULE: &str = "use letters, digits, `-` and `_` only";
 
-pub const STORE_FORMS: &str = "\"memory\", \"sqlite\", a redis:// or rediss:// URL, or a \
-                               postgres:// or postgresql:// URL";
+pub const STORE_FORMS: &str = "\"memory\", \"sqlite\" (a fresh file in the run's folder), a \
+                               redis:// URL (rediss://, redis+unix://, unix://), or a postgres:// \
+                               or postgresql:// URL";
 
-/// A store as a spawned server's `--store` takes it (after `${VAR}` expansion).
+/// A store as a spawned server's `--store` takes it (after `${VAR}` expansion). The URL is
+/// classified by the contract's [`StoreUrl`]; `sqlite` alone means a fresh file, and an SQLite
+/// URL is refused because the run owns its SQLite files.
 pub fn store(text: &str) -> Result<StoreSpec, String> {
-    match text {
-        "memory" => return Ok(StoreSpec::Memory),
-        "sqlite" => return Ok(StoreSpec::Sqlite),
-        _ => {}
+    if text == "sqlite" {
+        return Ok(StoreSpec::Sqlite);
     }
-    let url = text.to_owned();
-    if has_scheme(text, &["redis", "rediss"]) {
-        Ok(StoreSpec::Redis { url })
-    } else if has_scheme(text, &["postgres", "postgresql"]) {
-        Ok(StoreSpec::Postgres { url })
-    } else {
-        Err(format!("{text:?} is not a store; allowed: {STORE_FORMS}"))
+    let refused = || format!("{} is not a store; allowed: {STORE_FORMS}", shown(text));
+    match text.parse::<StoreUrl>().map_err(|_| refused())? {
+        StoreUrl::Memory if text == "memory" => Ok(StoreSpec::Memory),
+        StoreUrl::Redis(url) => Ok(StoreSpec::Redis { url }),
+        StoreUrl::Postgres(url) => Ok(StoreSpec::Postgres { url }),
+        StoreUrl::Memory | StoreUrl::Sqlite(_) => Err(refused()),
     }
+}
+
+/// A value for a message: quoted, any password redacted.
+fn shown(text: &str) -> String {
+    format!("{:?}", redact(text))
 }
 
 /// main_DB: a fresh SQLite file, or a Postgres database.
 pub fn is_postgres_url(text: &str) -> bool {
-    has_scheme(text, &["postgres", "postgresql"])
-}
-
-/// `scheme://` followed by something.
-fn has_scheme(text: &str, schemes: &[&str]) -> bool {
-    text.split_once("://")
-        .is_some_and(|(scheme, rest)| schemes.contains(&scheme) && !rest.is_empty())
+    text.parse::<StoreUrl>()
+        .is_ok_and(|url| url.kind() == StoreKind::Postgres)
 }
 
 /// `http://host:port`, as the load generator's plain HTTP/1.1 client can reach it. A trailing
@@ -142,25 +147,32 @@ mod tests {
     }
 
     #[test]
-    fn error_rate_reads_percentages_and_fractions() {
+    fn error_rate_reads_percentages_as_the_slo_flag_does() {
         assert_eq!(error_rate(&ErrorRate::Text("0.1%".into())), Ok(0.001));
         assert_eq!(error_rate(&ErrorRate::Text("100%".into())), Ok(1.0));
         assert_eq!(error_rate(&ErrorRate::Text(" 5 %".into())), Ok(0.05));
-        assert_eq!(error_rate(&ErrorRate::Fraction(0.01)), Ok(0.01));
-        assert_eq!(error_rate(&ErrorRate::Fraction(0.0)), Ok(0.0));
     }
 
     #[test]
-    fn error_rate_outside_zero_to_one_is_refused() {
+    fn error_rate_outside_zero_to_a_hundred_percent_or_bare_is_refused() {
         for bad in [
             ErrorRate::Text("150%".into()),
             ErrorRate::Text("-1%".into()),
-            ErrorRate::Fraction(1.5),
-            ErrorRate::Fraction(f64::NAN),
         ] {
             let message = error_rate(&bad).err().unwrap_or_default();
-            assert!(message.contains("out of range"), "{message}");
+            assert!(
+                message.contains("is not a percentage from 0% to 100%"),
+                "{message}"
+            );
         }
+        let message = error_rate(&ErrorRate::Fraction(1.0))
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            message,
+            "1 is a bare number, which could mean 1% or 100%; write a percentage from \"0%\" to \
+             \"100%\", e.g. \"0.1%\""
+        );
     }
 
     #[test]
@@ -187,11 +199,19 @@ mod tests {
     fn stores_are_keywords_or_urls_with_known_schemes() {
         assert_eq!(store("memory"), Ok(StoreSpec::Memory));
         assert_eq!(store("sqlite"), Ok(StoreSpec::Sqlite));
-        assert_eq!(store("rediss://h:6380").map(|s| s.kind()), Ok("redis"));
+        assert_eq!(
+            store("rediss://h:6380").map(|s| s.kind()),
+            Ok(StoreKind::Redis)
+        );
+        assert_eq!(
+            store("redis+unix:///run/redis.sock").map(|s| s.kind()),
+            Ok(StoreKind::Redis)
+        );
         assert_eq!(
             store("postgresql://u@h/db").map(|s| s.kind()),
-            Ok("postgres")
+            Ok(StoreKind::Postgres)
         );
+        assert!(store("sqlite://x.db").is_err());
         assert!(store("redis://").is_err());
         assert!(store("mysql://h/db").is_err());
         assert!(store("Memory").is_err());

@@ -7,7 +7,7 @@ mod replicated;
 
 use super::figures::percent;
 use super::{Claim, Run, Style, Verdict};
-use crate::model::Operation;
+use crate::model::{Operation, Revocation, StoreKind};
 use replicated::{Reach, Scaled, throughput_line};
 
 /// A session system on a per-process store with round-robin routing "loses its sessions" from
@@ -155,7 +155,7 @@ fn caveats(run: &Run<'_>, scaled: &[Scaled<'_, '_>], no_controls: bool) -> Vec<S
                  hosts each would open its own, and sessions would be lost as with process memory."
             ));
         }
-        let revoking = s.system.revocation() != "none";
+        let revoking = s.system.revocation() != Revocation::None;
         let refreshing = s
             .operations
             .iter()
@@ -194,16 +194,18 @@ fn not_measured(run: &Run<'_>, scaled: &[Scaled<'_, '_>]) -> Claim {
     let mut evidence: Vec<String> = run
         .of(Style::Session)
         .map(|system| {
-            let reach = match system.info.store.as_deref() {
-                Some("memory") => {
+            let reach = match system.info.store {
+                Some(StoreKind::Memory) => {
                     "process memory: a second replica would not see these sessions, so scaling \
                      out needs sticky routing or a shared store"
                 }
-                Some("sqlite") => {
+                Some(StoreKind::Sqlite) => {
                     "a SQLite file: replicas on one host could share it, replicas on several \
                      hosts could not"
                 }
-                Some("redis" | "postgres") => "a network store that several replicas could share",
+                Some(StoreKind::Redis | StoreKind::Postgres) => {
+                    "a network store that several replicas could share"
+                }
                 _ => "a store whose reach the report does not know",
             };
             format!("{} keeps its sessions in {reach}.", system.name())

@@ -3,7 +3,7 @@
 
 use super::figures::{count, extent, micros, number, percent, short, span};
 use super::{Claim, Run, Style, System, Verdict};
-use crate::model::Operation;
+use crate::model::{Operation, Revocation, StoreKind};
 
 /// A session system "reads the store on every request" when it makes at least this many store
 /// operations per request at every step (logins and expiry make it a little above 1, not below).
@@ -42,7 +42,7 @@ pub(super) fn session_load(run: &Run<'_>) -> Claim {
     }
     let jwt_highest = extent(
         run.of(Style::Jwt)
-            .filter(|system| system.revocation() == "none")
+            .filter(|system| system.revocation() == Revocation::None)
             .filter_map(|system| system.extent(|d| d.store_operations_per_request))
             .map(|(_, high)| high),
     )
@@ -171,7 +171,7 @@ fn saturation(
              but its CPU is part of the server's, so whether the store would saturate first \
              cannot be told from this run.",
             system.name(),
-            system.info.store.as_deref().unwrap_or("unknown")
+            system.info.store.map_or("unknown", StoreKind::as_str)
         ));
         return false;
     };
@@ -243,7 +243,7 @@ pub(super) fn stateless(run: &Run<'_>) -> Claim {
             continue;
         };
         let revocation = system.revocation();
-        if revocation != "none" {
+        if revocation != Revocation::None {
             evidence.push(format!(
                 "{} (revocation = {revocation}): {} store operations per request: checking \
                  revocation reads state on the request path (C4).",

@@ -3,7 +3,7 @@
 
 use super::figures::{bytes, count, extent, micros, number, operation_name, percent, span};
 use super::{Claim, Run, Style, System, Verdict};
-use crate::model::Operation;
+use crate::model::{Operation, Revocation};
 
 /// Browsers keep at most this many bytes of one cookie (name and value).
 const COOKIE_LIMIT: f64 = 4096.0;
@@ -151,7 +151,7 @@ pub(super) fn revocation(run: &Run<'_>) -> Claim {
     }
     let revoking: Vec<&System<'_>> = run
         .of(Style::Jwt)
-        .filter(|s| s.revocation() != "none")
+        .filter(|s| s.revocation() != Revocation::None)
         .collect();
     if revoking.is_empty() {
         evidence.insert(
@@ -196,7 +196,7 @@ pub(super) fn revocation(run: &Run<'_>) -> Claim {
     let mut plain_highest = None::<f64>;
     let others = run
         .of(Style::Jwt)
-        .filter(|s| s.revocation() == "none")
+        .filter(|s| s.revocation() == Revocation::None)
         .chain(run.of(Style::Session));
     for system in others {
         let label = format!("For comparison, {}", system.name());

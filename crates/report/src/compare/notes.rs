@@ -40,8 +40,8 @@ pub(super) fn setting_differences(base: &Report, new: &Report) -> Vec<String> {
         ),
         (
             "scenario.balance_source",
-            b.balance_source.clone(),
-            n.balance_source.clone(),
+            b.balance_source.to_string(),
+            n.balance_source.to_string(),
         ),
         (
             "scenario.step_duration_s",

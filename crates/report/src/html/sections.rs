@@ -113,7 +113,7 @@ pub fn scenario(report: &Report) -> String {
         let _ = write!(flow, "; {} ms think time", number(scenario.think_time_ms));
     }
     row(&mut html, "Flow", &flow);
-    row(&mut html, "Balances from", &scenario.balance_source);
+    row(&mut html, "Balances from", scenario.balance_source.as_str());
     let loads: Vec<String> = report.steps.iter().map(|s| short(s.load)).collect();
     row(&mut html, "Steps", &loads.join(", "));
     let timing = format!(
@@ -156,7 +156,7 @@ pub fn scenario(report: &Report) -> String {
              <td class=\"settings\">{}</td></tr>",
             hex(color(index)),
             escape(&system.name),
-            escape(&system.kind),
+            escape(system.kind.as_str()),
             escape(&store_shown(system)),
             escape(&processes(system)),
             escape(&cores(system)),
@@ -200,7 +200,7 @@ fn cores(system: &SystemInfo) -> String {
 fn store_shown(system: &SystemInfo) -> String {
     match (&system.store, &system.store_version) {
         (Some(store), Some(version)) => format!("{store} ({version})"),
-        (Some(store), None) => store.clone(),
+        (Some(store), None) => store.to_string(),
         (None, _) => "–".into(),
     }
 }

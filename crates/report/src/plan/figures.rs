@@ -3,7 +3,9 @@
 
 use crate::claims::figures::routing;
 use crate::compare::load_unit;
-use crate::model::{Flag, Operation, Report, SystemInfo, SystemStep};
+use crate::model::{
+    Flag, Operation, Report, Revocation, StoreKind, SystemInfo, SystemKind, SystemStep,
+};
 use crate::slo::{operation_name, trim_number};
 
 use super::instance::instance_size;
@@ -123,13 +125,12 @@ impl SystemFigures<'_> {
     fn store(&mut self) {
         let (at, derived) = (self.at.clone(), &self.result.derived);
         let measured = self.result.store.as_ref();
-        let kind = measured
-            .map(|s| s.kind.clone())
-            .or(self.system.store.clone());
-        let kind = kind.unwrap_or_else(|| "unknown".into());
-        let (what, unit) = match kind.as_str() {
-            "redis" => ("store throughput (Redis commands)", "commands/s"),
-            "postgres" => ("store throughput (Postgres transactions)", "transactions/s"),
+        let kind = measured.map(|s| s.kind).or(self.system.store);
+        let (what, unit) = match kind {
+            Some(StoreKind::Redis) => ("store throughput (Redis commands)", "commands/s"),
+            Some(StoreKind::Postgres) => {
+                ("store throughput (Postgres transactions)", "transactions/s")
+            }
             _ => ("store throughput (store calls)", "calls/s"),
         };
         let (operations, cpu_us) = (
@@ -162,21 +163,22 @@ impl SystemFigures<'_> {
                 }
             }
             None => self.assumptions.push(format!(
-                "store CPU was not measured for this store ({kind}): an in-process store's work \
-                 is part of the app server CPU"
+                "store CPU was not measured for this store ({}): an in-process store's work \
+                 is part of the app server CPU",
+                kind.map_or("unknown", StoreKind::as_str)
             )),
         }
         let replicas = self.system.replica_count();
-        if replicas > 1 && matches!(kind.as_str(), "memory" | "sqlite") {
+        if replicas > 1 && matches!(kind, Some(StoreKind::Memory | StoreKind::Sqlite)) {
             let routed = self.system.routing.map_or(String::new(), |mode| {
                 format!(" with {} routing", routing(mode))
             });
-            let what = if self.system.kind == "jwt" {
+            let what = if self.system.kind == SystemKind::Jwt {
                 "a refresh family (or a revocation)"
             } else {
                 "a session"
             };
-            self.assumptions.push(if kind == "memory" {
+            self.assumptions.push(if kind == Some(StoreKind::Memory) {
                 format!(
                     "each of the {replicas} measured replicas had its own in-memory store{routed}: \
                      {what} is known to the replica that made it only, so instances need sticky \
@@ -189,7 +191,7 @@ impl SystemFigures<'_> {
                      sticky routing (claim C6)"
                 )
             });
-        } else if matches!(kind.as_str(), "memory" | "sqlite") {
+        } else if let Some(kind @ (StoreKind::Memory | StoreKind::Sqlite)) = kind {
             self.assumptions.push(format!(
                 "the {kind} store lives inside each server (process memory or a local file): \
                  several instances need a shared store or sticky routing (claim C6); the store \
@@ -213,7 +215,7 @@ impl SystemFigures<'_> {
         self.assumptions.push(mix(self.report, self.result));
 
         let (lifetime, lifetime_from) = lifetime(self.system, input);
-        let (holder, holders) = if self.system.kind == "jwt" {
+        let (holder, holders) = if self.system.kind == SystemKind::Jwt {
             ("refresh family", "refresh families")
         } else {
             ("session", "sessions")
@@ -249,7 +251,7 @@ impl SystemFigures<'_> {
             ),
             None => self.assumptions.push(format!(
                 "store memory per login was not measured for this store ({}): no memory figure",
-                self.system.store.as_deref().unwrap_or("unknown")
+                self.system.store.map_or("unknown", StoreKind::as_str)
             )),
         }
         login_share
@@ -275,10 +277,10 @@ impl SystemFigures<'_> {
 
     /// With a denylist or cutoff, every authenticated request looks the token up in the store.
     fn revocation(&mut self, login_share: f64, logouts: f64) {
-        let Some(mode) = self.system.settings.get("revocation").cloned() else {
+        let Some(mode) = self.system.revocation() else {
             return;
         };
-        if mode == "none" {
+        if mode == Revocation::None {
             self.assumptions.push(
                 "settings.revocation = none: a logged-out access token stays valid until it \
                  expires"
@@ -296,7 +298,7 @@ impl SystemFigures<'_> {
             "lookups/s",
             from,
         );
-        if mode == "denylist" {
+        if mode == Revocation::Denylist {
             let (access_ttl, source) = setting_duration(self.system, "access-ttl")
                 .map_or((DEFAULT_ACCESS_TTL, "the JWT server's default"), |ttl| {
                     (ttl, "settings.access-ttl")

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::model::SystemInfo;
+use crate::model::{SystemInfo, SystemKind};
 use crate::slo::trim_number;
 
 use super::PlanInput;
@@ -17,7 +17,7 @@ pub(super) const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The lifetime of what a login leaves in the store, and where it came from.
 pub(super) fn lifetime(system: &SystemInfo, input: &PlanInput) -> (Duration, String) {
-    let jwt = system.kind == "jwt";
+    let jwt = system.kind == SystemKind::Jwt;
     let (setting, default, server) = if jwt {
         (
             "refresh-ttl",
@@ -41,7 +41,7 @@ pub(super) fn lifetime(system: &SystemInfo, input: &PlanInput) -> (Duration, Str
         let text = format!("lifetime {} from settings.{setting}", format_lifetime(ttl));
         return (ttl, text);
     }
-    let unknown = if system.kind == "external" {
+    let unknown = if system.kind == SystemKind::External {
         " (an external server's own lifetime is unknown: give one)"
     } else {
         ""

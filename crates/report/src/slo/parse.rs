@@ -123,39 +123,48 @@ fn parse_percentile(term: &str, digits: &str) -> Result<f64, SloParseError> {
 }
 
 fn parse_latency(term: &str, value: &str) -> Result<Duration, SloParseError> {
-    let invalid = || SloParseError::Latency {
+    latency(value).ok_or_else(|| SloParseError::Latency {
         term: term.to_owned(),
         value: value.to_owned(),
-    };
-    let split = value
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(invalid)?;
+    })
+}
+
+/// A latency target as the scenario's `slo.latency` and `--slo` both write it: a number with
+/// `us`, `µs`, `ms` or `s`, at least 1 µs (histograms record whole microseconds, so a finer
+/// target could never be judged).
+pub fn latency(value: &str) -> Option<Duration> {
+    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     let (number, unit) = value.split_at(split);
     let micros_per_unit = match unit.trim() {
         "us" | "µs" => 1.0,
         "ms" => 1e3,
         "s" => 1e6,
-        _ => return Err(invalid()),
+        _ => return None,
     };
-    let micros = number.parse::<f64>().map_err(|_| invalid())? * micros_per_unit;
-    // Histograms record whole microseconds, so a finer target could never be judged.
+    let micros = number.parse::<f64>().ok()? * micros_per_unit;
     if !micros.is_finite() || micros < 1.0 {
-        return Err(invalid());
+        return None;
     }
-    Ok(Duration::from_nanos((micros * 1e3).round() as u64))
+    Some(Duration::from_nanos((micros * 1e3).round() as u64))
 }
 
 fn parse_error_rate(term: &str, value: &str) -> Result<f64, SloParseError> {
-    // A bare number is refused: `errors<1` could mean 1% or 100%.
+    error_rate(value).ok_or_else(|| SloParseError::ErrorRate {
+        term: term.to_owned(),
+        value: value.to_owned(),
+    })
+}
+
+/// An error-rate limit as the scenario's `slo.max_error_rate` and `--slo` both write it: a
+/// percentage from 0% to 100%, as a share in [0, 1]. A bare number is refused: `1` could mean
+/// 1% or 100%.
+pub fn error_rate(value: &str) -> Option<f64> {
     value
+        .trim()
         .strip_suffix('%')
         .and_then(|number| number.trim().parse::<f64>().ok())
         .filter(|percent| (0.0..=100.0).contains(percent))
         .map(|percent| percent / 100.0)
-        .ok_or_else(|| SloParseError::ErrorRate {
-            term: term.to_owned(),
-            value: value.to_owned(),
-        })
 }
 
 fn parse_operations(term: &str, list: &str) -> Result<Vec<Operation>, SloParseError> {

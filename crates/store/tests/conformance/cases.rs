@@ -343,7 +343,7 @@ pub async fn purge_expired_removes_expired_records(fixture: &Fixture) {
     wait_past(short.expires + 20).await;
 
     let purged = store.purge_expired().await.expect("purge");
-    if store.kind() != "redis" {
+    if store.kind() != authbench_contract::StoreKind::Redis {
         // Redis expires keys by itself; the SQL and memory backends must delete the rows.
         assert_eq!(purged, 2);
     }

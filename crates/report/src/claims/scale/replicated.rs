@@ -4,7 +4,7 @@
 use super::LOST_SESSIONS;
 use crate::claims::figures::{count, extent, number, operation_name, percent, routing, span};
 use crate::claims::{Cell, Run, Style, System};
-use crate::model::{Operation, Routing};
+use crate::model::{Operation, Routing, StoreKind};
 
 /// The requests that present a credential: a 401 on them means the replica did not know it.
 const AUTHENTICATED: [Operation; 3] = [Operation::Balance, Operation::Refresh, Operation::Logout];
@@ -68,11 +68,11 @@ impl<'s, 'a> Scaled<'s, 'a> {
                 (requests > 0).then(|| unauthorized as f64 / requests as f64)
             })
             .collect();
-        let reach = match system.info.store.as_deref() {
-            Some("memory") => Reach::Process,
-            Some("sqlite") => Reach::Host,
-            Some("redis" | "postgres") => Reach::Shared,
-            _ => Reach::Unknown,
+        let reach = match system.info.store {
+            Some(StoreKind::Memory) => Reach::Process,
+            Some(StoreKind::Sqlite) => Reach::Host,
+            Some(StoreKind::Redis | StoreKind::Postgres) => Reach::Shared,
+            None => Reach::Unknown,
         };
         Scaled {
             system,
@@ -207,7 +207,7 @@ pub(super) fn throughput_line(run: &Run<'_>, scaled: &Scaled<'_, '_>) -> Option<
     } else {
         ""
     };
-    let store = match other.info.store.as_deref() {
+    let store = match other.info.store {
         Some(store) if other.info.store != system.info.store => format!(" (store: {store})"),
         _ => String::new(),
     };

@@ -1,0 +1,32 @@
+//! Metric and label names the servers expose on `/metrics` and the load generator's probes read.
+//!
+//! The names here are as registered; the exposition adds `_total` to counters (and the
+//! servers' registry adds the [`PREFIX`]).
+
+/// The registry prefix of every family the servers expose.
+pub const PREFIX: &str = "authbench";
+
+/// Counter: HTTP requests, by [`ROUTE`], [`METHOD`] and [`STATUS`].
+pub const HTTP_REQUESTS: &str = "http_requests";
+/// Histogram: HTTP request latency in seconds, by [`ROUTE`].
+pub const HTTP_REQUEST_SECONDS: &str = "http_request_duration_seconds";
+/// Counter: store operations, by [`NAMESPACE`], [`OP`] and [`OUTCOME`].
+pub const STORE_OPERATIONS: &str = "store_operations";
+/// Histogram: store operation latency in seconds, by [`NAMESPACE`] and [`OP`].
+pub const STORE_OPERATION_SECONDS: &str = "store_operation_duration_seconds";
+/// Counter: JWT verifications, by outcome.
+pub const JWT_VERIFICATIONS: &str = "jwt_verifications";
+/// Histogram: JWT verification time in seconds.
+pub const JWT_VERIFY_SECONDS: &str = "jwt_verify_duration_seconds";
+
+/// The suffix the text exposition adds to a counter's name.
+pub const COUNTER_SUFFIX: &str = "_total";
+/// The suffix of a histogram's sum of observations.
+pub const SUM_SUFFIX: &str = "_sum";
+
+pub const ROUTE: &str = "route";
+pub const METHOD: &str = "method";
+pub const STATUS: &str = "status";
+pub const NAMESPACE: &str = "namespace";
+pub const OP: &str = "op";
+pub const OUTCOME: &str = "outcome";

@@ -1,0 +1,22 @@
+//! The HTTP routes both servers serve and the load generator requests.
+
+/// `POST`: credentials in, a session or tokens out.
+pub const LOGIN: &str = "/login";
+/// `GET`: the authenticated request every flow repeats.
+pub const BALANCE: &str = "/user/balance";
+/// `POST`: a refresh token in, a new pair out (JWT).
+pub const REFRESH: &str = "/refresh";
+/// `POST`: ends the session, or the refresh family (and denylists the token when on).
+pub const LOGOUT: &str = "/logout";
+/// `GET`: the user's sessions or refresh families; `DELETE`: logout everywhere.
+pub const SESSIONS: &str = "/sessions";
+/// `GET`: the JWT server's public keys.
+pub const JWKS: &str = "/.well-known/jwks.json";
+/// `GET`: the store and main_DB reachable.
+pub const HEALTHZ: &str = "/healthz";
+/// `GET`: Prometheus text.
+pub const METRICS: &str = "/metrics";
+/// `GET`: no auth, no store; the server's fixed cost per request.
+pub const ROOT: &str = "/";
+/// The route label of a request no route matched.
+pub const UNMATCHED: &str = "unmatched";
