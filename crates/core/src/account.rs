@@ -1,6 +1,7 @@
 //! What both servers do with an account, whatever their auth style: check a login against
 //! main_DB, and answer a balance.
 
+use authbench_contract::error::Chain;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +43,7 @@ pub async fn check_login(
         && password.len() <= MAX_PASSWORD_BYTES;
     let stored_hash = if plausible {
         main_db.password_hash(&username).await.map_err(|error| {
-            tracing::warn!(%error, "main_DB unavailable at login");
+            tracing::warn!(error = %Chain(&error), "main_DB unavailable at login");
             ApiError::unavailable("main_db")
         })?
     } else {
@@ -84,7 +85,7 @@ pub async fn balance(balances: &Balances, username: String) -> Result<Json<Balan
         })),
         Ok(None) => Err(ApiError::unauthorized()),
         Err(error) => {
-            tracing::warn!(%error, "main_DB unavailable");
+            tracing::warn!(error = %Chain(&error), "main_DB unavailable");
             Err(ApiError::unavailable("main_db"))
         }
     }

@@ -3,6 +3,7 @@
 //! This is the application's own database, not the session store: both servers read it at login
 //! (the password hash) and on each balance request.
 
+use authbench_contract::error::Cause;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,12 +18,20 @@ pub enum Error {
         "main_DB URL `{0}` is not supported; use sqlite://PATH, sqlite::memory: or postgres://HOST/DB"
     )]
     UnsupportedUrl(String),
-    #[error("cannot open main_DB: {0}")]
-    Open(#[source] sqlx::Error),
-    #[error("cannot migrate main_DB: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("main_DB unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    #[error("cannot open main_DB {url}")]
+    Open {
+        url: String,
+        #[source]
+        cause: Cause,
+    },
+    #[error("cannot migrate main_DB {url}")]
+    Migrate {
+        url: String,
+        #[source]
+        cause: Cause,
+    },
+    #[error("main_DB unavailable")]
+    Unavailable(#[source] Cause),
 }
 
 /// One row to write when seeding.
@@ -56,6 +65,14 @@ impl MainDb {
     /// missing. `acquire_timeout` bounds how long a request waits for a connection, so an
     /// unreachable database turns into a fast 503 rather than a queue.
     pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<MainDb, Error> {
+        let open = |error: &(dyn std::error::Error + 'static)| Error::Open {
+            url: authbench_contract::redact(url),
+            cause: Cause::of(error),
+        };
+        let migrate = |error: &(dyn std::error::Error + 'static)| Error::Migrate {
+            url: authbench_contract::redact(url),
+            cause: Cause::of(error),
+        };
         let scheme = url
             .split(':')
             .next()
@@ -65,7 +82,7 @@ impl MainDb {
             "sqlite" => {
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 let options = SqliteConnectOptions::from_str(url)
-                    .map_err(Error::Open)?
+                    .map_err(|error| open(&error))?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(5));
@@ -79,8 +96,11 @@ impl MainDb {
                     .acquire_timeout(acquire_timeout)
                     .connect_with(options)
                     .await
-                    .map_err(Error::Open)?;
-                sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+                    .map_err(|error| open(&error))?;
+                sqlx::migrate!("migrations/sqlite")
+                    .run(&pool)
+                    .await
+                    .map_err(|error| migrate(&error))?;
                 MainDb::Sqlite(pool)
             }
             "postgres" | "postgresql" => {
@@ -89,8 +109,11 @@ impl MainDb {
                     .acquire_timeout(acquire_timeout)
                     .connect(url)
                     .await
-                    .map_err(Error::Open)?;
-                sqlx::migrate!("migrations/postgres").run(&pool).await?;
+                    .map_err(|error| open(&error))?;
+                sqlx::migrate!("migrations/postgres")
+                    .run(&pool)
+                    .await
+                    .map_err(|error| migrate(&error))?;
                 MainDb::Postgres(pool)
             }
             _ => return Err(Error::UnsupportedUrl(authbench_contract::redact(url))),
@@ -116,7 +139,7 @@ impl MainDb {
                     .await
             }
         };
-        found.map_err(Error::Unavailable)
+        found.map_err(|error| Error::Unavailable(Cause::of(&error)))
     }
 
     /// The balance of `username` in cents, if the account exists.
@@ -137,7 +160,7 @@ impl MainDb {
                     .await
             }
         };
-        found.map_err(Error::Unavailable)
+        found.map_err(|error| Error::Unavailable(Cause::of(&error)))
     }
 
     /// Every account's balance, for servers that serve balances from an in-process copy.
@@ -147,7 +170,7 @@ impl MainDb {
             MainDb::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
             MainDb::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
         };
-        rows.map_err(Error::Unavailable)
+        rows.map_err(|error| Error::Unavailable(Cause::of(&error)))
     }
 
     /// Inserts or replaces accounts, in batches inside one transaction (so a failed seed leaves
@@ -157,7 +180,10 @@ impl MainDb {
             password_hash = excluded.password_hash, balance_cents = excluded.balance_cents";
         match self {
             MainDb::Sqlite(pool) => {
-                let mut tx = pool.begin().await.map_err(Error::Unavailable)?;
+                let mut tx = pool
+                    .begin()
+                    .await
+                    .map_err(|error| Error::Unavailable(Cause::of(&error)))?;
                 for batch in accounts.chunks(SEED_BATCH) {
                     let mut insert = QueryBuilder::<Sqlite>::new(
                         "INSERT INTO accounts (username, password_hash, balance_cents) ",
@@ -172,12 +198,17 @@ impl MainDb {
                         .build()
                         .execute(&mut *tx)
                         .await
-                        .map_err(Error::Unavailable)?;
+                        .map_err(|error| Error::Unavailable(Cause::of(&error)))?;
                 }
-                tx.commit().await.map_err(Error::Unavailable)
+                tx.commit()
+                    .await
+                    .map_err(|error| Error::Unavailable(Cause::of(&error)))
             }
             MainDb::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(Error::Unavailable)?;
+                let mut tx = pool
+                    .begin()
+                    .await
+                    .map_err(|error| Error::Unavailable(Cause::of(&error)))?;
                 for batch in accounts.chunks(SEED_BATCH) {
                     let mut insert = QueryBuilder::<Postgres>::new(
                         "INSERT INTO accounts (username, password_hash, balance_cents) ",
@@ -192,9 +223,11 @@ impl MainDb {
                         .build()
                         .execute(&mut *tx)
                         .await
-                        .map_err(Error::Unavailable)?;
+                        .map_err(|error| Error::Unavailable(Cause::of(&error)))?;
                 }
-                tx.commit().await.map_err(Error::Unavailable)
+                tx.commit()
+                    .await
+                    .map_err(|error| Error::Unavailable(Cause::of(&error)))
             }
         }
     }
@@ -206,7 +239,7 @@ impl MainDb {
             MainDb::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
             MainDb::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await,
         };
-        count.map_err(Error::Unavailable)
+        count.map_err(|error| Error::Unavailable(Cause::of(&error)))
     }
 
     /// Checks that main_DB answers (for `/healthz`).
@@ -215,6 +248,6 @@ impl MainDb {
             MainDb::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
             MainDb::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
         };
-        pinged.map_err(Error::Unavailable)
+        pinged.map_err(|error| Error::Unavailable(Cause::of(&error)))
     }
 }

@@ -56,7 +56,7 @@ impl Options {
 pub enum StartError {
     #[error(transparent)]
     Foundation(#[from] server::Error),
-    #[error("store {url}: {source}")]
+    #[error("store {url}")]
     Store {
         url: String,
         source: authbench_store::Error,

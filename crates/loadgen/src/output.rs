@@ -13,7 +13,7 @@ use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot create the results folder {path}: {source}")]
+    #[error("cannot create the results folder {path}")]
     Create {
         path: PathBuf,
         source: std::io::Error,

@@ -47,7 +47,7 @@ pub enum Error {
         seconds: u64,
         log: PathBuf,
     },
-    #[error("cannot use {path}: {source}")]
+    #[error("cannot use {path}")]
     File {
         path: PathBuf,
         source: std::io::Error,

@@ -10,17 +10,17 @@ use crate::model::{Report, SCHEMA_VERSION};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not JSON: {source}")]
+    #[error("{path} is not JSON")]
     NotJson {
         path: PathBuf,
         source: serde_json::Error,
@@ -32,7 +32,7 @@ pub enum Error {
          (re-run the scenario, or use the authbench that wrote it)"
     )]
     Version { path: PathBuf, found: u64 },
-    #[error("{path} does not match the report schema: {source}")]
+    #[error("{path} does not match the report schema")]
     Shape {
         path: PathBuf,
         source: serde_json::Error,

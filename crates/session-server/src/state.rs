@@ -37,7 +37,7 @@ impl Options {
 pub enum StartError {
     #[error(transparent)]
     Foundation(#[from] server::Error),
-    #[error("session store {url}: {source}")]
+    #[error("session store {url}")]
     Store {
         url: String,
         source: authbench_store::Error,

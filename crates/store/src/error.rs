@@ -1,4 +1,8 @@
-//! What can go wrong when talking to a store.
+//! What can go wrong when talking to a store. Each variant is the root of its chain: the
+//! driver's error is flattened into its text (for PostgreSQL, the server's message, code and
+//! detail), so a message never repeats itself.
+
+use authbench_contract::error::Cause;
 
 /// A store operation failed. Servers answer 503 for [`Error::Unavailable`] and
 /// [`Error::Timeout`]: both mean the store can't be reached right now, and both clear by
@@ -32,7 +36,7 @@ impl Error {
 impl From<Error> for authbench_core::http::ApiError {
     fn from(error: Error) -> Self {
         if error.is_unavailable() {
-            tracing::warn!(%error, "store unavailable");
+            tracing::warn!(%error, "store request failed");
             authbench_core::http::ApiError::unavailable("store")
         } else {
             tracing::error!(%error, "store failed");
@@ -46,11 +50,29 @@ impl From<sqlx::Error> for Error {
         match error {
             sqlx::Error::PoolTimedOut => Error::Unavailable("connection pool timed out".into()),
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-                Error::Corrupt(error.to_string())
+                Error::Corrupt(cause(&error))
             }
-            other => Error::Unavailable(other.to_string()),
+            other => Error::Unavailable(cause(&other)),
         }
     }
+}
+
+/// A driver's error as the root of a chain: its text and its sources', nothing repeated.
+pub(crate) fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    Cause::of(error).to_string()
+}
+
+/// A PostgreSQL error as the server said it: its message, SQLSTATE code and detail; any other
+/// failure (a refused connection, a timeout) as the driver and the OS said it.
+pub(crate) fn postgres_cause(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return cause(error);
+    };
+    let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    if let Some(detail) = db.detail() {
+        text.push_str(&format!("; detail: {detail}"));
+    }
+    text
 }
 
 impl From<redis::RedisError> for Error {
@@ -62,15 +84,15 @@ impl From<redis::RedisError> for Error {
             redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType
         ) || error.code() == Some("WRONGTYPE");
         if foreign {
-            Error::Corrupt(error.to_string())
+            Error::Corrupt(cause(&error))
         } else {
-            Error::Unavailable(error.to_string())
+            Error::Unavailable(cause(&error))
         }
     }
 }
 
 impl From<tokio_postgres::Error> for Error {
     fn from(error: tokio_postgres::Error) -> Self {
-        Error::Unavailable(error.to_string())
+        Error::Unavailable(postgres_cause(&error))
     }
 }

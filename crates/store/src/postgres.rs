@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::backend::{Backend, Options};
-use crate::error::Error;
+use crate::error::{Error, postgres_cause};
 use crate::record::{Record, now_millis};
 
 /// Serialises schema creation between servers opening one database at once: concurrent
@@ -169,7 +169,7 @@ impl PostgresBackend {
     pub async fn open(url: &str, options: &Options) -> Result<Self, Error> {
         let mut config: tokio_postgres::Config = url
             .parse()
-            .map_err(|error: tokio_postgres::Error| Error::Open(error.to_string()))?;
+            .map_err(|error: tokio_postgres::Error| Error::Open(postgres_cause(&error)))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.op_timeout);
         }
@@ -182,10 +182,12 @@ impl PostgresBackend {
         // A store that is down stays `Unavailable`; a schema that can't be created (no
         // privilege, say) is a configuration problem, `Open`.
         let first = Connection::open(&config).await?;
-        first
-            .batch_execute(&schema(table))
-            .await
-            .map_err(|error| Error::Open(format!("creating the {table} table: {error}")))?;
+        first.batch_execute(&schema(table)).await.map_err(|error| {
+            Error::Open(format!(
+                "creating the {table} table: {}",
+                postgres_cause(&error)
+            ))
+        })?;
         let mut connections = vec![Connection::prepare(first, &sql).await?];
         let rest = (1..options.connections.get())
             .map(|_| async { Connection::prepare(Connection::open(&config).await?, &sql).await });
@@ -248,13 +250,13 @@ impl PostgresBackend {
         });
         attempt
             .await
-            .map_err(|error| Error::Unavailable(error.to_string()))?
+            .map_err(|error| Error::Unavailable(crate::error::cause(&error)))?
     }
 }
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, column: usize) -> Result<T, Error> {
     row.try_get(column)
-        .map_err(|error| Error::Corrupt(error.to_string()))
+        .map_err(|error| Error::Corrupt(postgres_cause(&error)))
 }
 
 fn cap(max_per_user: Option<NonZeroU32>) -> Option<i64> {

@@ -15,7 +15,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
 use crate::backend::{Backend, Options};
-use crate::error::Error;
+use crate::error::{Error, cause};
 use crate::record::{Record, now_millis};
 
 /// Extends an index key's expiry to `exp` unless it already lasts longer. `GT` treats a key
@@ -174,7 +174,7 @@ impl std::fmt::Debug for RedisBackend {
 
 impl RedisBackend {
     pub async fn open(url: &str, options: &Options) -> Result<Self, Error> {
-        let client = Client::open(url).map_err(|error| Error::Open(error.to_string()))?;
+        let client = Client::open(url).map_err(|error| Error::Open(cause(&error)))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.op_timeout))
             .set_response_timeout(Some(options.op_timeout))

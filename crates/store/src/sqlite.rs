@@ -9,7 +9,7 @@ use sqlx::sqlite::{
 };
 
 use crate::backend::{Backend, Options};
-use crate::error::Error;
+use crate::error::{Error, cause};
 use crate::record::{Record, now_millis};
 
 /// The statements, formatted once per namespace: the table name can't be a bind parameter.
@@ -72,7 +72,7 @@ pub struct SqliteBackend {
 impl SqliteBackend {
     pub async fn open(url: &str, options: &Options) -> Result<Self, Error> {
         let connect = SqliteConnectOptions::from_str(url)
-            .map_err(|error| Error::Open(error.to_string()))?
+            .map_err(|error| Error::Open(cause(&error)))?
             .create_if_missing(true)
             // Writers wait for each other up to the operation timeout instead of failing at once.
             .busy_timeout(options.op_timeout);
@@ -98,7 +98,7 @@ impl SqliteBackend {
         let pool = pool
             .connect_with(connect)
             .await
-            .map_err(|error| Error::Open(error.to_string()))?;
+            .map_err(|error| Error::Open(cause(&error)))?;
 
         let table = options.namespace.name();
         let schema = format!(
@@ -111,7 +111,7 @@ impl SqliteBackend {
         sqlx::raw_sql(&schema)
             .execute(&pool)
             .await
-            .map_err(|error| Error::Open(error.to_string()))?;
+            .map_err(|error| Error::Open(cause(&error)))?;
         Ok(SqliteBackend {
             pool,
             sql: Sql::for_table(table),

@@ -93,18 +93,38 @@ impl ServerProcess {
         extra_flags: &[&str],
         log_dir: &Path,
     ) -> ServerProcess {
-        let log = std::fs::File::create(log_dir.join("server.log")).expect("server log");
-        let mut child = Command::new("taskset")
+        let command = ServerProcess::command(system_args, main_db, balance_source, extra_flags);
+        ServerProcess::spawn(command, log_dir, "server.log")
+    }
+
+    /// The command [`ServerProcess::start`] runs, for a caller that adds to it (an environment
+    /// variable) before [`ServerProcess::spawn`].
+    pub fn command(
+        system_args: &[impl AsRef<OsStr>],
+        main_db: &str,
+        balance_source: &str,
+        extra_flags: &[&str],
+    ) -> Command {
+        let mut command = Command::new("taskset");
+        command
             .args(["-c", &SERVER_CPU.to_string(), SERVER_BINARY, "serve"])
             .args(system_args)
             .args(["--listen", "127.0.0.1:0", "--workers", "1"])
             .args(["--main-db", main_db, "--balance-source", balance_source])
-            .args(extra_flags)
+            .args(extra_flags);
+        command
+    }
+
+    /// Runs `command` (a `taskset` line) with its log in `log_dir/log_name`, and waits until it
+    /// says where it listens.
+    pub fn spawn(mut command: Command, log_dir: &Path, log_name: &str) -> ServerProcess {
+        let log = std::fs::File::create(log_dir.join(log_name)).expect("server log");
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .expect("spawn authbench serve");
+            .expect("spawn the server");
         // Port 0 picks a free port; the server's first line on stdout says which.
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();

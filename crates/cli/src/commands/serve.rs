@@ -27,13 +27,9 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
         config,
     };
 
-    let state = AppState::open(&options).await.with_context(|| {
-        format!(
-            "cannot start the session server (main_DB {}, store {})",
-            redact(&common.main_db),
-            args.store
-        )
-    })?;
+    let state = AppState::open(&options)
+        .await
+        .context("cannot start the session server")?;
     let listener = bind(&common).await?;
     tracing::info!(
         store = %args.store,
@@ -78,13 +74,9 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
         config,
     };
 
-    let state = AppState::open(&options).await.with_context(|| {
-        format!(
-            "cannot start the JWT server (main_DB {}, store {})",
-            redact(&common.main_db),
-            args.store
-        )
-    })?;
+    let state = AppState::open(&options)
+        .await
+        .context("cannot start the JWT server")?;
     let listener = bind(&common).await?;
     tracing::info!(
         alg = %args.alg,

@@ -7,14 +7,14 @@ use http::{HeaderValue, Uri};
 /// A base URL that can't be used as an endpoint.
 #[derive(Debug, thiserror::Error)]
 pub enum EndpointError {
-    #[error("{url:?} is not a base URL: {source}")]
+    #[error("{url:?} is not a base URL")]
     Malformed {
         url: String,
         source: http::uri::InvalidUri,
     },
     #[error("{url:?}: only http://host[:port] is supported (no https, path, query or user info)")]
     Unsupported { url: String },
-    #[error("cannot resolve {host}: {source}")]
+    #[error("cannot resolve {host}")]
     Resolve {
         host: String,
         source: std::io::Error,

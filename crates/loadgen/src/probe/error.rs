@@ -2,16 +2,18 @@
 //! [`redact`](authbench_contract::redact).
 
 use std::io;
+
+use authbench_contract::error::Cause;
 use std::path::PathBuf;
 
 /// A probe that could not be read. Messages name the probe and the URL (passwords redacted).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Proc { path: PathBuf, source: io::Error },
     #[error("cannot parse {}: {what}", path.display())]
     ProcFormat { path: PathBuf, what: String },
-    #[error("cannot reset the peak RSS of process {pid} ({}): {source}", path.display())]
+    #[error("cannot reset the peak RSS of process {pid} ({})", path.display())]
     ResetPeak {
         pid: u32,
         path: PathBuf,
@@ -27,19 +29,19 @@ pub enum Error {
         url: String,
         why: String,
     },
-    #[error("cannot reach Redis at {url} for {what}: {source}")]
+    #[error("cannot reach Redis at {url} for {what}")]
     Redis {
         url: String,
         what: &'static str,
-        source: redis::RedisError,
+        source: Cause,
     },
     #[error("unexpected INFO reply from Redis at {url}: {what}")]
     RedisInfo { url: String, what: String },
-    #[error("cannot reach PostgreSQL at {url} for {what}: {source}")]
+    #[error("cannot reach PostgreSQL at {url} for {what}")]
     Postgres {
         url: String,
         what: &'static str,
-        source: tokio_postgres::Error,
+        source: Cause,
     },
     #[error("PostgreSQL at {url} did not answer {what} within {seconds} s")]
     PostgresTimeout {
@@ -47,8 +49,8 @@ pub enum Error {
         what: &'static str,
         seconds: u64,
     },
-    #[error("cannot fetch metrics from {url}: {source}")]
-    Metrics { url: String, source: reqwest::Error },
+    #[error("cannot fetch metrics from {url}")]
+    Metrics { url: String, source: Cause },
     #[error("cannot fetch metrics from {url}: HTTP status {status}")]
     MetricsStatus { url: String, status: u16 },
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use authbench_contract::error::Cause;
 use authbench_contract::{metrics as names, routes};
 use serde::Serialize;
 
@@ -54,9 +55,9 @@ impl MetricsProbe {
 
     /// One scrape.
     pub async fn sample(&self) -> Result<MetricsSample, Error> {
-        let failed = |source: reqwest::Error| Error::Metrics {
+        let failed = |error: reqwest::Error| Error::Metrics {
             url: self.shown.clone(),
-            source: source.without_url(),
+            source: Cause::of(&error.without_url()),
         };
         let response = self
             .client

@@ -16,6 +16,8 @@ use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+use authbench_contract::error::Cause;
+
 use super::process::Stat;
 use super::{CONNECT_TIMEOUT, Error, SAMPLE_TIMEOUT, counter_delta, redact, signed_change};
 
@@ -370,10 +372,10 @@ async fn ask<T>(
     future: impl Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, Error> {
     match tokio::time::timeout(limit, future).await {
-        Ok(result) => result.map_err(|source| Error::Postgres {
+        Ok(result) => result.map_err(|error| Error::Postgres {
             url: url.to_owned(),
             what,
-            source,
+            source: Cause::of(&error),
         }),
         Err(_) => Err(Error::PostgresTimeout {
             url: url.to_owned(),

@@ -7,6 +7,8 @@ use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
 use serde::Serialize;
 
+use authbench_contract::error::Cause;
+
 use super::{CONNECT_TIMEOUT, Error, SAMPLE_TIMEOUT, counter_delta, redact, signed_change};
 
 /// The probe's own command: excluded from every delta so that probing costs nothing on paper.
@@ -47,20 +49,20 @@ impl RedisProbe {
         let connection = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|source| Error::Redis {
+            .map_err(|error| Error::Redis {
                 url: shown.clone(),
                 what: "a connection",
-                source,
+                source: Cause::of(&error),
             })?;
         // Asked once, before any step's first sample, so it never lands in a step's counts.
         let server: String = redis::cmd("INFO")
             .arg("server")
             .query_async(&mut connection.clone())
             .await
-            .map_err(|source| Error::Redis {
+            .map_err(|error| Error::Redis {
                 url: shown.clone(),
                 what: "INFO server",
-                source,
+                source: Cause::of(&error),
             })?;
         Ok(RedisProbe {
             connection,
@@ -81,10 +83,10 @@ impl RedisProbe {
             .arg("all")
             .query_async(&mut connection)
             .await
-            .map_err(|source| Error::Redis {
+            .map_err(|error| Error::Redis {
                 url: self.url.clone(),
                 what: "INFO",
-                source,
+                source: Cause::of(&error),
             })?;
         RedisSample::parse(&text).map_err(|what| Error::RedisInfo {
             url: self.url.clone(),

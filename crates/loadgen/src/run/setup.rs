@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use authbench_contract::error::Chain;
 use authbench_report::{Event, Replica, SystemInfo, SystemKind};
 
 use super::{Error, Options};
@@ -154,7 +155,7 @@ pub(super) async fn start(
         for url in &base_urls {
             let endpoint = Endpoint::resolve(url)
                 .await
-                .map_err(|e| setup_error(format!("{url}: {e}")))?;
+                .map_err(|e| setup_error(format!("{url}: {}", Chain(&e))))?;
             endpoints.push(endpoint);
         }
         let endpoint = endpoints.remove(0);
@@ -162,17 +163,18 @@ pub(super) async fn start(
             Some(StoreSpec::Redis { url }) | Some(StoreSpec::Postgres { url }) => Some(
                 StoreProbe::connect(url)
                     .await
-                    .map_err(|e| setup_error(e.to_string()))?,
+                    .map_err(|e| setup_error(Chain(&e).to_string()))?,
             ),
             _ => None,
         };
         let mut metrics = Vec::with_capacity(metrics_urls.len());
         for url in &metrics_urls {
-            let probe = MetricsProbe::new(url).map_err(|e| setup_error(e.to_string()))?;
+            let probe = MetricsProbe::new(url).map_err(|e| setup_error(Chain(&e).to_string()))?;
             if let Err(error) = probe.sample().await {
                 return Err(setup_error(format!(
-                    "its /metrics is unreachable ({error}); the run compares the server's own \
-                     counts with the load generator's"
+                    "its /metrics is unreachable ({}); the run compares the server's own \
+                     counts with the load generator's",
+                    Chain(&error)
                 )));
             }
             metrics.push(probe);

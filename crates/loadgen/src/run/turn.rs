@@ -2,6 +2,7 @@
 //! the measured window, probe again. The driver returns only once no request is in flight, so the
 //! server's own counters between the two probes cover exactly the requests recorded.
 
+use authbench_contract::error::Chain;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -129,7 +130,7 @@ pub(super) async fn run(
     if let (Some(probe), Some(before)) = (&sut.store, store_before) {
         match probe.sample().await {
             Ok(after) => turn.store = before.delta(&after),
-            Err(error) => sut.event(format!("store probe failed: {error}")),
+            Err(error) => sut.event(format!("store probe failed: {}", Chain(&error))),
         }
     }
     match (metrics_before, sample_all(&sut.metrics).await) {
@@ -142,7 +143,10 @@ pub(super) async fn run(
                 })
             });
         }
-        (_, Err(error)) => sut.event(format!("/metrics unreachable after the turn: {error}")),
+        (_, Err(error)) => sut.event(format!(
+            "/metrics unreachable after the turn: {}",
+            Chain(&error)
+        )),
         _ => {}
     }
     if cancel.is_cancelled() {
