@@ -204,7 +204,9 @@ fn measure(
 ) -> Row {
     let mut command =
         ServerProcess::command(&case.args, main_db, "in-process", &["--insecure-cookie"]);
-    command.env("AUTHBENCH_JWT_SECRET", HS256_SECRET);
+    if case.args.iter().any(|arg| arg == "HS256") {
+        command.env("AUTHBENCH_JWT_SECRET", HS256_SECRET);
+    }
     let ours = ServerProcess::spawn(command, dir, "server.log");
     let auth = login_header(&ours, case.system);
     let credential = auth.split_once(' ').map_or("", |(_, rest)| rest);

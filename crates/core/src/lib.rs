@@ -1,5 +1,5 @@
-//! authbench-core: main_DB (accounts, argon2id passwords, balances), the HTTP plumbing both
-//! servers share, and store URL parsing.
+//! authbench-core: main_DB (accounts, argon2id passwords, balances) and the HTTP plumbing both
+//! servers share.
 //!
 //! # Layout
 //!
@@ -7,6 +7,7 @@
 //! - [`balances`]: where `GET /user/balance` reads from (main_DB, or an in-process copy).
 //! - [`ids`]: unguessable base64url ids from the OS CSPRNG.
 //! - [`maindb`]: the accounts table on SQLite or Postgres, with embedded migrations.
+//! - [`latency`]: a lock-free duration histogram for `/metrics`.
 //! - [`password`]: argon2id hashing and constant-time verification off the async workers.
 //! - [`seed`]: the deterministic seeded accounts (user names, passwords, balances).
 //! - [`http`]: JSON errors, limits, timeouts, metrics, `/healthz` bodies and the serve loop.
@@ -17,6 +18,7 @@ pub mod account;
 pub mod balances;
 pub mod http;
 pub mod ids;
+pub mod latency;
 pub mod maindb;
 pub mod password;
 pub mod seed;

@@ -33,7 +33,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Acces
     let verified = shared.codec.verify(token);
     shared
         .verify_metrics
-        .record(verified.is_ok(), started.elapsed().as_secs_f64());
+        .record(verified.is_ok(), started.elapsed());
     let claims = verified.map_err(|error| {
         tracing::debug!(%error, "access token refused");
         ApiError::unauthorized()

@@ -1,11 +1,13 @@
 //! Token verification counted and timed: the per-request cost JWT puts on the app server instead
 //! of on a store.
 
+use std::time::Duration;
+
 use authbench_contract::metrics;
+use authbench_core::latency::Latency;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -25,14 +27,14 @@ struct Labels {
 pub struct VerifyMetrics {
     valid: Counter,
     rejected: Counter,
-    seconds: Histogram,
+    seconds: Latency,
 }
 
 impl VerifyMetrics {
     pub fn register(registry: &mut Registry) -> VerifyMetrics {
         let counts = Family::<Labels, Counter>::default();
         // 1 µs .. ~0.5 s: an HMAC check sits near the bottom, RSA and ECDSA tens of µs.
-        let seconds = Histogram::new(exponential_buckets(0.000_001, 2.0, 20));
+        let seconds = Latency::doubling_from(Duration::from_micros(1));
         registry.register(
             metrics::JWT_VERIFICATIONS,
             "Access-token verifications by outcome",
@@ -62,12 +64,12 @@ impl VerifyMetrics {
         }
     }
 
-    pub fn record(&self, valid: bool, seconds: f64) {
+    pub fn record(&self, valid: bool, elapsed: Duration) {
         if valid {
             self.valid.inc()
         } else {
             self.rejected.inc()
         };
-        self.seconds.observe(seconds);
+        self.seconds.observe(elapsed);
     }
 }

@@ -19,6 +19,7 @@ mod routes;
 mod session_id;
 
 use authbench_contract::routes as paths;
+use authbench_core::http::{Guarded, Guards};
 use std::future::Future;
 
 use axum::Router;
@@ -30,25 +31,27 @@ pub use credentials::COOKIE_NAME;
 pub use state::{AppState, Options, StartError};
 
 /// The server's routes on `state`, with the shared limits, metrics and error handling.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState) -> Guarded {
     let shared = &state.shared;
-    let (metrics, registry, timeout) = (
-        shared.http_metrics.clone(),
-        shared.registry.clone(),
-        shared.request_timeout,
-    );
-    let routes = Router::new()
-        .route(paths::ROOT, get(routes::account::about))
-        .route(paths::LOGIN, post(routes::login::login))
-        .route(paths::LOGOUT, post(routes::login::logout))
-        .route(paths::BALANCE, get(routes::account::balance))
-        .route(
-            paths::SESSIONS,
-            get(routes::sessions::list).delete(routes::sessions::delete_all),
+    let mut guards = Guards::new(shared.http_metrics.clone(), shared.request_timeout);
+    let registry = shared.registry.clone();
+    let routes = guards
+        .routes(
+            Router::new(),
+            [
+                (paths::ROOT, get(routes::account::about)),
+                (paths::LOGIN, post(routes::login::login)),
+                (paths::LOGOUT, post(routes::login::logout)),
+                (paths::BALANCE, get(routes::account::balance)),
+                (
+                    paths::SESSIONS,
+                    get(routes::sessions::list).delete(routes::sessions::delete_all),
+                ),
+                (paths::HEALTHZ, get(routes::health::healthz)),
+            ],
         )
-        .route(paths::HEALTHZ, get(routes::health::healthz))
         .with_state(state);
-    authbench_core::http::finish(routes, metrics, registry, timeout)
+    authbench_core::http::finish(routes, guards, registry)
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves.

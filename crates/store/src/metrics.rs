@@ -1,10 +1,12 @@
 //! Counts and times every store operation: the session_DB load as the server sees it.
 
+use std::time::Duration;
+
 use authbench_contract::metrics;
+use authbench_core::latency::Latency;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::record::Namespace;
@@ -69,7 +71,7 @@ struct TimeLabels {
 #[derive(Clone, Debug)]
 pub struct StoreMetrics {
     operations: Family<CountLabels, Counter>,
-    seconds: Family<TimeLabels, Histogram>,
+    seconds: Family<TimeLabels, Latency>,
 }
 
 impl Default for StoreMetrics {
@@ -78,7 +80,7 @@ impl Default for StoreMetrics {
             operations: Family::default(),
             // 10 µs .. ~5 s: a Redis GET on loopback sits near the bottom, an outage timeout near the top.
             seconds: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.000_01, 2.0, 20))
+                Latency::doubling_from(Duration::from_micros(10))
             }),
         }
     }
@@ -134,17 +136,17 @@ impl StoreMetrics {
 pub(crate) struct OpHandle {
     ok: Counter,
     error: Counter,
-    seconds: Histogram,
+    seconds: Latency,
 }
 
 impl OpHandle {
-    pub(crate) fn record(&self, succeeded: bool, seconds: f64) {
+    pub(crate) fn record(&self, succeeded: bool, elapsed: Duration) {
         if succeeded {
             self.ok.inc();
         } else {
             self.error.inc();
         }
-        self.seconds.observe(seconds);
+        self.seconds.observe(elapsed);
     }
 }
 

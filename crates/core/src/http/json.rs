@@ -4,10 +4,9 @@
 //! shape; clients of a benchmark want one rule: a body that isn't the expected JSON is a 400, one
 //! past the size limit a 413.
 
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
-use bytes::Bytes;
 use http::StatusCode;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -23,18 +22,15 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(failed)
-                    if failed.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    too_large()
-                }
-                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-                _ => ApiError::malformed("the request body could not be read"),
-            })?;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        // The limit is applied here, where the body is read, rather than by a layer on every
+        // request of every route.
+        let limited = Limited::new(req.into_body(), super::MAX_BODY_BYTES);
+        let bytes = match limited.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
+            Err(_) => return Err(ApiError::malformed("the request body could not be read")),
+        };
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::malformed(format!(
                 "the body is not the expected JSON: {}",

@@ -1,36 +1,36 @@
 //! Request counts and latency by route and status, in the Prometheus text format.
 
 use authbench_contract::metrics;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode, header};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::latency::Latency;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: &'static str,
     method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 /// The HTTP metric families of one server.
 #[derive(Clone, Debug)]
 pub struct HttpMetrics {
     requests: Family<RequestLabels, Counter>,
-    seconds: Family<RouteLabels, Histogram>,
+    seconds: Family<RouteLabels, Latency>,
 }
 
 impl HttpMetrics {
@@ -40,7 +40,7 @@ impl HttpMetrics {
             requests: Family::default(),
             // 20 µs .. ~10 s.
             seconds: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.000_02, 2.0, 20))
+                Latency::doubling_from(Duration::from_micros(20))
             }),
         };
         registry.register(
@@ -56,47 +56,62 @@ impl HttpMetrics {
         metrics
     }
 
-    fn record(&self, route: &str, method: &Method, status: StatusCode, seconds: f64) {
-        let method = match *method {
-            Method::GET => "GET",
-            Method::POST => "POST",
-            Method::DELETE => "DELETE",
-            Method::PUT => "PUT",
-            Method::HEAD => "HEAD",
-            _ => "other",
-        };
-        self.requests
-            .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method,
-                status: status.as_u16(),
-            })
-            .inc();
-        self.seconds
-            .get_or_create(&RouteLabels {
-                route: route.to_owned(),
-            })
-            .observe(seconds);
+    /// The handles of one route, resolved once so that recording a request hashes nothing.
+    pub fn route(&self, route: &'static str) -> Arc<RouteMetrics> {
+        Arc::new(RouteMetrics {
+            route,
+            seconds: self.seconds.get_or_create(&RouteLabels { route }).clone(),
+            requests: self.requests.clone(),
+            counters: RwLock::new(Vec::new()),
+        })
     }
 }
 
-/// Middleware (install with `route_layer`, so the matched route is known) that counts and times
-/// each request.
-pub async fn track(State(metrics): State<HttpMetrics>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    metrics.record(
-        &route,
-        &method,
-        response.status(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+/// One route's metric handles. Its counters by method and status are found the first time each
+/// pair is seen and kept: a route answers a handful of pairs.
+#[derive(Debug)]
+pub struct RouteMetrics {
+    route: &'static str,
+    seconds: Latency,
+    requests: Family<RequestLabels, Counter>,
+    counters: RwLock<Vec<((&'static str, u16), Counter)>>,
+}
+
+impl RouteMetrics {
+    /// Counts one request with its answer's status and times it.
+    pub fn record(&self, method: &Method, status: StatusCode, elapsed: Duration) {
+        self.seconds.observe(elapsed);
+        let key = (method_label(method), status.as_u16());
+        let known = self.counters.read().ok().and_then(|counters| {
+            let found = counters.iter().find(|(seen, _)| *seen == key);
+            found.map(|(_, counter)| counter.inc())
+        });
+        if known.is_none() {
+            let counter = self
+                .requests
+                .get_or_create(&RequestLabels {
+                    route: self.route,
+                    method: key.0,
+                    status: key.1,
+                })
+                .clone();
+            counter.inc();
+            if let Ok(mut counters) = self.counters.write() {
+                counters.push((key, counter));
+            }
+        }
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::PUT => "PUT",
+        Method::HEAD => "HEAD",
+        _ => "other",
+    }
 }
 
 /// `GET /metrics`: the registry in the Prometheus text exposition format.

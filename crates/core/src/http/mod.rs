@@ -1,26 +1,26 @@
-//! HTTP plumbing both servers share: the JSON error body, a JSON extractor with project errors,
-//! size limits, a per-request timeout, panic containment, metrics, `/healthz` bodies and serving.
+//! HTTP plumbing both servers share: the JSON error body, a JSON extractor with project errors
+//! and the body limit, each route's guard (metrics, a per-request timeout, panic containment),
+//! `/healthz` bodies and serving.
 
 pub mod credentials;
 pub mod error;
+pub mod guard;
 pub mod json;
 pub mod metrics;
 pub mod serve;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use authbench_contract::routes as paths;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
-use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::ApiError;
+pub use guard::{Guarded, Guards};
 pub use json::JsonBody;
 pub use metrics::HttpMetrics;
 pub use serve::{serve, shutdown_signal};
@@ -30,42 +30,14 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Largest request head accepted; larger ones get 431 (enforced by hyper's read buffer).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Wraps a server's routes with what every authbench server has: `/metrics`, request metrics, a
-/// JSON 404, the body limit, a per-request timeout (503 with a JSON body when it fires) and a
-/// panic guard (500 instead of a dropped connection, should a handler ever panic).
-pub fn finish(
-    routes: Router,
-    metrics: HttpMetrics,
-    registry: Arc<Registry>,
-    request_timeout: Duration,
-) -> Router {
-    routes
-        .route("/metrics", get(metrics::exposition).with_state(registry))
-        .route_layer(middleware::from_fn_with_state(metrics, metrics::track))
-        .fallback(|| async { ApiError::not_found() })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(
-            request_timeout,
-            with_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            error::error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-        }))
-}
-
-async fn with_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => error::error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took longer than the server's request timeout",
-        ),
-    }
+/// Adds what every authbench server has besides its own routes, `/metrics` and a JSON 404, and
+/// guards the whole ([`Guarded`]).
+pub fn finish(routes: Router, mut guards: Guards, registry: Arc<Registry>) -> Guarded {
+    let exposition = get(metrics::exposition).with_state(registry);
+    let routes = guards
+        .routes(routes, [(paths::METRICS, exposition)])
+        .fallback(|| async { ApiError::not_found() });
+    guards.guard(routes)
 }
 
 /// The state of one dependency in a `/healthz` answer.

@@ -7,22 +7,23 @@
 use std::future::Future;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+use super::Guarded;
+
 /// How long a client may take to send its request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open requests get to finish after shutdown is asked for.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish (up to
+/// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish (up to
 /// [`DRAIN_TIMEOUT`]). Accept errors (such as running out of file descriptors) are logged and
 /// retried, never fatal.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, app: Guarded, shutdown: impl Future<Output = ()>) {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -44,7 +45,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
                 };
                 // Small request/response pairs: Nagle would add up to 40 ms to each.
                 let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(router.clone());
+                let service = TowerToHyperService::new(app.clone());
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
