@@ -1,4 +1,4 @@
-//! The HTTP surface of DESIGN.md, one file per group of routes.
+//! The server's HTTP surface, one file per group of routes.
 
 pub mod account;
 pub mod health;

@@ -23,7 +23,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
 /// An overview table of verdicts, then one article per claim.
 pub fn claims(report: &Report, claims: &[Claim]) -> String {
     let mut html = format!(
-        "<p>What this run measured for each claim under test (DESIGN.md), and whether those \
+        "<p>What this run measured for each claim under test (each stated beside its verdict), and whether those \
          figures support it. Verdicts come from the numbers below; figures span the {} steps \
          unless a step is named.</p>\n<table class=\"verdicts\"><thead><tr><th>Claim</th>\
          <th>Verdict</th></tr></thead><tbody>\n",

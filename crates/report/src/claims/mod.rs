@@ -1,4 +1,4 @@
-//! The claims under test (DESIGN.md, C1–C7), judged from what one run measured: for each, the
+//! The claims under test (C1–C7, listed in the README and docs/ARCHITECTURE.md), judged from what one run measured: for each, the
 //! figures behind it and whether they support it, contradict it, or were not measured by this
 //! scenario. Verdicts come from thresholds on measured ratios, and every sentence quotes numbers
 //! from the report, so two runs that measured different things read differently.
@@ -31,7 +31,7 @@ use crate::model::{
 /// One claim and what this run says about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Claim {
-    /// `C1` to `C7`, as DESIGN.md numbers them.
+    /// `C1` to `C7`, as the README numbers them.
     pub id: &'static str,
     pub title: &'static str,
     /// The claim as the source articles make it.
