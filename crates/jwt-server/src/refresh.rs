@@ -62,11 +62,11 @@ pub fn split(token: &str) -> Option<(&str, &str)> {
 pub fn family_record(minted: &Minted, user: &str, ttl_millis: i64) -> Record {
     let now = now_millis();
     Record {
-        id: minted.family.clone(),
-        user: user.to_owned(),
+        id: minted.family.as_str().into(),
+        user: user.into(),
         created: now,
         expires: now.saturating_add(ttl_millis),
-        data: minted.secret_hash.clone(),
+        data: minted.secret_hash.as_str().into(),
     }
 }
 
@@ -90,7 +90,7 @@ pub async fn rotate(store: &Store, presented: &str) -> Result<Rotation, authbenc
         return Ok(Rotation::Unknown);
     };
     let presented_hash = hash(secret);
-    if presented_hash == record.data {
+    if *presented_hash == *record.data {
         let next =
             mint(Some(family)).map_err(|e| authbench_store::Error::Unavailable(e.to_string()))?;
         if store
@@ -98,14 +98,16 @@ pub async fn rotate(store: &Store, presented: &str) -> Result<Rotation, authbenc
             .await?
         {
             return Ok(Rotation::Rotated {
-                user: record.user,
+                user: record.user.to_string(),
                 next,
             });
         }
         // Another refresh with the same token won the swap: this one is a replay.
     }
     store.delete(family).await?;
-    Ok(Rotation::Reused { user: record.user })
+    Ok(Rotation::Reused {
+        user: record.user.to_string(),
+    })
 }
 
 #[cfg(test)]

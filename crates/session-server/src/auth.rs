@@ -30,8 +30,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sessi
         Ok(None) => return Err(ApiError::unauthorized()),
         Err(error) => return Err(error.into()),
     };
-    let now = now_millis();
-    if let Some(expires) = next_deadline(state.config(), &record, now) {
+    if let Some(expires) = next_deadline(state.config(), &record, now_millis) {
         record.expires = expires;
         // A touch that finds the session gone (it expired or was logged out in between) leaves the
         // request authenticated by the read that just succeeded.
@@ -40,9 +39,15 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sessi
     Ok(Session { record })
 }
 
-/// The deadline to write back now, if the touch policy asks for a write.
-fn next_deadline(config: &Config, record: &Record, now: UnixMillis) -> Option<UnixMillis> {
+/// The deadline to write back now, if the touch policy asks for a write. The clock is read only
+/// with an idle timeout, the one case that needs it.
+fn next_deadline(
+    config: &Config,
+    record: &Record,
+    clock: impl FnOnce() -> UnixMillis,
+) -> Option<UnixMillis> {
     let idle = config.idle_timeout?;
+    let now = clock();
     let absolute = record.created.saturating_add(millis(config.ttl));
     let slid = now.saturating_add(millis(idle)).min(absolute);
     if slid <= record.expires {
@@ -75,7 +80,7 @@ mod tests {
             user: "u".into(),
             created,
             expires,
-            data: String::new(),
+            data: "".into(),
         }
     }
 
@@ -94,22 +99,22 @@ mod tests {
     fn always_slides_the_idle_deadline_but_not_past_the_absolute_one() {
         let config = config(Touch::Always);
         assert_eq!(
-            next_deadline(&config, &record(0, 10_000), 1_000),
+            next_deadline(&config, &record(0, 10_000), || 1_000),
             Some(11_000)
         );
         assert_eq!(
-            next_deadline(&config, &record(0, 99_000), 95_000),
+            next_deadline(&config, &record(0, 99_000), || 95_000),
             Some(100_000)
         );
-        assert_eq!(next_deadline(&config, &record(0, 100_000), 99_000), None);
+        assert_eq!(next_deadline(&config, &record(0, 100_000), || 99_000), None);
     }
 
     #[test]
     fn half_ttl_writes_only_in_the_second_half_of_the_idle_window() {
         let config = config(Touch::HalfTtl);
-        assert_eq!(next_deadline(&config, &record(0, 10_000), 4_000), None);
+        assert_eq!(next_deadline(&config, &record(0, 10_000), || 4_000), None);
         assert_eq!(
-            next_deadline(&config, &record(0, 10_000), 6_000),
+            next_deadline(&config, &record(0, 10_000), || 6_000),
             Some(16_000)
         );
     }
@@ -117,7 +122,7 @@ mod tests {
     #[test]
     fn without_idle_timeout_reads_never_write() {
         assert_eq!(
-            next_deadline(&Config::default(), &record(0, 10_000), 9_000),
+            next_deadline(&Config::default(), &record(0, 10_000), || 9_000),
             None
         );
         assert_eq!(initial_deadline(&Config::default(), 0), 8 * 3600 * 1000);

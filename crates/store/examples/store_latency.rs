@@ -77,7 +77,7 @@ async fn seed(store: &Store) -> Result<String, String> {
         .create(&record, None)
         .await
         .map_err(|error| format!("create: {error}"))?;
-    Ok(record.id)
+    Ok(record.id.to_string())
 }
 
 /// Loads the record `loads` times in a row, appending each latency to `samples`. Runs as a

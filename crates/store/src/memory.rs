@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroU32;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::backend::Backend;
 use crate::error::Error;
@@ -13,17 +13,17 @@ use crate::record::{Record, UnixMillis, now_millis};
 /// order `list_user` returns.
 #[derive(Debug, Default)]
 struct State {
-    records: HashMap<String, Record>,
-    by_user: HashMap<String, BTreeSet<(UnixMillis, String)>>,
+    records: HashMap<Arc<str>, Record>,
+    by_user: HashMap<Arc<str>, BTreeSet<(UnixMillis, Arc<str>)>>,
 }
 
 impl State {
     fn remove(&mut self, id: &str) -> Option<Record> {
         let record = self.records.remove(id)?;
-        if let Some(ids) = self.by_user.get_mut(&record.user) {
+        if let Some(ids) = self.by_user.get_mut(&*record.user) {
             ids.remove(&(record.created, record.id.clone()));
             if ids.is_empty() {
-                self.by_user.remove(&record.user);
+                self.by_user.remove(&*record.user);
             }
         }
         Some(record)
@@ -35,7 +35,7 @@ impl State {
             .get(user)
             .into_iter()
             .flatten()
-            .filter_map(|(_, id)| self.records.get(id))
+            .filter_map(|(_, id)| self.records.get(&**id))
             .filter(move |record| record.is_live(now))
     }
 }
@@ -80,13 +80,13 @@ impl Backend for MemoryBackend {
         // Expired records go first, so that they never take a live record's place under the cap.
         let (dead, live): (Vec<&Record>, Vec<&Record>) = state
             .by_user
-            .get(&record.user)
+            .get(&*record.user)
             .into_iter()
             .flatten()
-            .filter_map(|(_, id)| state.records.get(id))
+            .filter_map(|(_, id)| state.records.get(&**id))
             .partition(|record| !record.is_live(now));
         let cap = cap.get() as usize;
-        let evicted: Vec<String> = dead
+        let evicted: Vec<Arc<str>> = dead
             .into_iter()
             .chain(live.iter().copied().take(live.len().saturating_sub(cap)))
             .map(|record| record.id.clone())
@@ -110,7 +110,7 @@ impl Backend for MemoryBackend {
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
         let now = now_millis();
         let mut state = self.lock();
-        match state.records.get_mut(&record.id) {
+        match state.records.get_mut(&*record.id) {
             Some(stored) if stored.is_live(now) => {
                 stored.expires = record.expires;
                 Ok(true)
@@ -123,8 +123,8 @@ impl Backend for MemoryBackend {
         let now = now_millis();
         let mut state = self.lock();
         match state.records.get_mut(id) {
-            Some(stored) if stored.is_live(now) && stored.data == expected => {
-                new.clone_into(&mut stored.data);
+            Some(stored) if stored.is_live(now) && &*stored.data == expected => {
+                stored.data = new.into();
                 Ok(true)
             }
             _ => Ok(false),
@@ -159,7 +159,7 @@ impl Backend for MemoryBackend {
         for (_, id) in ids {
             if state
                 .records
-                .remove(&id)
+                .remove(&*id)
                 .is_some_and(|record| record.is_live(now))
             {
                 live += 1;
@@ -171,7 +171,7 @@ impl Backend for MemoryBackend {
     async fn purge_expired(&self) -> Result<u64, Error> {
         let now = now_millis();
         let mut state = self.lock();
-        let expired: Vec<String> = state
+        let expired: Vec<Arc<str>> = state
             .records
             .values()
             .filter(|record| !record.is_live(now))

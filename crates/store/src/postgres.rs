@@ -272,11 +272,11 @@ impl Backend for PostgresBackend {
             .execute(
                 &c.create,
                 &[
-                    &record.id,
-                    &record.user,
+                    &&*record.id,
+                    &&*record.user,
                     &record.created,
                     &record.expires,
-                    &record.data,
+                    &&*record.data,
                     &cap,
                     &now,
                 ],
@@ -291,11 +291,11 @@ impl Backend for PostgresBackend {
             return Ok(None);
         };
         Ok(Some(Record {
-            id: id.to_owned(),
-            user: get(&row, 0)?,
+            id: id.into(),
+            user: get::<String>(&row, 0)?.into(),
             created: get(&row, 1)?,
             expires: get(&row, 2)?,
-            data: get(&row, 3)?,
+            data: get::<String>(&row, 3)?.into(),
         }))
     }
 
@@ -303,7 +303,7 @@ impl Backend for PostgresBackend {
         let c = self.connection().await?;
         let touched = c
             .client
-            .execute(&c.touch, &[&record.expires, &record.id, &now_millis()])
+            .execute(&c.touch, &[&record.expires, &&*record.id, &now_millis()])
             .await?;
         Ok(touched > 0)
     }
@@ -332,11 +332,11 @@ impl Backend for PostgresBackend {
         rows.iter()
             .map(|row| {
                 Ok(Record {
-                    id: get(row, 0)?,
-                    user: user.to_owned(),
+                    id: get::<String>(row, 0)?.into(),
+                    user: user.into(),
                     created: get(row, 1)?,
                     expires: get(row, 2)?,
-                    data: get(row, 3)?,
+                    data: get::<String>(row, 3)?.into(),
                 })
             })
             .collect()

@@ -1,5 +1,6 @@
 //! The unit every backend stores: one TTL'd record that belongs to one user.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch. Every backend stores times in this form so that a record
@@ -17,20 +18,23 @@ pub fn now_millis() -> UnixMillis {
 
 /// A session, a refresh-token family, a denylist entry or a user's cutoff, depending on the
 /// [`Namespace`] of the store that holds it.
+///
+/// The text fields are shared (`Arc<str>`): a record is copied out of the in-memory store on
+/// every authenticated request, and a copy then costs reference counts, not allocations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// Unique within the namespace: a session id, a family id, a token's `jti`, or (for a cutoff)
     /// the user name itself.
-    pub id: String,
+    pub id: Arc<str>,
     /// The user it belongs to; the per-user index is keyed on this.
-    pub user: String,
+    pub user: Arc<str>,
     /// When it was created; the per-user index is ordered by this (oldest evicted first).
     pub created: UnixMillis,
     /// When it stops being valid. A record is never returned at or after this time.
     pub expires: UnixMillis,
     /// What the owner needs beside the fixed fields (a user agent, a refresh-token hash, a cutoff
     /// time). [`crate::Backend::replace_data`] swaps it atomically.
-    pub data: String,
+    pub data: Arc<str>,
 }
 
 impl Record {

@@ -244,11 +244,11 @@ fn decode(id: &str, value: Vec<u8>) -> Result<Record, Error> {
     let head = data.len() - rest.len() + user_len;
     data.drain(..head);
     Ok(Record {
-        id: id.to_owned(),
-        user,
+        id: id.into(),
+        user: user.into(),
         created,
         expires,
-        data,
+        data: data.into(),
     })
 }
 
@@ -261,11 +261,11 @@ impl Backend for RedisBackend {
             .arg(encode(record))
             .arg(record.expires)
             .arg(record.created)
-            .arg(&record.id)
+            .arg(&*record.id)
             .arg(cap)
             .arg(&self.record_prefix)
             .arg(&self.index_prefix)
-            .arg(&record.user)
+            .arg(&*record.user)
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())

@@ -122,11 +122,11 @@ impl SqliteBackend {
 impl Backend for SqliteBackend {
     async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
         let insert = sqlx::query(&self.sql.insert)
-            .bind(&record.id)
-            .bind(&record.user)
+            .bind(&*record.id)
+            .bind(&*record.user)
             .bind(record.created)
             .bind(record.expires)
-            .bind(&record.data);
+            .bind(&*record.data);
         let Some(cap) = max_per_user else {
             insert.execute(&self.pool).await?;
             return Ok(());
@@ -137,7 +137,7 @@ impl Backend for SqliteBackend {
         let mut tx = self.pool.begin().await?;
         insert.execute(&mut *tx).await?;
         sqlx::query(&self.sql.evict)
-            .bind(&record.user)
+            .bind(&*record.user)
             .bind(now_millis())
             .bind(i64::from(cap.get()))
             .execute(&mut *tx)
@@ -153,18 +153,18 @@ impl Backend for SqliteBackend {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|(user, created, expires, data)| Record {
-            id: id.to_owned(),
-            user,
+            id: id.into(),
+            user: user.into(),
             created,
             expires,
-            data,
+            data: data.into(),
         }))
     }
 
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
         let done = sqlx::query(&self.sql.touch)
             .bind(record.expires)
-            .bind(&record.id)
+            .bind(&*record.id)
             .bind(now_millis())
             .execute(&self.pool)
             .await?;
@@ -200,11 +200,11 @@ impl Backend for SqliteBackend {
         Ok(rows
             .into_iter()
             .map(|(id, created, expires, data)| Record {
-                id,
-                user: user.to_owned(),
+                id: id.into(),
+                user: user.into(),
                 created,
                 expires,
-                data,
+                data: data.into(),
             })
             .collect())
     }
@@ -258,7 +258,7 @@ mod tests {
             user: "u".into(),
             created: now,
             expires: now + 60_000,
-            data: String::new(),
+            data: "".into(),
         };
         store.create(&record, None).await.expect("create");
         let loads = futures::future::join_all((0..8).map(|_| store.load("s"))).await;

@@ -280,7 +280,7 @@ mod corrupt {
                 user: "bob".into(),
                 created: now,
                 expires: now + 60_000,
-                data: String::new(),
+                data: "".into(),
             };
             store
                 .create(&record, None)

@@ -104,7 +104,7 @@ pub struct Guarded {
     timeout: Duration,
 }
 
-type Handled = CatchUnwind<AssertUnwindSafe<tokio::time::Timeout<RouteFuture<Infallible>>>>;
+type Handled = CatchUnwind<AssertUnwindSafe<RouteFuture<Infallible>>>;
 
 impl<B> Service<http::Request<B>> for Guarded
 where
@@ -129,16 +129,13 @@ where
         let handling = match std::panic::catch_unwind(AssertUnwindSafe(|| {
             Service::<Request>::call(&mut self.router, request)
         })) {
-            Ok(future) => {
-                // The deadline from the start already read: one clock read fewer per request.
-                let deadline = tokio::time::Instant::from_std(started + self.timeout);
-                let limited = tokio::time::timeout_at(deadline, future);
-                Either::Left(AssertUnwindSafe(limited).catch_unwind())
-            }
+            Ok(future) => Either::Left(AssertUnwindSafe(future).catch_unwind()),
             Err(_) => Either::Right(futures::future::ready(())),
         };
         GuardFuture {
             handling,
+            timer: None,
+            deadline: started + self.timeout,
             started,
             method,
             metrics,
@@ -149,9 +146,13 @@ where
 pin_project! {
     /// The guarded handler's answer, counted and timed when it is ready.
     pub struct GuardFuture {
-        // Left: the routed request, under its timeout and panic guard; right: routing panicked.
+        // Left: the routed request, under its panic guard; right: routing panicked.
         #[pin]
         handling: Either<Handled, Ready<()>>,
+        // Armed the first time the request is not answered at once: most routes answer on their
+        // first poll, and a timer for them would be cost without purpose.
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        deadline: Instant,
         started: Instant,
         method: http::Method,
         metrics: Arc<RouteMetrics>,
@@ -163,18 +164,26 @@ impl Future for GuardFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = match this.handling.as_pin_mut() {
-            Either::Left(handling) => match ready!(handling.poll(cx)) {
-                Ok(Ok(Ok(response))) => response,
-                Ok(Ok(Err(infallible))) => match infallible {},
-                Ok(Err(_elapsed)) => error_response(
+        let answered = match this.handling.as_pin_mut() {
+            Either::Left(handling) => handling.poll(cx),
+            Either::Right(_) => Poll::Ready(Err(Box::new("panicked while routing") as _)),
+        };
+        let response = match answered {
+            Poll::Ready(Ok(Ok(response))) => response,
+            Poll::Ready(Ok(Err(infallible))) => match infallible {},
+            Poll::Ready(Err(_panic)) => panicked(),
+            Poll::Pending => {
+                let deadline = tokio::time::Instant::from_std(*this.deadline);
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                ready!(timer.as_mut().poll(cx));
+                error_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "timeout",
                     "the request took longer than the server's request timeout",
-                ),
-                Err(_panic) => panicked(),
-            },
-            Either::Right(_) => panicked(),
+                )
+            }
         };
         this.metrics
             .record(this.method, response.status(), this.started.elapsed());

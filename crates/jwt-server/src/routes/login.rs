@@ -103,22 +103,22 @@ pub async fn revoke(state: &AppState, claims: &AccessClaims) -> Result<(), ApiEr
         Revocation::None => return Ok(()),
         // Kept until the token would have expired anyway (plus the leeway), then dropped.
         Revocation::Denylist => Record {
-            id: claims.jti.clone(),
-            user: claims.sub.clone(),
+            id: claims.jti.as_str().into(),
+            user: claims.sub.as_str().into(),
             created: now,
             expires: claims
                 .exp
                 .saturating_mul(1000)
                 .saturating_add(millis(shared.config.leeway)),
-            data: String::new(),
+            data: "".into(),
         },
         // Any token issued before now is at most access_ttl (+ leeway) from expiry.
         Revocation::Cutoff => Record {
-            id: claims.sub.clone(),
-            user: claims.sub.clone(),
+            id: claims.sub.as_str().into(),
+            user: claims.sub.as_str().into(),
             created: now,
             expires: now + millis(shared.config.access_ttl) + millis(shared.config.leeway) + 1000,
-            data: now.to_string(),
+            data: now.to_string().into(),
         },
     };
     Ok(revocations.create(&record, None).await?)

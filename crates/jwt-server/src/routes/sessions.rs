@@ -39,7 +39,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             id_prefix: family.id.get(..6).unwrap_or_default().to_owned(),
             created_at: rfc3339(family.created),
             expires_at: rfc3339(family.expires),
-            current: family.id == claims.sid,
+            current: *family.id == *claims.sid,
         })
         .collect();
     Ok(Json(FamilyList {

@@ -16,7 +16,7 @@ pub async fn balance(
     headers: HeaderMap,
 ) -> Result<Json<Balance>, ApiError> {
     let session = authenticate(&state, &headers).await?;
-    account::balance(&state.shared.balances, session.record.user).await
+    account::balance(&state.shared.balances, session.record.user.to_string()).await
 }
 
 pub async fn about() -> Json<About> {

@@ -43,11 +43,11 @@ pub async fn login(
     })?;
     let now = now_millis();
     let record = Record {
-        id,
-        user: username,
+        id: id.into(),
+        user: username.into(),
         created: now,
         expires: initial_deadline(&shared.config, now),
-        data: user_agent(&headers),
+        data: user_agent(&headers).into(),
     };
     shared
         .store

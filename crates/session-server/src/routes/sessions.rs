@@ -41,11 +41,11 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             created_at: rfc3339(record.created),
             expires_at: rfc3339(record.expires),
             current: record.id == session.record.id,
-            user_agent: record.data,
+            user_agent: record.data.to_string(),
         })
         .collect();
     Ok(Json(SessionList {
-        username: session.record.user,
+        username: session.record.user.to_string(),
         count: sessions.len(),
         sessions,
     })

@@ -21,11 +21,11 @@ const SHORT: Duration = Duration::from_millis(300);
 pub fn record(id: &str, user: &str, ttl: Duration) -> Record {
     let now = now_millis();
     Record {
-        id: id.to_owned(),
-        user: user.to_owned(),
+        id: id.into(),
+        user: user.into(),
         created: now,
         expires: now + i64::try_from(ttl.as_millis()).expect("ttl fits"),
-        data: format!("data of {id}"),
+        data: format!("data of {id}").into(),
     }
 }
 
@@ -39,7 +39,10 @@ async fn sessions(fixture: &Fixture) -> Store {
 
 async fn ids_of(store: &Store, user: &str) -> Vec<String> {
     let records = store.list_user(user).await.expect("list_user");
-    records.into_iter().map(|record| record.id).collect()
+    records
+        .into_iter()
+        .map(|record| record.id.to_string())
+        .collect()
 }
 
 async fn wait_past(expires: i64) {
@@ -155,7 +158,12 @@ pub async fn list_is_per_user_and_oldest_first(fixture: &Fixture) {
     assert_eq!(store.count_user("carol").await.expect("count"), 0);
     assert_eq!(store.list_user("carol").await.expect("list"), vec![]);
     let alices = store.list_user("alice").await.expect("list");
-    assert!(alices.iter().all(|record| record.user == "alice" && record.data == format!("data of {}", record.id)));
+    assert!(
+        alices
+            .iter()
+            .all(|record| &*record.user == "alice"
+                && *record.data == format!("data of {}", record.id))
+    );
 }
 
 pub async fn delete_user_removes_only_that_users_records(fixture: &Fixture) {
@@ -286,7 +294,7 @@ pub async fn odd_ids_and_user_names_round_trip(fixture: &Fixture) {
     ];
     for (n, name) in odd.iter().enumerate() {
         let mut created = record(name, name, HOUR);
-        created.data = format!("{name} {n} {name}");
+        created.data = format!("{name} {n} {name}").into();
         store.create(&created, cap(5)).await.expect("create");
         assert_eq!(
             store.load(name).await.expect("load"),

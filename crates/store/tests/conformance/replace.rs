@@ -58,7 +58,7 @@ pub async fn create_with_existing_id_replaces_the_record(fixture: &Fixture) {
 /// A refresh family whose data is the hash of its current token.
 fn family(id: &str, hash: &str, ttl: Duration) -> Record {
     Record {
-        data: hash.to_owned(),
+        data: hash.into(),
         ..record(id, "alice", ttl)
     }
 }
@@ -108,14 +108,14 @@ pub async fn replace_data_swaps_only_from_the_expected_data(fixture: &Fixture) {
             .expect("replace")
     );
     assert_eq!(
-        store.load("f1").await.expect("load").expect("live").data,
+        &*store.load("f1").await.expect("load").expect("live").data,
         odd
     );
     assert!(store.replace_data("f1", odd, "").await.expect("replace"));
     assert_eq!(
         store.load("f1").await.expect("load"),
         Some(Record {
-            data: String::new(),
+            data: "".into(),
             ..rotated
         })
     );
@@ -169,7 +169,7 @@ pub async fn concurrent_replace_data_has_exactly_one_winner(fixture: &Fixture) {
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     let stored = store.load("f3").await.expect("load").expect("live");
-    assert_eq!(stored.data, winners[0]);
+    assert_eq!(*stored.data, winners[0]);
 }
 
 pub async fn cutoffs_are_isolated_from_sessions(fixture: &Fixture) {
@@ -178,7 +178,7 @@ pub async fn cutoffs_are_isolated_from_sessions(fixture: &Fixture) {
     let now = now_millis();
     let session = record("alice", "alice", HOUR);
     let cutoff = Record {
-        data: now.to_string(),
+        data: now.to_string().into(),
         ..record("alice", "alice", HOUR)
     };
     sessions.create(&session, None).await.expect("create");
@@ -190,7 +190,7 @@ pub async fn cutoffs_are_isolated_from_sessions(fixture: &Fixture) {
 
     // A second logout-everywhere moves the cutoff forward by creating over it.
     let later = Record {
-        data: (now + 1_000).to_string(),
+        data: (now + 1_000).to_string().into(),
         ..cutoff
     };
     cutoffs.create(&later, None).await.expect("create again");
@@ -208,7 +208,7 @@ pub async fn cutoffs_are_isolated_from_sessions(fixture: &Fixture) {
 
     assert_eq!(sessions.delete_user("alice").await.expect("delete_user"), 1);
     let kept = cutoffs.load("alice").await.expect("load").expect("live");
-    assert_eq!(kept.data, (now + 2_000).to_string());
+    assert_eq!(*kept.data, (now + 2_000).to_string());
     assert!(
         !sessions
             .replace_data("alice", &kept.data, "x")
