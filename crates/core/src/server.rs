@@ -77,3 +77,15 @@ impl Foundation {
         })
     }
 }
+
+/// Connections a server keeps to a store that takes several (Postgres, SQLite): one per worker
+/// thread of the runtime it runs on. A connection pipelines its queries, so one per worker keeps
+/// every worker's queries flowing while the store gets as many backends as the server has cores
+/// to keep busy; more would only add store processes competing for the same cores.
+pub fn store_connections() -> std::num::NonZeroU32 {
+    let workers = tokio::runtime::Handle::try_current()
+        .map(|runtime| runtime.metrics().num_workers())
+        .unwrap_or(1);
+    std::num::NonZeroU32::new(u32::try_from(workers).unwrap_or(u32::MAX))
+        .unwrap_or(std::num::NonZeroU32::MIN)
+}

@@ -131,6 +131,7 @@ impl AppState {
         let open_store = |namespace| async move {
             let mut store_options = authbench_store::Options::new(namespace);
             store_options.op_timeout = common.store_timeout;
+            store_options.connections = server::store_connections();
             let store = Store::open(&common.store_url, store_options, store_metrics)
                 .await
                 .map_err(|source| StartError::Store {

@@ -77,6 +77,7 @@ impl AppState {
         } = Foundation::open(common, &mut registry).await?;
         let mut store_options = authbench_store::Options::new(Namespace::Sessions);
         store_options.op_timeout = common.store_timeout;
+        store_options.connections = server::store_connections();
         let store = Store::open(&common.store_url, store_options, &store_metrics)
             .await
             .map_err(|source| StartError::Store {
