@@ -9,16 +9,18 @@
 
 mod support;
 
+use authbench_loadgen::probe::process::ProcessSample;
+
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use authbench_loadgen::client::Endpoint;
-use authbench_loadgen::drive::{CancellationToken, Driver};
-use authbench_loadgen::flow::Credential;
-use authbench_loadgen::live::Live;
+use authbench_loadgen::Credential;
+use authbench_loadgen::Endpoint;
+use authbench_loadgen::Live;
 use authbench_loadgen::scenario::Flow;
+use authbench_loadgen::{CancellationToken, Driver};
 use support::{
     LOAD_CPU, ServerProcess, env_or, require_taskset, seed_main_db, single_worker_runtime_on,
 };
@@ -117,11 +119,8 @@ fn sample_rss(stopped: &mpsc::Receiver<()>) -> Vec<(Duration, u64)> {
     samples
 }
 
+/// This process's resident memory, read through the load generator's own `/proc` probe.
 fn vm_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS line")
+    let sample = ProcessSample::read(std::process::id()).expect("/proc/self");
+    sample.rss_bytes / 1024
 }

@@ -10,12 +10,14 @@
 
 mod support;
 
+use authbench_loadgen::probe::process::ProcessSample;
+
 use std::time::Duration;
 
-use authbench_loadgen::client::Endpoint;
-use authbench_loadgen::drive::{CancellationToken, fixed};
-use authbench_loadgen::live::Live;
+use authbench_loadgen::Endpoint;
+use authbench_loadgen::Live;
 use authbench_loadgen::scenario::Operation;
+use authbench_loadgen::{CancellationToken, fixed};
 use support::{
     LOAD_CPU, ServerProcess, Throughput, env_or, mean_requests_per_second, require_taskset,
     require_wrk, run_wrk, seed_main_db, single_worker_runtime_on,
@@ -127,15 +129,11 @@ fn wrk(url: &str, connections: u64, seconds: u64) -> Turn {
 }
 
 /// User plus system CPU time so far of this process, and of the children it has waited for
-/// (wrk), from /proc/self/stat, in seconds (clock ticks of 1/100 s, as on every Linux this runs
-/// on).
+/// (wrk), in seconds, read through the load generator's own `/proc` probe.
 fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // The fields after the command name, which is in parentheses and may contain spaces; the
-    // first of them is field 3 of stat(5).
-    let after_name = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let seconds = |field: usize| fields[field - 3].parse::<f64>().expect("stat field") / 100.0;
-    // utime + stime, cutime + cstime.
-    (seconds(14) + seconds(15), seconds(16) + seconds(17))
+    let sample = ProcessSample::read(std::process::id()).expect("/proc/self");
+    (
+        sample.cpu.as_secs_f64(),
+        sample.reaped_children_cpu.as_secs_f64(),
+    )
 }

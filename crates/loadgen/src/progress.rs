@@ -4,6 +4,7 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
+use authbench_report::format::latency_compact;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Live figures of the turn in progress.
@@ -79,24 +80,7 @@ fn describe(rates: Rates) -> String {
     format!(
         "{:>9.0} req/s  p99 {:>9}  errors {}",
         rates.requests_per_second,
-        format_latency(rates.p99),
+        latency_compact(rates.p99.as_secs_f64() * 1e6),
         rates.errors
     )
-}
-
-/// `850µs`, `12.3ms`, `1.20s`: the unit a reader expects, as the report writes latencies.
-pub fn format_latency(latency: Duration) -> String {
-    authbench_report::slo::format_micros(latency.as_secs_f64() * 1e6)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latencies_are_shown_in_the_unit_that_fits() {
-        assert_eq!(format_latency(Duration::from_micros(850)), "850µs");
-        assert_eq!(format_latency(Duration::from_micros(12_345)), "12.3ms");
-        assert_eq!(format_latency(Duration::from_millis(1200)), "1.20s");
-    }
 }

@@ -175,7 +175,6 @@ pub struct Launch<'a> {
     pub exe: &'a Path,
     pub main_db_url: &'a str,
     pub balance_source: BalanceSource,
-    pub argon2: Argon2,
     pub workers: Option<u32>,
     /// Cores to pin the server to (through `taskset`).
     pub cores: Option<&'a [u32]>,
@@ -189,7 +188,6 @@ pub struct Launch<'a> {
 /// A server the run started.
 #[derive(Debug)]
 pub struct Spawned {
-    pub system: String,
     pub pid: u32,
     pub base_url: String,
     /// The server's settings as flags, for the report.
@@ -359,7 +357,6 @@ pub async fn spawn(system: &str, server: &Server, launch: &Launch<'_>) -> Result
         let _ = log.flush().await;
     });
     Ok(Spawned {
-        system: system.to_owned(),
         pid,
         base_url,
         settings: flags,

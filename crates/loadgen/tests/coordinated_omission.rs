@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use authbench_loadgen::client::Endpoint;
-use authbench_loadgen::drive::{CancellationToken, Driver};
-use authbench_loadgen::flow::Credential;
-use authbench_loadgen::live::Live;
-use authbench_loadgen::recording::Recording;
+use authbench_loadgen::Credential;
+use authbench_loadgen::Endpoint;
+use authbench_loadgen::Live;
+use authbench_loadgen::Recording;
 use authbench_loadgen::scenario::{Flow, Operation};
+use authbench_loadgen::{CancellationToken, Driver};
 use axum::extract::State;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};

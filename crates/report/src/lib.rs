@@ -11,17 +11,21 @@
 //! - [`histogram`]: the stored latency histograms, decoded, and their percentile spectra.
 //! - [`claims`]: the claims under test (C1–C7), judged from what a run measured.
 //! - [`html`]: report.html, one self-contained page with charts, tables and the claims.
+//! - [`summary`]: the text table a run prints when it ends.
+//! - [`format`]: numbers, latencies, sizes and spans as every rendering writes them.
 //! - [`plan`]: capacity needed for a target rate, from the measured per-request figures.
 
 pub mod claims;
 pub mod compare;
 pub mod file;
+pub mod format;
 pub mod histogram;
 pub mod html;
 pub mod model;
 pub mod plan;
 pub mod schema;
 pub mod slo;
+pub mod summary;
 
 pub use file::{Error, read, write_atomic, write_json_atomic};
 pub use model::*;

@@ -72,7 +72,11 @@ fn report_html_opens_in_chromium_with_every_chart_drawn_and_no_console_errors() 
     for name in ["redis-vs-jwt", "quickstart"] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(fixture(name), dir.path().join("report.json")).unwrap();
-        let page = authbench_report::html::write(dir.path()).expect("report.html written");
+        let page = authbench_report::html::write(
+            &authbench_report::read(&dir.path().join("report.json")).expect("report.json"),
+            dir.path(),
+        )
+        .expect("report.html written");
         let written = std::fs::read_to_string(&page).unwrap();
         let expected = charts(&written).len();
         assert!(

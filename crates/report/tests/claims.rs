@@ -6,7 +6,7 @@ mod common;
 
 use common::{fixture, fixtures};
 
-use authbench_report::claims::figures::{bytes, count, micros, number, percent, span};
+use authbench_report::format::{bytes, count, micros, number, percent, span};
 use authbench_report::claims::{self, Claim, Verdict};
 use authbench_report::{Operation, Replica, Report, Routing, SystemStep, histogram};
 

@@ -304,19 +304,20 @@ fn the_open_model_shows_corrected_and_uncorrected_latency_side_by_side() {
 }
 
 #[test]
-fn write_puts_report_html_beside_report_json() {
+fn write_puts_report_html_in_the_run_folder() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::copy(
         fixture_path("postgres-vs-jwt"),
         dir.path().join("report.json"),
     )
     .expect("copied");
-    let path = html::write(dir.path()).expect("written");
+    let report = fixture("postgres-vs-jwt");
+    let path = html::write(&report, dir.path()).expect("written");
     assert_eq!(path, dir.path().join("report.html"));
     let written = std::fs::read_to_string(&path).expect("readable");
-    assert_eq!(written, render(&fixture("postgres-vs-jwt")));
-    let missing = html::write(&dir.path().join("nowhere")).expect_err("no report.json");
-    assert!(missing.to_string().contains("report.json"), "{missing}");
+    assert_eq!(written, render(&report));
+    let missing = html::write(&report, &dir.path().join("nowhere")).expect_err("no folder");
+    assert!(missing.to_string().contains("report.html"), "{missing}");
 }
 
 /// A partial run can stop anywhere: before a system's first turn, mid-step, after one step.

@@ -21,7 +21,8 @@ fn read_run(dir: &Path) -> anyhow::Result<Report> {
 }
 
 pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
-    let path = html::write(&args.run_dir)?;
+    let report = read_run(&args.run_dir)?;
+    let path = html::write(&report, &args.run_dir)?;
     println!("report: {}", path.display());
     Ok(())
 }

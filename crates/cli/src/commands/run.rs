@@ -26,11 +26,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         overrides: overrides.applied(),
     };
     let outcome = run::run(&scenario, &options)?;
-    print!("{}", run::summary_table(&outcome.report));
+    print!("{}", authbench_report::summary::table(&outcome.report));
     if let RunStatus::Partial { reason } = &outcome.report.status {
         println!("partial run ({reason}); what was measured is kept");
     }
-    match authbench_report::html::write(&outcome.dir) {
+    match authbench_report::html::write(&outcome.report, &outcome.dir) {
         Ok(path) => println!("report: {}", path.display()),
         // The measurements are safe in report.json; `authbench report DIR` can try again.
         Err(error) => eprintln!("warning: report.html not written: {error:#}"),

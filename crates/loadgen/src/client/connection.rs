@@ -57,11 +57,6 @@ impl Connection {
         self.open.is_some()
     }
 
-    /// Closes the socket; the next request opens a new one.
-    pub fn close(&mut self) {
-        self.open = None;
-    }
-
     /// Sends `call` and reads the whole answer, within the request timeout counted from
     /// `started` (which the caller read just before, so it can time the request without a
     /// second clock read). Connecting, when needed, is part of the request. A timeout or a

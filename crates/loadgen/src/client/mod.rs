@@ -26,7 +26,7 @@ mod size;
 
 pub use call::{AuthHeader, Body, Call, JsonBody, KeptResponse, Reply};
 pub use connection::Connection;
-pub use endpoint::{Endpoint, EndpointError};
+pub use endpoint::Endpoint;
 
 /// Why a request failed. Failures are data: they are counted, never raised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]

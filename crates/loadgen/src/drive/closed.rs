@@ -7,11 +7,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::Recorder;
 use super::{CONNECT_RETRY_PAUSE, Driver, pause_until};
 use crate::client::ErrorKind;
-use crate::flow::{Turn, Vu};
+use crate::flow::{TurnContext, Vu};
 use crate::live::Live;
+use crate::recording::Recorder;
 use crate::recording::{LatencyModel, Recording};
 
 impl Driver {
@@ -37,7 +37,7 @@ impl Driver {
             let live = live.clone();
             let cancel = cancel.clone();
             let task = tokio::spawn(async move {
-                let turn = Turn {
+                let turn = TurnContext {
                     recorder: &recorder,
                     live: &live,
                     deadline,
@@ -58,7 +58,7 @@ impl Driver {
 }
 
 /// Requests back to back (plus think time) until the turn's deadline.
-async fn run_until_deadline(vu: &mut Vu, turn: &Turn<'_>) {
+async fn run_until_deadline(vu: &mut Vu, turn: &TurnContext<'_>) {
     while let Some(sent) = vu.request(None, turn).await {
         let pause = match sent.error {
             Some(ErrorKind::Connect) => vu.think_time().max(CONNECT_RETRY_PAUSE),

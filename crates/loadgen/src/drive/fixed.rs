@@ -8,9 +8,10 @@ use http::{Method, Uri};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{CONNECT_RETRY_PAUSE, Recorder};
+use super::CONNECT_RETRY_PAUSE;
 use crate::client::{Body, Call, Connection, Endpoint, ErrorKind};
 use crate::live::Live;
+use crate::recording::Recorder;
 use crate::recording::{LatencyModel, Recording, Sample};
 use crate::scenario::Operation;
 

@@ -19,21 +19,19 @@
 mod closed;
 mod fixed;
 mod open;
-mod recorder;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-pub use fixed::{FIXED_REQUEST_TIMEOUT, InvalidPath, fixed};
-pub use recorder::Recorder;
+pub use fixed::fixed;
 /// Re-exported so that callers need no direct dependency to stop a turn early.
 pub use tokio_util::sync::CancellationToken;
 
 use tokio::time::Instant;
 
 use crate::client::Endpoint;
-use crate::flow::{Credential, Turn, Vu};
+use crate::flow::{Credential, TurnContext, Vu};
 use crate::scenario::{Flow, Routing};
 
 /// After a failed connect a VU waits this long (or its think time, if longer) before trying
@@ -105,11 +103,6 @@ impl Driver {
         }
     }
 
-    /// VUs created so far.
-    pub fn vus_created(&self) -> usize {
-        self.vus.iter().flatten().count()
-    }
-
     /// VUs whose connection is open.
     pub fn connections_open(&self) -> usize {
         self.vus
@@ -164,7 +157,7 @@ impl Driver {
 }
 
 /// Waits `pause` after `from`; false when the turn is over first (no request would be sent).
-async fn pause_until(from: Instant, pause: Duration, turn: &Turn<'_>) -> bool {
+async fn pause_until(from: Instant, pause: Duration, turn: &TurnContext<'_>) -> bool {
     if pause.is_zero() {
         return true;
     }

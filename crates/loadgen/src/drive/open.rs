@@ -10,9 +10,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::{Driver, Recorder, pause_until};
-use crate::flow::{Turn, Vu};
+use super::{Driver, pause_until};
+use crate::flow::{TurnContext, Vu};
 use crate::live::Live;
+use crate::recording::Recorder;
 use crate::recording::{LatencyModel, Recording};
 use crate::scenario::Operation;
 
@@ -169,7 +170,7 @@ impl Driver {
         let freed = shared.freed.clone();
         let end = shared.end;
         let task = tokio::spawn(async move {
-            let turn = Turn {
+            let turn = TurnContext {
                 recorder: &recorder,
                 live: &live,
                 deadline: end,
@@ -191,7 +192,7 @@ impl Driver {
 /// One flow from a fresh login. Returns whether it started (not when the turn ended before the
 /// VU got to it). The flow ends early at the deadline, or when a request sends the VU back to
 /// login.
-async fn run_flow(vu: &mut Vu, start: FlowStart, turn: &Turn<'_>) -> bool {
+async fn run_flow(vu: &mut Vu, start: FlowStart, turn: &TurnContext<'_>) -> bool {
     vu.start_over();
     let Some(first) = vu.request(Some(start.intended), turn).await else {
         return false;

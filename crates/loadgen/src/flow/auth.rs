@@ -10,6 +10,7 @@ use crate::client::{AuthHeader, JsonBody};
 
 /// How the system under test wants credentials presented, as learnt from its login answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg(test)]
 pub enum AuthStyle {
     /// `Cookie: sid=...`.
     SessionCookie,
@@ -31,6 +32,7 @@ pub(super) enum Auth {
 
 impl Auth {
     /// `None` while logged out.
+    #[cfg(test)]
     pub(super) fn style(&self) -> Option<AuthStyle> {
         match self {
             Auth::LoggedOut => None,

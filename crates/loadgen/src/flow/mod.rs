@@ -29,11 +29,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use account::Credential;
+#[cfg(test)]
 pub use auth::AuthStyle;
 
 use crate::client::{Connection, Endpoint, ErrorKind, Reply};
-use crate::drive::Recorder;
 use crate::live::Live;
+use crate::recording::Recorder;
 use crate::recording::Sample;
 use crate::scenario::{Flow, Operation};
 use account::Accounts;
@@ -42,7 +43,7 @@ use call::call_for;
 
 /// What the VU tasks of one turn share: where to record, and when to stop sending.
 #[derive(Clone, Copy, Debug)]
-pub struct Turn<'a> {
+pub struct TurnContext<'a> {
     pub recorder: &'a Recorder,
     pub live: &'a Live,
     /// No request is sent at or after this instant; one in flight is finished and recorded.
@@ -54,7 +55,6 @@ pub struct Turn<'a> {
 /// One request a VU made.
 #[derive(Clone, Copy, Debug)]
 pub struct Sent {
-    pub operation: Operation,
     pub started: Instant,
     pub finished: Instant,
     pub error: Option<ErrorKind>,
@@ -86,6 +86,7 @@ pub struct Vu {
 }
 
 impl Vu {
+    #[cfg(test)]
     pub fn new(
         endpoint: Arc<Endpoint>,
         credential: &Credential,
@@ -102,6 +103,7 @@ impl Vu {
 
     /// A VU that logs in as each of `credentials` in turn, one flow each. The caller gives every
     /// VU its own accounts, so no two VUs ever share one.
+    #[cfg(test)]
     pub fn with_accounts(
         endpoint: Arc<Endpoint>,
         credentials: &[Credential],
@@ -145,6 +147,7 @@ impl Vu {
     }
 
     /// `None` while logged out.
+    #[cfg(test)]
     pub fn auth_style(&self) -> Option<AuthStyle> {
         self.auth.style()
     }
@@ -161,7 +164,11 @@ impl Vu {
     /// Sends the next request of the flow, records it and moves on; `None` (nothing sent) once
     /// the turn is over. With `intended`, the recorded latency counts from that instant (or
     /// from the actual send, if that was earlier), and the raw one from the actual send.
-    pub async fn request(&mut self, intended: Option<Instant>, turn: &Turn<'_>) -> Option<Sent> {
+    pub async fn request(
+        &mut self,
+        intended: Option<Instant>,
+        turn: &TurnContext<'_>,
+    ) -> Option<Sent> {
         let started = Instant::now();
         if started >= turn.deadline || turn.cancel.is_cancelled() {
             return None;
@@ -200,7 +207,6 @@ impl Vu {
             bytes_received,
         });
         Some(Sent {
-            operation,
             started,
             finished,
             error,

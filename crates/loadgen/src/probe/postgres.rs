@@ -245,10 +245,6 @@ impl PostgresLoad {
     pub fn cpu_seconds(&self) -> Option<f64> {
         self.cpu.map(|cpu| cpu.as_secs_f64())
     }
-
-    pub fn statement_seconds(&self) -> Option<f64> {
-        self.statement_time.map(|time| time.as_secs_f64())
-    }
 }
 
 fn read_row(row: &Row) -> Result<PostgresSample, tokio_postgres::Error> {

@@ -5,7 +5,7 @@
 //! Memory stays bounded however many requests a turn makes: latencies only ever go into
 //! auto-resizing histograms, whose size depends on the largest latency seen, not on the count.
 //! While a turn runs, its tasks record into one [`Recording`] per runtime thread
-//! ([`crate::drive::Recorder`]), not one per virtual user: 512 VUs x 4 operations x 2 histograms
+//! ([`Recorder`]), not one per virtual user: 512 VUs x 4 operations x 2 histograms
 //! of up to ~100 KB each would be hundreds of MB, while a few threads' are a few MB.
 //!
 //! # Layout
@@ -18,6 +18,7 @@
 mod errors;
 mod histogram;
 mod operation;
+mod recorder;
 mod schedule;
 
 use std::time::Duration;
@@ -25,8 +26,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 pub use errors::ErrorCounts;
-pub use histogram::SIGNIFICANT_DIGITS;
 pub use operation::OperationStats;
+pub use recorder::Recorder;
 pub use schedule::ScheduleStats;
 
 use crate::client::ErrorKind;

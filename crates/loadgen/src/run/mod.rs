@@ -8,12 +8,10 @@
 //! - `setup`: seeding, starting the systems, their probes.
 //! - `turn`: one system's measured turn at one step.
 //! - `assemble`: turns into report.json's steps (merged repeats, derived figures, flags).
-//! - `summary`: the table printed at the end.
 
 mod assemble;
 mod setup;
 mod store_sum;
-mod summary;
 mod turn;
 
 use std::path::PathBuf;
@@ -25,8 +23,6 @@ use tokio_util::sync::CancellationToken;
 use crate::output::{self, RunDir};
 use crate::progress::Progress;
 use crate::scenario::{Load, Scenario};
-
-pub use summary::table as summary_table;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

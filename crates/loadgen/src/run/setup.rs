@@ -101,7 +101,6 @@ pub(super) async fn start(
                         exe: &options.exe,
                         main_db_url: &main_db_url,
                         balance_source: scenario.balance_source,
-                        argon2: scenario.argon2,
                         workers: scenario.server_workers.map(|n| n.get()),
                         cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
                         data_dir: &dir.data,

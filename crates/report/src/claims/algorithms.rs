@@ -1,8 +1,8 @@
 //! C7: signing algorithms differ in cost (server CPU per request, step by step) and in risk (not
 //! something a load run measures).
 
-use super::figures::{extent, micros, number, span};
 use super::{Cell, Claim, Run, Style, System, Verdict};
+use crate::format::{extent, micros, number, span};
 use crate::model::Operation;
 
 /// Algorithms "differ in cost" when one costs this much more server CPU at every step...

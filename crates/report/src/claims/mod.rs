@@ -5,7 +5,6 @@
 //!
 //! # Layout
 //!
-//! - [`figures`]: numbers with their units and spans, shared with the HTML report.
 //! - `store`: C1 session store load, C2 stateless tokens.
 //! - `tokens`: C3 size, C4 revocation, C5 refresh.
 //! - `scale`: C6 scale-out, from systems that ran as several server processes (`replicated`:
@@ -13,7 +12,6 @@
 //! - `algorithms`: C7 algorithms.
 
 mod algorithms;
-pub mod figures;
 mod scale;
 mod store;
 mod tokens;
@@ -23,6 +21,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::format;
 use crate::model::{
     Derived, Flag, Operation, OperationStats, Report, Revocation, StoreKind, StoreLoadSource,
     SystemInfo, SystemStep,
@@ -224,7 +223,7 @@ impl<'a> Run<'a> {
     }
 
     pub fn load(&self, value: f64) -> String {
-        figures::load(self.report.load_model, value)
+        format::load(self.report.load_model, value)
     }
 
     /// "9 steps, 1–256 VUs" for a system's measured steps.
@@ -234,7 +233,7 @@ impl<'a> Run<'a> {
             (Some(first), Some(last)) if first.load != last.load => format!(
                 "{} steps, {}",
                 system.cells.len(),
-                figures::loads(model, first.load, last.load)
+                format::loads(model, first.load, last.load)
             ),
             (Some(only), _) => format!("1 step, {}", self.load(only.load)),
             _ => "no steps".to_owned(),
@@ -255,7 +254,7 @@ impl<'a> Run<'a> {
                             "{} at {}: {}",
                             system.name(),
                             self.load(cell.load),
-                            figures::flag(flag)
+                            format::flag(flag)
                         )
                     })
                 })
@@ -311,7 +310,7 @@ impl System<'_> {
 
     /// The smallest and largest of a per-request figure over the measured steps.
     pub fn extent(&self, figure: impl Fn(&Derived) -> Option<f64>) -> Option<(f64, f64)> {
-        figures::extent(
+        format::extent(
             self.cells
                 .iter()
                 .filter_map(|cell| figure(&cell.result.derived)),
@@ -390,11 +389,11 @@ impl Cell<'_> {
 
     /// "repeats 34,210–35,930 req/s" where the step ran more than once.
     pub fn repeat_spread(&self) -> String {
-        let span = figures::extent(self.result.repeats.iter().map(|r| r.requests_per_second));
+        let span = format::extent(self.result.repeats.iter().map(|r| r.requests_per_second));
         match span {
             Some((low, high)) if self.result.repeats.len() > 1 => format!(
                 " (repeats {} req/s)",
-                figures::span(low, high, figures::number)
+                format::span(low, high, format::number)
             ),
             _ => String::new(),
         }

@@ -1,8 +1,8 @@
 //! The claims about state: C1 (the session store's load, and whether it saturates first) and C2
 //! (JWT validation needs no store). C6, scaling out, is in `scale`.
 
-use super::figures::{count, extent, micros, number, percent, short, span};
 use super::{Claim, Run, Style, System, Verdict};
+use crate::format::{count, extent, micros, number, percent, short, span};
 use crate::model::{Operation, Revocation, StoreKind};
 
 /// A session system "reads the store on every request" when it makes at least this many store

@@ -1,8 +1,8 @@
 //! The claims about what tokens cost beyond a signature check: C3 (size on the wire), C4
 //! (revocation) and C5 (refresh).
 
-use super::figures::{bytes, count, extent, micros, number, operation_name, percent, span};
 use super::{Claim, Run, Style, System, Verdict};
+use crate::format::{bytes, count, extent, micros, number, percent, span};
 use crate::model::{Operation, Revocation};
 
 /// Browsers keep at most this many bytes of one cookie (name and value).
@@ -296,7 +296,7 @@ fn latency_against_balance(
         "At {}, {}'s {} took p50 {} / p99 {}, against balance p50 {} / p99 {}.",
         run.load(cell.load),
         system.name(),
-        operation_name(operation),
+        operation.as_str(),
         micros(other.latency.p50_us as f64),
         micros(other.latency.p99_us as f64),
         micros(balance.latency.p50_us as f64),

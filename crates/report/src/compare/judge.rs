@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use crate::model::{OperationStats, RepeatStats, Slo, SystemStep};
-use crate::slo::operation_name;
 
 use super::{OperationComparison, StepComparison};
 
@@ -227,7 +226,7 @@ impl Judge<'_> {
         new: &SystemStep,
         op: &OperationStats,
     ) -> Option<(Spread, Spread)> {
-        let name = operation_name(op.operation);
+        let name = op.operation.as_str();
         let of = |result: &SystemStep, slo: &Slo| {
             let every_repeat = |values: Vec<u64>| {
                 (!values.is_empty() && values.len() == result.repeats.len())

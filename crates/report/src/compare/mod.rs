@@ -44,7 +44,6 @@ pub use judge::{Delta, MIN_TAIL_SAMPLES, Spread, Verdict};
 pub use render::{render_markdown, render_text, summary};
 
 use crate::model::{LoadModel, Operation, OperationStats, Report, Step, SystemStep};
-use crate::slo::operation_name;
 
 /// How a comparison judges and what it refuses.
 #[derive(Clone, Debug, PartialEq)]
@@ -281,13 +280,9 @@ pub fn load_unit(model: LoadModel) -> &'static str {
 impl Unmatched {
     /// `session-sqlite at vus=8, login` or `session-sqlite at vus=8 (every operation)`.
     pub fn describe(&self, load_unit: &str) -> String {
-        let load = crate::slo::trim_number(self.load);
+        let load = crate::format::trim_number(self.load);
         match self.operation {
-            Some(op) => format!(
-                "{} at {load_unit}={load}, {}",
-                self.system,
-                operation_name(op)
-            ),
+            Some(op) => format!("{} at {load_unit}={load}, {}", self.system, op.as_str()),
             None => format!("{} at {load_unit}={load} (every operation)", self.system),
         }
     }

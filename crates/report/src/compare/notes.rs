@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::format::trim_number;
 use crate::model::{Flag, Report, SystemInfo, SystemStep};
-use crate::slo::trim_number;
 
 /// What differs between the runs besides the figures: the flow, timing, SLO, machine and
 /// server settings. Any of these can explain a delta better than the code change can.

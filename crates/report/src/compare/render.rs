@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::judge::{Delta, Verdict};
 use super::{Comparison, StepComparison};
-use crate::slo::{format_micros, operation_name, trim_number};
+use crate::format::{latency_compact, trim_number};
 
 /// How a figure is printed.
 #[derive(Clone, Copy, Debug)]
@@ -21,7 +21,7 @@ impl Unit {
     fn value(self, value: f64) -> String {
         match self {
             Unit::PerSecond => format!("{value:.0}"),
-            Unit::Micros => format_micros(value),
+            Unit::Micros => latency_compact(value),
             Unit::Share => format!("{:.2}%", value * 100.0),
             Unit::Decimals(places) => format!("{value:.places$}"),
         }
@@ -157,7 +157,7 @@ pub(super) fn tables(comparison: &Comparison) -> [Table; 2] {
             .flat_map(|step| {
                 step.operations.iter().map(move |op| {
                     let mut row = key(step);
-                    row.push(Cell::Label(operation_name(op.operation).into()));
+                    row.push(Cell::Label(op.operation.as_str().into()));
                     row.push(Cell::Figure(
                         op.requests_per_second.clone(),
                         Unit::PerSecond,

@@ -86,7 +86,7 @@ pub fn render(report: &Report) -> Result<String, Error> {
              highest step, then each system at its lowest step, its highest step that met the \
              SLO, and its highest step. The right-hand end is the tail a percentile table \
              hides.</p>\n",
-            claims::figures::operation_name(op)
+            op.as_str()
         ),
         None => String::new(),
     };
@@ -130,10 +130,9 @@ pub fn render(report: &Report) -> Result<String, Error> {
     Ok(page)
 }
 
-/// Reads `run_dir/report.json` and writes `run_dir/report.html` beside it, atomically.
-pub fn write(run_dir: &Path) -> Result<PathBuf, Error> {
-    let report = crate::file::read(&run_dir.join("report.json"))?;
-    let page = render(&report)?;
+/// Writes `report` as `run_dir/report.html`, atomically.
+pub fn write(report: &Report, run_dir: &Path) -> Result<PathBuf, Error> {
+    let page = render(report)?;
     let path = run_dir.join("report.html");
     crate::file::write_atomic(&path, page.as_bytes())?;
     Ok(path)
@@ -178,8 +177,8 @@ fn header(page: &mut String, report: &Report) {
         report.systems.len(),
         report.steps.len(),
         report.scenario.repeats,
-        escape(&claims::figures::timestamp(&report.started_at)),
-        escape(&claims::figures::timestamp(&report.finished_at)),
+        escape(&crate::format::timestamp(&report.started_at)),
+        escape(&crate::format::timestamp(&report.finished_at)),
     );
     if let RunStatus::Partial { reason } = &report.status {
         let _ = writeln!(

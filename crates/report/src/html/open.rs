@@ -13,7 +13,7 @@ use super::plots::{
 };
 use super::tables::{cell, system_cell};
 use super::{Error, escape, figures};
-use crate::claims::figures::{self as format, count, micros, micros_short, number, operation_name};
+use crate::format::{self as format, count, micros, micros_short, number};
 use crate::model::{Report, SystemStep};
 
 /// The explanation, the side-by-side table, one chart per operation and the schedule.
@@ -55,7 +55,7 @@ fn omission_figures(report: &Report) -> Vec<Figure> {
             color: RGBColor(0x55, 0x5b, 0x66),
             dash: Dash::Dashed,
         });
-        let name = operation_name(op);
+        let name = op.as_str();
         // Dashed over solid hides one of them; say so rather than leave a curve missing.
         let same = report
             .steps
@@ -116,7 +116,7 @@ fn omission(report: &Report) -> String {
                     "<tr><td>{}</td>{}<td>{}</td>",
                     escape(&format::load(report.load_model, step.load)),
                     system_cell(report, &result.system),
-                    operation_name(stats.operation)
+                    stats.operation.as_str()
                 );
                 for latency in [fixed, raw] {
                     for value in [latency.p50_us, latency.p99_us, latency.p999_us] {

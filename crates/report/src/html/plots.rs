@@ -4,7 +4,7 @@
 use plotters::style::RGBColor;
 
 use super::charts::{Axis, Chart, Dash, Guide, Point, Scale, Series};
-use crate::claims::figures::{self, micros_short, short};
+use crate::format::{self, micros_short, short};
 use crate::model::{Operation, Report, SystemStep};
 
 /// Okabe–Ito's colour-blind-safe palette, then two darker tones; system N always gets colour N.
@@ -86,14 +86,14 @@ pub fn points(report: &Report, system: &str, y: &dyn Fn(&SystemStep) -> Option<f
 
 pub fn load_axis(report: &Report) -> Axis {
     let loads: Vec<f64> = report.steps.iter().map(|step| step.load).collect();
-    let (low, high) = figures::extent(loads.iter().copied()).unwrap_or((1.0, 1.0));
+    let (low, high) = format::extent(loads.iter().copied()).unwrap_or((1.0, 1.0));
     let scale = if low > 0.0 && high / low >= 8.0 {
         Scale::Log
     } else {
         Scale::Linear
     };
     Axis {
-        label: figures::load_axis(report.load_model).to_owned(),
+        label: format::load_axis(report.load_model).to_owned(),
         scale,
         ticks: Some(loads),
         format: short,

@@ -5,10 +5,8 @@ use std::fmt::Write as _;
 
 use super::escape;
 use super::plots::{color, hex};
-use crate::claims::figures::{
-    bytes, micros_short, number, operation_name, percent, routing, short, timestamp,
-};
 use crate::claims::{Claim, Verdict};
+use crate::format::{bytes, micros_short, number, percent, routing, short, timestamp};
 use crate::model::{Report, SystemInfo};
 
 fn verdict_class(verdict: Verdict) -> &'static str {
@@ -124,11 +122,7 @@ pub fn scenario(report: &Report) -> String {
     );
     row(&mut html, "Timing", &timing);
     let slo = &report.slo;
-    let ops: Vec<&str> = slo
-        .operations
-        .iter()
-        .map(|op| operation_name(*op))
-        .collect();
+    let ops: Vec<&str> = slo.operations.iter().map(|op| op.as_str()).collect();
     let slo_text = format!(
         "p{} of {} at most {}; errors at most {}",
         short(slo.percentile),

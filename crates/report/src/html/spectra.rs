@@ -8,7 +8,7 @@ use super::charts::{Axis, Dash, Point, Scale, Series};
 use super::plots::{
     Draft, Figure, Legend, axis, color, figure, operation, operations, slo_guide, slug,
 };
-use crate::claims::figures::{self, micros_short, operation_name};
+use crate::format::{self, micros_short};
 use crate::histogram;
 use crate::model::{Operation, OperationStats, Report, SystemStep};
 
@@ -90,8 +90,8 @@ pub fn spectrum_figures(report: &Report) -> Vec<Figure> {
     let Some(op) = spectrum_operation(report) else {
         return Vec::new();
     };
-    let name = operation_name(op);
-    let load = |value: f64| figures::load(report.load_model, value);
+    let name = op.as_str();
+    let load = |value: f64| format::load(report.load_model, value);
     let mut figures = Vec::new();
     let (mut series, mut legend, mut notes) = (Vec::new(), Vec::new(), String::new());
     for (index, system) in report.systems.iter().enumerate() {
@@ -168,7 +168,7 @@ fn system_spectrum(report: &Report, op: Operation, index: usize, system: &str) -
     let (mut series, mut legend, mut notes) = (Vec::new(), Vec::new(), String::new());
     for (position, labels, dash) in chosen {
         let (at, result) = ran[position];
-        let at = figures::load(report.load_model, at);
+        let at = format::load(report.load_model, at);
         let Some(stats) = operation(result, op) else {
             continue;
         };
@@ -192,7 +192,7 @@ fn system_spectrum(report: &Report, op: Operation, index: usize, system: &str) -
             dash,
         });
     }
-    let name = operation_name(op);
+    let name = op.as_str();
     figure(Draft {
         id: &format!("chart-spectrum-{}", slug(system)),
         title: &format!("{system}: {name} latency spectrum"),

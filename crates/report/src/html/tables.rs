@@ -5,9 +5,7 @@ use std::fmt::Write as _;
 
 use super::escape;
 use super::plots::{color, hex, operations};
-use crate::claims::figures::{
-    self, bytes, count, micros, micros_short, number, operation_name, percent, short, span,
-};
+use crate::format::{self, bytes, count, micros, micros_short, number, percent, short, span};
 use crate::model::{Latency, Operation, Report, Step, SystemStep};
 
 pub fn cell(value: Option<String>) -> String {
@@ -36,7 +34,7 @@ pub fn system_cell(report: &Report, name: &str) -> String {
         Some(mode) => format!(
             " <span class=\"replicas\" title=\"{replicas} server processes, {} routing\">\
              ×{replicas}</span>",
-            figures::routing(mode)
+            format::routing(mode)
         ),
         None => format!(
             " <span class=\"replicas\" title=\"{replicas} server processes\">×{replicas}</span>"
@@ -57,7 +55,7 @@ fn flag_notes(result: &SystemStep) -> String {
         .map(|flag| {
             format!(
                 "<span class=\"flag-note\">⚑ {}</span>",
-                escape(&figures::flag(flag))
+                escape(&format::flag(flag))
             )
         })
         .collect()
@@ -78,7 +76,7 @@ fn errors(result: &SystemStep) -> String {
 /// The spread of requests/s over repeats, where there is one to show (a fixed arrival rate
 /// often gives every repeat the same figure).
 fn repeats(result: &SystemStep) -> Option<String> {
-    let (low, high) = figures::extent(result.repeats.iter().map(|r| r.requests_per_second))?;
+    let (low, high) = format::extent(result.repeats.iter().map(|r| r.requests_per_second))?;
     (result.repeats.len() > 1 && number(low) != number(high)).then(|| span(low, high, number))
 }
 
@@ -91,11 +89,7 @@ fn find<'a>(step: &'a Step, system: &str) -> Option<&'a SystemStep> {
 /// One row per system at the highest step that met the SLO.
 pub fn summary(report: &Report) -> String {
     let slo = &report.slo;
-    let ops: Vec<&str> = slo
-        .operations
-        .iter()
-        .map(|op| operation_name(*op))
-        .collect();
+    let ops: Vec<&str> = slo.operations.iter().map(|op| op.as_str()).collect();
     let mut html = format!(
         "<p>SLO: p{} of {} at most {}, errors at most {}. Each row is the system at the highest \
          step that met it; requests/s is the step's figure, with the spread of its {} repeats \
@@ -130,7 +124,7 @@ pub fn summary(report: &Report) -> String {
             html.push_str("<td colspan=\"13\">did not run</td></tr>\n");
             continue;
         };
-        let load = figures::load(report.load_model, step.load);
+        let load = format::load(report.load_model, step.load);
         let mut step_text = if met.is_some() {
             escape(&load)
         } else {
@@ -216,7 +210,7 @@ pub fn steps(report: &Report) -> String {
          <th class=\"num\">Requests/s</th><th>SLO</th>",
     );
     for op in &ops {
-        let name = operation_name(*op);
+        let name = op.as_str();
         let _ = write!(
             html,
             "<th class=\"num\">{name} p50</th><th class=\"num\">{name} p99</th>"
@@ -232,7 +226,7 @@ pub fn steps(report: &Report) -> String {
             html,
             "<tbody><tr class=\"step-head\"><th colspan=\"{columns}\" scope=\"rowgroup\">{}</th>\
              </tr>",
-            escape(&figures::load(report.load_model, step.load))
+            escape(&format::load(report.load_model, step.load))
         );
         for result in &step.results {
             let class = if result.flags.is_empty() {
@@ -289,9 +283,9 @@ pub fn flags(report: &Report) -> String {
                 let _ = writeln!(
                     rows,
                     "<tr class=\"flagged\"><td>{}</td>{}<td>{}</td></tr>",
-                    escape(&figures::load(report.load_model, step.load)),
+                    escape(&format::load(report.load_model, step.load)),
                     system_cell(report, &result.system),
-                    escape(&figures::flag(flag))
+                    escape(&format::flag(flag))
                 );
             }
         }
@@ -350,9 +344,9 @@ pub fn error_kinds(report: &Report) -> String {
                     let _ = writeln!(
                         rows,
                         "<tr><td>{}</td>{}<td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                        escape(&figures::load(report.load_model, step.load)),
+                        escape(&format::load(report.load_model, step.load)),
                         system_cell(report, &result.system),
-                        operation_name(stats.operation),
+                        stats.operation.as_str(),
                         escape(kind),
                         count(*n)
                     );

@@ -8,7 +8,7 @@ use super::plots::{
     Draft, Figure, Legend, axis, capitalised, figure, load_axis, operation, operations, per_system,
     slo_guide,
 };
-use crate::claims::figures::{micros_short, operation_name, short};
+use crate::format::{micros_short, short};
 use crate::model::{LoadModel, Report, SystemStep};
 
 /// Throughput and latency against load.
@@ -68,7 +68,7 @@ pub fn load_figures(report: &Report) -> Vec<Figure> {
             color: RGBColor(0x55, 0x5b, 0x66),
             dash: Dash::Dotted,
         });
-        let name = operation_name(op);
+        let name = op.as_str();
         figures.extend(figure(Draft {
             id: &format!("chart-latency-{name}"),
             title: &format!("{} latency", capitalised(name)),

@@ -1,12 +1,12 @@
 //! The plan of one system: each planned figure from one measured figure of the capacity step,
 //! and the assumptions that connect them.
 
-use crate::claims::figures::routing;
 use crate::compare::load_unit;
+use crate::format::routing;
+use crate::format::trim_number;
 use crate::model::{
     Flag, Operation, Report, Revocation, StoreKind, SystemInfo, SystemKind, SystemStep,
 };
-use crate::slo::{operation_name, trim_number};
 
 use super::instance::instance_size;
 use super::lifetime::{DEFAULT_ACCESS_TTL, format_lifetime, lifetime, setting_duration};
@@ -320,7 +320,7 @@ impl SystemFigures<'_> {
 
 /// `operations[refresh].requests / requests = 1576 / 316683`: the measured share of an operation.
 fn operation_share(result: &SystemStep, operation: Operation) -> (f64, String) {
-    let name = operation_name(operation);
+    let name = operation.as_str();
     let count = result
         .operations
         .iter()
@@ -348,7 +348,7 @@ fn mix(report: &Report, result: &SystemStep) -> String {
         .iter()
         .map(|op| {
             let share = op.requests as f64 / result.requests.max(1) as f64;
-            format!("{} {:.2}%", operation_name(op.operation), share * 100.0)
+            format!("{} {:.2}%", op.operation.as_str(), share * 100.0)
         })
         .collect();
     format!(

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::claims::cpu_list;
-use crate::claims::figures::routing;
+use crate::format::routing;
 use crate::model::{Report, SystemInfo};
 
 /// What "one instance" was in this run: capacity holds for that size only. For a system that

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::format::trim_number;
 use crate::model::{SystemInfo, SystemKind};
-use crate::slo::trim_number;
 
 use super::PlanInput;
 

@@ -25,8 +25,9 @@ pub use render::render_text;
 use std::time::Duration;
 
 use crate::compare::load_unit;
+use crate::format::trim_number;
 use crate::model::{Flag, LoadModel, Report, RunStatus, Step, SystemStep};
-use crate::slo::{SloError, SloTarget, SloVerdict, operation_name, trim_number};
+use crate::slo::{SloError, SloTarget, SloVerdict};
 
 /// What to plan for.
 #[derive(Clone, Debug, PartialEq)]
@@ -206,7 +207,7 @@ fn describe_slo(report: &Report, target: &SloTarget) -> String {
     let operations: Vec<&str> = target
         .operations_for(&report.slo)
         .iter()
-        .map(|op| operation_name(*op))
+        .map(|op| op.as_str())
         .collect();
     let errors = match target.max_error_rate {
         Some(_) => String::new(),

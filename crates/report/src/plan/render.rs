@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Plan, PlanLine};
-use crate::slo::trim_number;
+use crate::format::{bytes, trim_number};
 
 /// The plan as text, ready for stdout.
 pub fn render_text(plan: &Plan) -> String {
@@ -54,25 +54,10 @@ pub fn render_text(plan: &Plan) -> String {
 fn format_value(line: &PlanLine) -> String {
     let value = line.value;
     match line.unit.as_str() {
-        "bytes" => format_bytes(value),
+        "bytes" => bytes(value),
         "cores" => format!("{value:.2} cores"),
         "instances" => format!("{value:.0} instances"),
         unit if value != 0.0 && value.abs() < 10.0 => format!("{value:.2} {unit}"),
         unit => format!("{value:.0} {unit}"),
-    }
-}
-
-fn format_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::format::{latency_compact, trim_number, trim_number_to};
 use crate::model::{Flag, Latency, Operation, OperationStats, Slo, SystemStep};
 
 mod parse;
@@ -53,24 +54,6 @@ pub struct SloTarget {
     pub operations: Vec<Operation>,
 }
 
-/// Every operation, in flow order.
-pub const OPERATIONS: [Operation; 4] = [
-    Operation::Login,
-    Operation::Balance,
-    Operation::Refresh,
-    Operation::Logout,
-];
-
-/// The name report.json uses for an operation.
-pub fn operation_name(operation: Operation) -> &'static str {
-    match operation {
-        Operation::Login => "login",
-        Operation::Balance => "balance",
-        Operation::Refresh => "refresh",
-        Operation::Logout => "logout",
-    }
-}
-
 impl Default for SloTarget {
     /// `p99<50ms`, on the run's SLO operations and error rate: the scenarios' own default.
     fn default() -> Self {
@@ -101,7 +84,12 @@ pub struct SloVerdict {
 impl fmt::Display for SloVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.latency_us {
-            Some(us) => write!(f, "{} = {}", self.latency_source, format_micros(us as f64))?,
+            Some(us) => write!(
+                f,
+                "{} = {}",
+                self.latency_source,
+                latency_compact(us as f64)
+            )?,
             None => write!(f, "no latency ({})", self.latency_source)?,
         }
         write!(
@@ -196,12 +184,12 @@ impl SloTarget {
             [single] => match latency_field(&single.latency, self.percentile) {
                 Some((field, value)) => Ok((
                     Some(value),
-                    format!("{}.latency.{field}", operation_name(single.operation)),
+                    format!("{}.latency.{field}", single.operation.as_str()),
                 )),
                 None => {
                     let histogram = decode_histogram(step, single)?;
                     let value = histogram.value_at_quantile(self.percentile / 100.0);
-                    let name = operation_name(single.operation);
+                    let name = single.operation.as_str();
                     Ok((
                         Some(value),
                         format!("p{percentile} of the {name} histogram"),
@@ -217,16 +205,13 @@ impl SloTarget {
                         Some(total) => {
                             total.add(&histogram).map_err(|error| SloError::Histogram {
                                 system: step.system.clone(),
-                                operation: operation_name(stats.operation),
+                                operation: stats.operation.as_str(),
                                 reason: format!("{error:?}"),
                             })?;
                         }
                     }
                 }
-                let names: Vec<&str> = several
-                    .iter()
-                    .map(|s| operation_name(s.operation))
-                    .collect();
+                let names: Vec<&str> = several.iter().map(|s| s.operation.as_str()).collect();
                 let value = merged.map(|h| h.value_at_quantile(self.percentile / 100.0));
                 let source = format!("p{percentile} of the merged {} histograms", names.join("+"));
                 Ok((value, source))
@@ -256,32 +241,7 @@ pub fn decode_histogram(
 ) -> Result<Histogram<u64>, SloError> {
     crate::histogram::decode(&stats.histogram).map_err(|error| SloError::Histogram {
         system: step.system.clone(),
-        operation: operation_name(stats.operation),
+        operation: stats.operation.as_str(),
         reason: error.to_string(),
     })
-}
-
-/// Microseconds in the unit that fits, as the run's own summary shows them.
-pub fn format_micros(micros: f64) -> String {
-    if micros < 1000.0 {
-        format!("{micros:.0}µs")
-    } else if micros < 1e6 {
-        format!("{:.1}ms", micros / 1e3)
-    } else {
-        format!("{:.2}s", micros / 1e6)
-    }
-}
-
-/// `8` rather than `8.0`, `99.9` as is.
-pub fn trim_number(value: f64) -> String {
-    trim_number_to(value, 6)
-}
-
-fn trim_number_to(value: f64, decimals: usize) -> String {
-    let text = format!("{value:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::model::Operation;
 
-use super::{Bound, OPERATIONS, SloTarget, operation_name, trim_number};
+use super::{Bound, SloTarget};
+use crate::format::trim_number;
 
 /// The accepted form, repeated in every parse error so the fix is one read away.
 const ACCEPTED_FORM: &str = "expected pPERCENTILE<LATENCY with optional `,errors<RATE%` and \
@@ -171,9 +172,9 @@ fn parse_operations(term: &str, list: &str) -> Result<Vec<Operation>, SloParseEr
     list.split('+')
         .map(|name| {
             let name = name.trim();
-            OPERATIONS
-                .into_iter()
-                .find(|op| operation_name(*op) == name)
+            name.parse::<Operation>()
+                .ok()
+                .filter(|op| op.as_str() == name)
                 .ok_or_else(|| SloParseError::UnknownOperation {
                     term: term.to_owned(),
                     value: name.to_owned(),
@@ -197,11 +198,7 @@ impl fmt::Display for SloTarget {
             write!(f, ",errors{}{percent}%", self.error_bound.symbol())?;
         }
         if !self.operations.is_empty() {
-            let names: Vec<&str> = self
-                .operations
-                .iter()
-                .map(|op| operation_name(*op))
-                .collect();
+            let names: Vec<&str> = self.operations.iter().map(|op| op.as_str()).collect();
             write!(f, ",on={}", names.join("+"))?;
         }
         Ok(())

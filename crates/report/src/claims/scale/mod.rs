@@ -5,8 +5,8 @@
 
 mod replicated;
 
-use super::figures::percent;
 use super::{Claim, Run, Style, Verdict};
+use crate::format::percent;
 use crate::model::{Operation, Revocation, StoreKind};
 use replicated::{Reach, Scaled, throughput_line};
 

@@ -2,8 +2,8 @@
 //! reached their replicas, and how many authenticated requests a replica answered 401.
 
 use super::LOST_SESSIONS;
-use crate::claims::figures::{count, extent, number, operation_name, percent, routing, span};
 use crate::claims::{Cell, Run, Style, System};
+use crate::format::{count, extent, number, percent, routing, span};
 use crate::model::{Operation, Routing, StoreKind};
 
 /// The requests that present a credential: a 401 on them means the replica did not know it.
@@ -142,7 +142,7 @@ impl<'s, 'a> Scaled<'s, 'a> {
             .map(|(operation, unauthorized, requests)| {
                 format!(
                     "{} {} of {}",
-                    operation_name(*operation),
+                    operation.as_str(),
                     count(*unauthorized),
                     count(*requests)
                 )

@@ -1,5 +1,6 @@
-//! Numbers as the report writes them (units always, precision that matches what was measured),
-//! and the spans over steps or repeats the claims quote.
+//! Numbers as every rendering writes them (units always, precision that matches what was
+//! measured): the claims, the HTML page, the plan, compare, the summary table and the live
+//! progress line; and the spans over steps or repeats the claims quote.
 
 use crate::model::{Flag, LoadModel, Routing};
 
@@ -163,9 +164,6 @@ pub fn load_axis(model: LoadModel) -> &'static str {
     }
 }
 
-/// An operation as the report names it.
-pub use crate::slo::operation_name;
-
 /// How requests reached a system's replicas, as the report names it.
 pub fn routing(routing: Routing) -> &'static str {
     match routing {
@@ -187,6 +185,33 @@ pub fn flag(flag: &Flag) -> String {
                 count(*waited)
             )
         }
+    }
+}
+
+/// Microseconds in the unit that fits, compact (`850µs`, `12.3ms`, `1.20s`): the summary table
+/// and the progress line.
+pub fn latency_compact(micros: f64) -> String {
+    if micros < 1000.0 {
+        format!("{micros:.0}µs")
+    } else if micros < 1e6 {
+        format!("{:.1}ms", micros / 1e3)
+    } else {
+        format!("{:.2}s", micros / 1e6)
+    }
+}
+
+/// `8` rather than `8.0`, `99.9` as is.
+pub fn trim_number(value: f64) -> String {
+    trim_number_to(value, 6)
+}
+
+/// [`trim_number`] with at most `decimals` decimals.
+pub fn trim_number_to(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
     }
 }
 

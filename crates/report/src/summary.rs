@@ -2,11 +2,10 @@
 //! errors and the per-request costs, then the highest step that met the SLO for each system.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use authbench_report::{Flag, LoadModel, Operation, Report, SystemStep};
+use crate::model::{Flag, Latency, LoadModel, Operation, Report, SystemStep};
 
-use crate::progress::format_latency;
+use crate::format::{latency_compact, trim_number};
 
 /// The table as text, ready for stdout.
 pub fn table(report: &Report) -> String {
@@ -51,7 +50,7 @@ pub fn table(report: &Report) -> String {
         out,
         "\nSLO: p{} <= {} on {}, errors <= {}%",
         trim_number(report.slo.percentile),
-        format_latency(Duration::from_micros(report.slo.latency_us)),
+        latency_compact(report.slo.latency_us as f64),
         report
             .slo
             .operations
@@ -81,16 +80,12 @@ pub fn table(report: &Report) -> String {
     out
 }
 
-fn percentile(
-    result: &SystemStep,
-    operation: Operation,
-    pick: impl Fn(&authbench_report::Latency) -> u64,
-) -> String {
+fn percentile(result: &SystemStep, operation: Operation, pick: impl Fn(&Latency) -> u64) -> String {
     result
         .operations
         .iter()
         .find(|o| o.operation == operation && o.latency.count > 0)
-        .map(|o| format_latency(Duration::from_micros(pick(&o.latency))))
+        .map(|o| latency_compact(pick(&o.latency) as f64))
         .unwrap_or_else(|| "-".into())
 }
 
@@ -98,14 +93,6 @@ fn optional(value: Option<f64>, decimals: usize) -> String {
     value
         .map(|v| format!("{v:.decimals$}"))
         .unwrap_or_else(|| "-".into())
-}
-
-fn trim_number(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
-    }
 }
 
 fn notes(result: &SystemStep) -> String {
