@@ -42,7 +42,10 @@ impl Latency {
     }
 
     pub fn observe(&self, elapsed: Duration) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let nanos = elapsed
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(elapsed.subsec_nanos()));
         let inner = &*self.inner;
         inner.counts[bucket(nanos, inner.first_nanos)].fetch_add(1, Ordering::Relaxed);
         inner.sum_nanos.fetch_add(nanos, Ordering::Relaxed);

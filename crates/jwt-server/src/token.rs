@@ -242,6 +242,11 @@ impl Codec {
     }
 
     fn check_header(&self, encoded: &str) -> Result<(), TokenError> {
+        // Every token this server issues carries exactly its own header, byte for byte, and that
+        // header passes every check below: only another header needs decoding.
+        if encoded == self.header {
+            return Ok(());
+        }
         let json = URL_SAFE_NO_PAD
             .decode(encoded)
             .map_err(|_| TokenError::Malformed)?;

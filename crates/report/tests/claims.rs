@@ -6,8 +6,8 @@ mod common;
 
 use common::{fixture, fixtures};
 
-use authbench_report::format::{bytes, count, micros, number, percent, span};
 use authbench_report::claims::{self, Claim, Verdict};
+use authbench_report::format::{bytes, count, micros, number, percent, span};
 use authbench_report::{Operation, Replica, Report, Routing, SystemStep, histogram};
 
 fn claim<'a>(claims: &'a [Claim], id: &str) -> &'a Claim {
