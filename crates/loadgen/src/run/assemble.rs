@@ -23,7 +23,7 @@ const LOADGEN_SATURATED: f64 = 0.9;
 /// fell behind its schedule. A few late wake-ups happen on any busy machine; 5% is a pattern.
 const SCHEDULE_SLIP: f64 = 0.05;
 
-pub(super) fn scenario_info(scenario: &Scenario, overrides: &[String]) -> report::ScenarioInfo {
+fn scenario_info(scenario: &Scenario, overrides: &[String]) -> report::ScenarioInfo {
     report::ScenarioInfo {
         name: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -49,15 +49,49 @@ fn load_of(scenario: &Scenario, step: usize) -> f64 {
     }
 }
 
-/// Every step that ran at least one turn, in order; writes the hlog files as a side effect.
-pub(super) fn steps(
+/// What a run measured, as report.json holds it: a pure transform of the turns and the systems;
+/// nothing here touches the results folder.
+pub(super) struct Measured<'a> {
+    pub scenario: &'a Scenario,
+    pub overrides: &'a [String],
+    pub systems: Vec<SystemInfo>,
+    pub turns: &'a [Turn],
+    pub status: report::RunStatus,
+    pub started_at: SystemTime,
+    pub finished_at: SystemTime,
+    pub machine: report::Machine,
+    pub loadgen: report::LoadgenInfo,
+}
+
+/// The [`report::Report`] of a run, built in one place.
+pub(super) fn report(measured: Measured<'_>) -> Result<report::Report, output::Error> {
+    let scenario = measured.scenario;
+    let steps = steps(scenario, &measured.systems, measured.turns)?;
+    Ok(report::Report {
+        schema_version: report::SCHEMA_VERSION,
+        generator: format!("authbench {}", env!("CARGO_PKG_VERSION")),
+        scenario: scenario_info(scenario, measured.overrides),
+        machine: measured.machine,
+        started_at: humantime::format_rfc3339_millis(measured.started_at).to_string(),
+        finished_at: humantime::format_rfc3339_millis(measured.finished_at).to_string(),
+        status: measured.status,
+        load_model: match scenario.load {
+            Load::Closed { .. } => report::LoadModel::Closed,
+            Load::Open { .. } => report::LoadModel::Open,
+        },
+        slo: scenario.slo.clone(),
+        loadgen: measured.loadgen,
+        systems: measured.systems,
+        steps,
+    })
+}
+
+/// Every step that ran at least one turn, in order.
+fn steps(
     scenario: &Scenario,
     systems: &[SystemInfo],
     turns: &[Turn],
-    dir: &RunDir,
-    started_at: SystemTime,
 ) -> Result<Vec<report::Step>, output::Error> {
-    write_hlogs(scenario, systems, turns, dir, started_at)?;
     let mut steps = Vec::new();
     for step in 0..scenario.load.steps() {
         let mut results = Vec::new();
@@ -374,7 +408,7 @@ impl ResourceSum {
 
 /// One hlog per system and operation (and a second, `.uncorrected`, in the open model), with one
 /// interval per turn tagged `step<i>-r<repeat>`.
-fn write_hlogs(
+pub(super) fn write_hlogs(
     scenario: &Scenario,
     systems: &[SystemInfo],
     turns: &[Turn],

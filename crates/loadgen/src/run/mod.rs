@@ -17,12 +17,12 @@ mod turn;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use authbench_report::{Report, RunStatus, SCHEMA_VERSION};
+use authbench_report::{Report, RunStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::output::{self, RunDir};
 use crate::progress::Progress;
-use crate::scenario::{Load, Scenario};
+use crate::scenario::Scenario;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -171,20 +171,15 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
     progress.finish();
     let infos = setup::stop(&mut systems).await;
 
-    let steps = assemble::steps(scenario, &infos, &turns, &dir, started_at)?;
-    let report = Report {
-        schema_version: SCHEMA_VERSION,
-        generator: format!("authbench {}", env!("CARGO_PKG_VERSION")),
-        scenario: assemble::scenario_info(scenario, &options.overrides),
-        machine: output::machine(),
-        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
-        finished_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+    let report = assemble::report(assemble::Measured {
+        scenario,
+        overrides: &options.overrides,
+        systems: infos,
+        turns: &turns,
         status,
-        load_model: match scenario.load {
-            Load::Closed { .. } => authbench_report::LoadModel::Closed,
-            Load::Open { .. } => authbench_report::LoadModel::Open,
-        },
-        slo: scenario.slo.clone(),
+        started_at,
+        finished_at: SystemTime::now(),
+        machine: output::machine(),
         loadgen: authbench_report::LoadgenInfo {
             pid: std::process::id(),
             cores: crate::probe::process::ProcessSample::read(std::process::id())
@@ -192,9 +187,9 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                 .unwrap_or_default(),
             worker_threads: workers,
         },
-        systems: infos,
-        steps,
-    };
+    })?;
+    // The results folder, written in one place: the histograms' logs, then report.json.
+    assemble::write_hlogs(scenario, &report.systems, &turns, &dir, started_at)?;
     authbench_report::write_json_atomic(&dir.report_json(), &report)
         .map_err(output::Error::from)?;
     dir.remove_data();

@@ -79,7 +79,8 @@ fn list(html: &mut String, class: &str, heading: &str, items: &[String]) {
 fn row(html: &mut String, key: &str, value: &str) {
     let _ = writeln!(
         html,
-        "<tr><th scope=\"row\">{key}</th><td>{}</td></tr>",
+        "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+        escape(key),
         escape(value)
     );
 }
