@@ -31,6 +31,7 @@ use pin_project_lite::pin_project;
 use tower::Service;
 
 use super::error::error_response;
+use super::idle::Idleness;
 use super::metrics::{HttpMetrics, RouteMetrics};
 
 /// Collects a server's routes and guards them: the server's metrics and request timeout.
@@ -75,6 +76,7 @@ impl Guards {
                 known: self.routes,
             }),
             timeout: self.timeout,
+            idleness: None,
         }
     }
 }
@@ -102,6 +104,18 @@ pub struct Guarded {
     router: Router,
     table: Arc<RouteTable>,
     timeout: Duration,
+    /// The connection this copy serves, once [`Guarded::for_connection`] set it.
+    idleness: Option<Arc<Idleness>>,
+}
+
+impl Guarded {
+    /// A copy for one connection, which marks `idleness` busy while it answers a request.
+    pub fn for_connection(&self, idleness: Arc<Idleness>) -> Guarded {
+        Guarded {
+            idleness: Some(idleness),
+            ..self.clone()
+        }
+    }
 }
 
 type Handled = CatchUnwind<AssertUnwindSafe<RouteFuture<Infallible>>>;
@@ -122,6 +136,9 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> GuardFuture {
         let started = Instant::now();
+        if let Some(idleness) = &self.idleness {
+            idleness.busy();
+        }
         let method = request.method().clone();
         let metrics = self.table.of(request.uri().path()).clone();
         let request = request.map(axum::body::Body::new);
@@ -139,6 +156,7 @@ where
             started,
             method,
             metrics,
+            idleness: self.idleness.clone(),
         }
     }
 }
@@ -156,6 +174,7 @@ pin_project! {
         started: Instant,
         method: http::Method,
         metrics: Arc<RouteMetrics>,
+        idleness: Option<Arc<Idleness>>,
     }
 }
 
@@ -185,8 +204,11 @@ impl Future for GuardFuture {
                 )
             }
         };
-        this.metrics
-            .record(this.method, response.status(), this.started.elapsed());
+        let elapsed = this.started.elapsed();
+        this.metrics.record(this.method, response.status(), elapsed);
+        if let Some(idleness) = this.idleness {
+            idleness.waiting_from(*this.started + elapsed);
+        }
         Poll::Ready(Ok(response))
     }
 }

@@ -5,6 +5,7 @@
 pub mod credentials;
 pub mod error;
 pub mod guard;
+pub mod idle;
 pub mod json;
 pub mod metrics;
 pub mod serve;

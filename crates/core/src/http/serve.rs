@@ -1,19 +1,22 @@
 //! Serving a router on a bound listener until a shutdown future resolves.
 //!
 //! hyper's HTTP/1 connection builder is used directly (not `axum::serve`) for the limits axum
-//! doesn't expose: a header block past [`super::MAX_HEADER_BYTES`] gets hyper's 431, and a client
-//! that trickles its headers is cut off after [`HEADER_READ_TIMEOUT`].
+//! doesn't expose: a header block past [`super::MAX_HEADER_BYTES`] gets hyper's 431. A client
+//! that trickles its headers, or holds a connection idle, is cut off after [`HEADER_READ_TIMEOUT`]
+//! by a watchdog per connection ([`super::idle`]).
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use super::Guarded;
+use super::idle::Idleness;
 
 /// How long a client may take to send its request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,10 +27,20 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`DRAIN_TIMEOUT`]). Accept errors (such as running out of file descriptors) are logged and
 /// retried, never fatal.
 pub async fn serve(listener: TcpListener, app: Guarded, shutdown: impl Future<Output = ()>) {
+    serve_with_header_timeout(listener, app, shutdown, HEADER_READ_TIMEOUT).await;
+}
+
+/// [`serve`], with `header_timeout` in place of [`HEADER_READ_TIMEOUT`].
+async fn serve_with_header_timeout(
+    listener: TcpListener,
+    app: Guarded,
+    shutdown: impl Future<Output = ()>,
+    header_timeout: Duration,
+) {
     let mut builder = http1::Builder::new();
     builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // No timer, so no per-request header timer: [`Idleness`] does that job per connection.
+        .header_read_timeout(None)
         .max_buf_size(super::MAX_HEADER_BYTES)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
@@ -45,12 +58,21 @@ pub async fn serve(listener: TcpListener, app: Guarded, shutdown: impl Future<Ou
                 };
                 // Small request/response pairs: Nagle would add up to 40 ms to each.
                 let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(app.clone());
+                let idleness = Arc::new(Idleness::new(Instant::now()));
+                let service = TowerToHyperService::new(app.for_connection(idleness.clone()));
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
                 tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection ended with an error");
+                    tokio::select! {
+                        served = connection => {
+                            if let Err(error) = served {
+                                tracing::debug!(%error, "connection ended with an error");
+                            }
+                        }
+                        // Dropping the connection closes it.
+                        () = idleness.stalled(header_timeout) => {
+                            tracing::debug!("closed a connection that sent no request head in time");
+                        }
                     }
                 });
             }
@@ -87,5 +109,88 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+
+    use axum::Router;
+    use axum::routing::get;
+    use prometheus_client::registry::Registry;
+
+    use super::*;
+    use crate::http::{Guards, HttpMetrics};
+
+    /// A server with one route and a 300 ms header timeout, and its address.
+    async fn server() -> std::net::SocketAddr {
+        let mut registry = Registry::default();
+        let mut guards = Guards::new(HttpMetrics::register(&mut registry), Duration::from_secs(5));
+        let router = guards.routes(Router::new(), [("/", get(|| async { "ok" }))]);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let limit = Duration::from_millis(300);
+        let app = guards.guard(router);
+        tokio::spawn(serve_with_header_timeout(
+            listener,
+            app,
+            std::future::pending(),
+            limit,
+        ));
+        address
+    }
+
+    /// Bytes until the server closes the connection, and how long that took.
+    fn read_until_closed(mut stream: TcpStream) -> (String, Duration) {
+        let started = Instant::now();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_trickled_request_head_is_cut_off_after_the_timeout() {
+        let address = server().await;
+        let closed = tokio::task::spawn_blocking(move || {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+            read_until_closed(stream)
+        })
+        .await
+        .unwrap();
+        assert_eq!(closed.0, "", "no answer to a head that never ended");
+        assert!(
+            closed.1 < Duration::from_secs(2),
+            "closed after {:?}",
+            closed.1
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_kept_alive_connection_is_answered_then_closed_once_idle_past_the_timeout() {
+        let address = server().await;
+        let (answer, took) = tokio::task::spawn_blocking(move || {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            read_until_closed(stream)
+        })
+        .await
+        .unwrap();
+        assert_eq!(answer.matches("HTTP/1.1 200 OK").count(), 2, "{answer}");
+        assert!(took < Duration::from_secs(2), "closed after {took:?}");
     }
 }

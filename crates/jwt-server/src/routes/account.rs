@@ -3,9 +3,8 @@
 use authbench_core::account::{self, About, Balance};
 use authbench_core::http::ApiError;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::HeaderMap;
 
 use crate::auth::authenticate;
 use crate::state::AppState;
@@ -13,9 +12,12 @@ use crate::state::AppState;
 /// A signature check (plus a revocation lookup when revocation is on), then the balance.
 pub async fn balance(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Json<Balance>, ApiError> {
-    let claims = authenticate(&state, &headers).await?;
+    // The request itself rather than a `HeaderMap` extractor, which copies every header: this
+    // is the route every flow repeats.
+    let headers = request.headers();
+    let claims = authenticate(&state, headers).await?;
     account::balance(&state.shared.balances, claims.sub).await
 }
 

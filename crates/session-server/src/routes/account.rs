@@ -4,8 +4,7 @@
 use authbench_core::account::{self, About, Balance};
 use authbench_core::http::ApiError;
 use axum::Json;
-use axum::extract::State;
-use http::HeaderMap;
+use axum::extract::{Request, State};
 
 use crate::auth::authenticate;
 use crate::state::AppState;
@@ -13,9 +12,12 @@ use crate::state::AppState;
 /// One session lookup (the session_DB read), then the balance (a main_DB read by default).
 pub async fn balance(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Json<Balance>, ApiError> {
-    let session = authenticate(&state, &headers).await?;
+    // The request itself rather than a `HeaderMap` extractor, which copies every header: this
+    // is the route every flow repeats.
+    let headers = request.headers();
+    let session = authenticate(&state, headers).await?;
     account::balance(&state.shared.balances, session.record.user.to_string()).await
 }
 
