@@ -12,7 +12,7 @@
 //! - [`claims`]: the claims under test (C1–C7), judged from what a run measured.
 //! - [`html`]: report.html, one self-contained page with charts, tables and the claims.
 //! - [`summary`]: the text table a run prints when it ends.
-//! - [`format`]: numbers, latencies, sizes and spans as every rendering writes them.
+//! - [`format`](mod@format): numbers, latencies, sizes and spans as every rendering writes them.
 //! - [`plan`]: capacity needed for a target rate, from the measured per-request figures.
 
 pub mod claims;

@@ -13,7 +13,7 @@
 //!
 //! # Layout
 //!
-//! - `endpoint`: [`Endpoint`], the base URL resolved once; [`EndpointError`].
+//! - `endpoint`: [`Endpoint`], the base URL resolved once, and why one is refused.
 //! - `call`: what a caller sends and gets back ([`Call`], [`JsonBody`], [`Reply`]), and the
 //!   hyper request built from a call.
 //! - `connection`: [`Connection`], the socket, the exchange and the request timeout.

@@ -7,7 +7,6 @@
 //! - `closed`: [`Driver::closed`].
 //! - `open`: [`Driver::open`], its schedule and pool of idle VUs.
 //! - `fixed`: [`fixed()`], one path over and over on N connections.
-//! - `recorder`: [`Recorder`], where the VU tasks of a turn record concurrently.
 //!
 //! Every VU runs as a task on the caller's multi-thread runtime, which the caller sizes. A
 //! [`Driver`] keeps its VUs, and so their connections and logins, from one call to the next.

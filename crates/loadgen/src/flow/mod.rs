@@ -13,7 +13,7 @@
 //! # Layout
 //!
 //! - `account`: [`Credential`], and the accounts a VU logs in as in turn.
-//! - `auth`: the credentials learnt from a login answer ([`AuthStyle`]).
+//! - `auth`: the credentials learnt from a login answer.
 //! - `call`: the request each operation makes.
 
 mod account;

@@ -13,6 +13,7 @@
 //! - `operation`: [`OperationStats`], one operation's histograms, counts and bytes.
 //! - `errors`: [`ErrorCounts`], failures by cause.
 //! - `schedule`: [`ScheduleStats`], open-model lateness and its warnings.
+//! - `recorder`: [`Recorder`], where the VU tasks of a turn record concurrently.
 //! - `histogram`: creating, filling, adding and reading the HDR histograms.
 
 mod errors;
