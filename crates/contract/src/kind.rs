@@ -60,13 +60,6 @@ names! {
     }
 }
 
-impl Revocation {
-    /// Whether every authenticated request reads the store.
-    pub const fn reads_store_per_request(self) -> bool {
-        !matches!(self, Revocation::None)
-    }
-}
-
 names! {
     /// Where clients carry a JWT access token.
     pub enum Transport("a token transport") {

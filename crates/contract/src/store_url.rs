@@ -19,14 +19,6 @@ names! {
     }
 }
 
-impl StoreKind {
-    /// Whether the store is a server of its own, which probes can ask for its load (Redis INFO,
-    /// `pg_stat_*`); memory and SQLite live inside the server process.
-    pub const fn is_server(self) -> bool {
-        matches!(self, StoreKind::Redis | StoreKind::Postgres)
-    }
-}
-
 /// A validated store location. The URL is kept as given, to hand to the driver unchanged;
 /// [`fmt::Display`] and [`fmt::Debug`] redact any password in it.
 #[derive(Clone, PartialEq, Eq)]
