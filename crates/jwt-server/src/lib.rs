@@ -24,10 +24,9 @@ mod refresh;
 mod routes;
 
 use authbench_contract::routes as paths;
-use authbench_core::http::{Guarded, Guards};
+use authbench_core::http::Guarded;
 use std::future::Future;
 
-use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
@@ -38,27 +37,27 @@ pub use state::{AppState, KeySource, Options, StartError};
 /// The server's routes on `state`, with the shared limits, metrics and error handling.
 pub fn app(state: AppState) -> Guarded {
     let shared = &state.shared;
-    let mut guards = Guards::new(shared.http_metrics.clone(), shared.request_timeout);
-    let registry = shared.registry.clone();
-    let routes = guards
-        .routes(
-            Router::new(),
-            [
-                (paths::ROOT, get(routes::account::about)),
-                (paths::LOGIN, post(routes::login::login)),
-                (paths::REFRESH, post(routes::login::refresh)),
-                (paths::LOGOUT, post(routes::login::logout)),
-                (paths::BALANCE, get(routes::account::balance)),
-                (
-                    paths::SESSIONS,
-                    get(routes::sessions::list).delete(routes::sessions::delete_all),
-                ),
-                (paths::HEALTHZ, get(routes::health::healthz)),
-                (paths::JWKS, get(routes::account::jwks)),
-            ],
-        )
-        .with_state(state);
-    authbench_core::http::finish(routes, guards, registry)
+    let (metrics, registry) = (shared.http_metrics.clone(), shared.registry.clone());
+    let timeout = shared.request_timeout;
+    authbench_core::http::app(
+        state,
+        metrics,
+        registry,
+        timeout,
+        [
+            (paths::ROOT, get(routes::account::about)),
+            (paths::LOGIN, post(routes::login::login)),
+            (paths::REFRESH, post(routes::login::refresh)),
+            (paths::LOGOUT, post(routes::login::logout)),
+            (paths::BALANCE, get(routes::account::balance)),
+            (
+                paths::SESSIONS,
+                get(routes::sessions::list).delete(routes::sessions::delete_all),
+            ),
+            (paths::HEALTHZ, get(routes::health::healthz)),
+            (paths::JWKS, get(routes::account::jwks)),
+        ],
+    )
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves.

@@ -19,10 +19,9 @@ mod routes;
 mod session_id;
 
 use authbench_contract::routes as paths;
-use authbench_core::http::{Guarded, Guards};
+use authbench_core::http::Guarded;
 use std::future::Future;
 
-use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
@@ -33,25 +32,25 @@ pub use state::{AppState, Options, StartError};
 /// The server's routes on `state`, with the shared limits, metrics and error handling.
 pub fn app(state: AppState) -> Guarded {
     let shared = &state.shared;
-    let mut guards = Guards::new(shared.http_metrics.clone(), shared.request_timeout);
-    let registry = shared.registry.clone();
-    let routes = guards
-        .routes(
-            Router::new(),
-            [
-                (paths::ROOT, get(routes::account::about)),
-                (paths::LOGIN, post(routes::login::login)),
-                (paths::LOGOUT, post(routes::login::logout)),
-                (paths::BALANCE, get(routes::account::balance)),
-                (
-                    paths::SESSIONS,
-                    get(routes::sessions::list).delete(routes::sessions::delete_all),
-                ),
-                (paths::HEALTHZ, get(routes::health::healthz)),
-            ],
-        )
-        .with_state(state);
-    authbench_core::http::finish(routes, guards, registry)
+    let (metrics, registry) = (shared.http_metrics.clone(), shared.registry.clone());
+    let timeout = shared.request_timeout;
+    authbench_core::http::app(
+        state,
+        metrics,
+        registry,
+        timeout,
+        [
+            (paths::ROOT, get(routes::account::about)),
+            (paths::LOGIN, post(routes::login::login)),
+            (paths::LOGOUT, post(routes::login::logout)),
+            (paths::BALANCE, get(routes::account::balance)),
+            (
+                paths::SESSIONS,
+                get(routes::sessions::list).delete(routes::sessions::delete_all),
+            ),
+            (paths::HEALTHZ, get(routes::health::healthz)),
+        ],
+    )
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves.

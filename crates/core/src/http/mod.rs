@@ -11,11 +11,12 @@ pub mod metrics;
 pub mod serve;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use authbench_contract::routes as paths;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use http::StatusCode;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
@@ -31,14 +32,25 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Largest request head accepted; larger ones get 431 (enforced by hyper's read buffer).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Adds what every authbench server has besides its own routes, `/metrics` and a JSON 404, and
-/// guards the whole ([`Guarded`]).
-pub fn finish(routes: Router, mut guards: Guards, registry: Arc<Registry>) -> Guarded {
+/// A server's app: its `routes` on `state`, plus what every authbench server has (`/metrics`,
+/// a JSON 404), every request guarded ([`Guarded`]) with `metrics` and `request_timeout`.
+pub fn app<S>(
+    state: S,
+    metrics: HttpMetrics,
+    registry: Arc<Registry>,
+    request_timeout: Duration,
+    routes: impl IntoIterator<Item = (&'static str, MethodRouter<S>)>,
+) -> Guarded
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut guards = Guards::new(metrics, request_timeout);
+    let own = guards.routes(Router::new(), routes).with_state(state);
     let exposition = get(metrics::exposition).with_state(registry);
-    let routes = guards
-        .routes(routes, [(paths::METRICS, exposition)])
+    let router = guards
+        .routes(own, [(paths::METRICS, exposition)])
         .fallback(|| async { ApiError::not_found() });
-    guards.guard(routes)
+    guards.guard(router)
 }
 
 /// The state of one dependency in a `/healthz` answer.
