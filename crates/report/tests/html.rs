@@ -172,8 +172,7 @@ fn the_scenario_source_is_shown_verbatim_and_escaped() {
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;");
+        .replace('"', "&quot;");
     let page = render(&report);
     assert!(
         page.contains(&escaped),
@@ -183,6 +182,48 @@ fn the_scenario_source_is_shown_verbatim_and_escaped() {
     let page = render(&report);
     assert!(!page.contains("<script"));
     assert!(page.contains("&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+/// Every text a run carries into the page (names, descriptions, settings, fault messages, error
+/// kinds) is escaped exactly once, wherever it lands: in content, in a table header cell, in an
+/// attribute.
+#[test]
+fn text_from_the_run_is_escaped_once_everywhere() {
+    let hostile = "<b>x</b> & \"y\"";
+    let once = "&lt;b&gt;x&lt;/b&gt; &amp; &quot;y&quot;";
+    let mut report = fixture("quickstart");
+    report.scenario.name = hostile.to_owned();
+    report.scenario.description = hostile.to_owned();
+    let old_name = report.systems[0].name.clone();
+    report.systems[0].name = hostile.to_owned();
+    report.systems[0]
+        .settings
+        .insert(hostile.to_owned(), hostile.to_owned());
+    report.systems[0]
+        .events
+        .push(authbench_report::model::Event {
+            at_s: 1.0,
+            message: hostile.to_owned(),
+        });
+    for result in report.steps.iter_mut().flat_map(|step| &mut step.results) {
+        if result.system == old_name {
+            result.system = hostile.to_owned();
+            result.operations[0].errors.insert(hostile.to_owned(), 1);
+        }
+    }
+    let page = render(&report);
+    assert!(
+        !page.contains("<b>x"),
+        "no tag from the run reaches the page"
+    );
+    assert!(!page.contains("&amp;lt;"), "nothing is escaped twice");
+    let shown = page.matches(once).count();
+    // Title, heading, lede; the system in the summary, every step row, the scenario's systems
+    // table, the machine table and the faults list; the setting's key and value; the error kind.
+    assert!(
+        shown >= 10,
+        "the text is shown escaped wherever it lands ({shown} times)"
+    );
 }
 
 #[test]

@@ -1,18 +1,15 @@
 //! The report's tables: one row per system at its best step, every step in full, flags and
 //! faults, and failed requests by kind.
 
-use std::fmt::Write as _;
+use maud::{Markup, html};
 
-use super::escape;
 use super::plots::{color, hex, operations};
 use crate::format::{self, bytes, count, micros, micros_short, number, percent, short, span};
 use crate::model::{Latency, Operation, Report, Step, SystemStep};
 
-pub fn cell(value: Option<String>) -> String {
-    format!(
-        "<td class=\"num\">{}</td>",
-        value.map_or("–".to_owned(), |v| escape(&v))
-    )
+/// A numeric cell, or a dash where nothing was measured.
+pub fn cell(value: Option<String>) -> Markup {
+    html! { td.num { (value.as_deref().unwrap_or("–")) } }
 }
 
 fn latency(result: &SystemStep, op: Operation, pick: fn(&Latency) -> u64) -> Option<String> {
@@ -23,42 +20,41 @@ fn latency(result: &SystemStep, op: Operation, pick: fn(&Latency) -> u64) -> Opt
     Some(micros(pick(&stats.latency) as f64))
 }
 
-/// The system's name with its colour, and `×2` beside it where it ran as two processes.
-pub fn system_cell(report: &Report, name: &str) -> String {
+/// The system's name with its colour, `×2` beside it where it ran as two processes, and
+/// `notes` (the step's flags, say) beneath.
+pub fn system_cell_with(report: &Report, name: &str, notes: Markup) -> Markup {
     let position = report.systems.iter().position(|s| s.name == name);
-    let index = position.unwrap_or(0);
     let system = position.map(|i| &report.systems[i]);
     let replicas = system.map_or(1, |s| s.replica_count());
-    let scaled = match system.and_then(|s| s.routing) {
-        _ if replicas == 1 => String::new(),
-        Some(mode) => format!(
-            " <span class=\"replicas\" title=\"{replicas} server processes, {} routing\">\
-             ×{replicas}</span>",
-            format::routing(mode)
-        ),
-        None => format!(
-            " <span class=\"replicas\" title=\"{replicas} server processes\">×{replicas}</span>"
-        ),
-    };
-    format!(
-        "<th scope=\"row\"><span class=\"dot\" style=\"background: {}\"></span>{}{scaled}</th>",
-        hex(color(index)),
-        escape(name)
-    )
+    let routed = system
+        .and_then(|s| s.routing)
+        .map_or(String::new(), |mode| {
+            format!(", {} routing", format::routing(mode))
+        });
+    html! {
+        th scope="row" {
+            span.dot style={ "background: " (hex(color(position.unwrap_or(0)))) } {}
+            (name)
+            @if replicas > 1 {
+                " "
+                span.replicas title={ (replicas) " server processes" (routed) } { "×" (replicas) }
+            }
+            (notes)
+        }
+    }
+}
+
+pub fn system_cell(report: &Report, name: &str) -> Markup {
+    system_cell_with(report, name, html! {})
 }
 
 /// The flags of a step, one line each, to sit under what they qualify.
-fn flag_notes(result: &SystemStep) -> String {
-    result
-        .flags
-        .iter()
-        .map(|flag| {
-            format!(
-                "<span class=\"flag-note\">⚑ {}</span>",
-                escape(&format::flag(flag))
-            )
-        })
-        .collect()
+fn flag_notes(result: &SystemStep) -> Markup {
+    html! {
+        @for flag in &result.flags {
+            span.flag-note { "⚑ " (format::flag(flag)) }
+        }
+    }
 }
 
 fn errors(result: &SystemStep) -> String {
@@ -87,90 +83,91 @@ fn find<'a>(step: &'a Step, system: &str) -> Option<&'a SystemStep> {
 }
 
 /// One row per system at the highest step that met the SLO.
-pub fn summary(report: &Report) -> String {
+pub fn summary(report: &Report) -> Markup {
     let slo = &report.slo;
     let ops: Vec<&str> = slo.operations.iter().map(|op| op.as_str()).collect();
-    let mut html = format!(
-        "<p>SLO: p{} of {} at most {}, errors at most {}. Each row is the system at the highest \
-         step that met it; requests/s is the step's figure, with the spread of its {} repeats \
-         beneath.</p>\n<div class=\"table-wrap\"><table class=\"data\">\n<thead>\n<tr>\
-         <th rowspan=\"2\">System</th>\
-         <th rowspan=\"2\">Highest step within the SLO</th>\
-         <th rowspan=\"2\" class=\"num\">Requests/s</th>\
-         <th colspan=\"3\" class=\"group\">Balance latency</th>\
-         <th colspan=\"3\" class=\"group\">Login latency</th>\
-         <th rowspan=\"2\" class=\"num\">Errors</th>\
-         <th colspan=\"4\" class=\"group\">Per request</th></tr>\n<tr>\
-         <th class=\"num\">p50</th><th class=\"num\">p99</th><th class=\"num\">p99.9</th>\
-         <th class=\"num\">p50</th><th class=\"num\">p99</th><th class=\"num\">p99.9</th>\
-         <th class=\"num\">Bytes sent</th><th class=\"num\">Store ops</th>\
-         <th class=\"num\">Store CPU</th><th class=\"num\">Server CPU</th></tr>\n\
-         </thead>\n<tbody>\n",
-        short(slo.percentile),
-        escape(&ops.join(", ")),
-        micros_short(slo.latency_us as f64),
-        percent(slo.max_error_rate),
-        report.scenario.repeats,
-    );
-    for system in &report.systems {
-        let ran: Vec<(&Step, &SystemStep)> = report
-            .steps
-            .iter()
-            .filter_map(|step| Some((step, find(step, &system.name)?)))
-            .collect();
-        let met = ran.iter().rev().find(|(_, r)| r.slo_met);
-        let _ = write!(html, "<tr>{}", system_cell(report, &system.name));
-        let Some(&(step, result)) = met.or(ran.first()) else {
-            html.push_str("<td colspan=\"13\">did not run</td></tr>\n");
-            continue;
-        };
-        let load = format::load(report.load_model, step.load);
-        let mut step_text = if met.is_some() {
-            escape(&load)
-        } else {
-            format!(
-                "<span class=\"missed\">none</span> (figures at {})",
-                escape(&load)
-            )
-        };
-        // Flags sit under the step they qualify, so the row says what to distrust.
-        step_text.push_str(&flag_notes(result));
-        let _ = write!(
-            html,
-            "<td>{step_text}</td><td class=\"num\">{}</td>",
-            requests_per_second(result)
-        );
-        for op in [Operation::Balance, Operation::Login] {
-            for pick in [
-                |l: &Latency| l.p50_us,
-                |l: &Latency| l.p99_us,
-                |l: &Latency| l.p999_us,
-            ] {
-                html.push_str(&cell(latency(result, op, pick)));
+    html! {
+        p {
+            "SLO: p" (short(slo.percentile)) " of " (ops.join(", ")) " at most "
+            (micros_short(slo.latency_us as f64)) ", errors at most "
+            (percent(slo.max_error_rate)) ". Each row is the system at the highest step that \
+             met it; requests/s is the step's figure, with the spread of its "
+            (report.scenario.repeats) " repeats beneath."
+        }
+        div.table-wrap {
+            table.data {
+                thead {
+                    tr {
+                        th rowspan="2" { "System" }
+                        th rowspan="2" { "Highest step within the SLO" }
+                        th.num rowspan="2" { "Requests/s" }
+                        th.group colspan="3" { "Balance latency" }
+                        th.group colspan="3" { "Login latency" }
+                        th.num rowspan="2" { "Errors" }
+                        th.group colspan="4" { "Per request" }
+                    }
+                    tr {
+                        @for _ in 0..2 {
+                            th.num { "p50" } th.num { "p99" } th.num { "p99.9" }
+                        }
+                        th.num { "Bytes sent" } th.num { "Store ops" }
+                        th.num { "Store CPU" } th.num { "Server CPU" }
+                    }
+                }
+                tbody {
+                    @for system in &report.systems { (summary_row(report, &system.name)) }
+                }
             }
         }
-        let balance = result
-            .operations
-            .iter()
-            .find(|s| s.operation == Operation::Balance);
-        let derived = &result.derived;
-        let _ = writeln!(
-            html,
-            "<td class=\"num\">{}</td>{}{}{}{}</tr>",
-            escape(&errors(result)),
-            cell(balance.map(|s| bytes(s.bytes_sent_per_request))),
-            cell(derived.store_operations_per_request.map(number)),
-            cell(derived.store_cpu_us_per_request.map(micros)),
-            cell(derived.server_cpu_us_per_request.map(micros)),
-        );
+        p.note {
+            "Bytes sent are per balance request, credential included. Store ops are the store's \
+             own count where it has one (Redis commands, Postgres transactions), else the \
+             server's count of store calls. A dash: not measured for this system."
+        }
     }
-    html.push_str(
-        "</tbody>\n</table></div>\n<p class=\"note\">Bytes sent are per balance request, \
-         credential included. Store ops are the store's own count where it has one (Redis \
-         commands, Postgres transactions), else the server's count of store calls. A dash: not \
-         measured for this system.</p>\n",
-    );
-    html
+}
+
+/// A system at the highest step that met the SLO, else at its first step.
+fn summary_row(report: &Report, system: &str) -> Markup {
+    let ran: Vec<(&Step, &SystemStep)> = report
+        .steps
+        .iter()
+        .filter_map(|step| Some((step, find(step, system)?)))
+        .collect();
+    let met = ran.iter().rev().find(|(_, r)| r.slo_met);
+    let Some(&(step, result)) = met.or(ran.first()) else {
+        return html! { tr { (system_cell(report, system)) td colspan="13" { "did not run" } } };
+    };
+    let load = format::load(report.load_model, step.load);
+    let balance = result
+        .operations
+        .iter()
+        .find(|s| s.operation == Operation::Balance);
+    let derived = &result.derived;
+    let picks: [fn(&Latency) -> u64; 3] = [|l| l.p50_us, |l| l.p99_us, |l| l.p999_us];
+    html! {
+        tr {
+            (system_cell(report, system))
+            td {
+                @if met.is_some() {
+                    (load)
+                } @else {
+                    span.missed { "none" } " (figures at " (load) ")"
+                }
+                // Flags sit under the step they qualify, so the row says what to distrust.
+                (flag_notes(result))
+            }
+            td.num { (requests_per_second(result)) }
+            @for op in [Operation::Balance, Operation::Login] {
+                @for pick in picks { (cell(latency(result, op, pick))) }
+            }
+            td.num { (errors(result)) }
+            (cell(balance.map(|s| bytes(s.bytes_sent_per_request))))
+            (cell(derived.store_operations_per_request.map(number)))
+            (cell(derived.store_cpu_us_per_request.map(micros)))
+            (cell(derived.server_cpu_us_per_request.map(micros)))
+        }
+    }
 }
 
 /// A column of the every-step table after the latencies: its header and its figure.
@@ -197,7 +194,7 @@ const COST_COLUMNS: [Column; 5] = [
 
 /// Every system at every step, grouped by step; flags under the system they qualify. Columns
 /// nothing measured are left out.
-pub fn steps(report: &Report) -> String {
+pub fn steps(report: &Report) -> Markup {
     let ops = operations(report);
     let results = || report.steps.iter().flat_map(|s| &s.results);
     let costs: Vec<&Column> = COST_COLUMNS
@@ -205,162 +202,157 @@ pub fn steps(report: &Report) -> String {
         .filter(|(_, figure)| results().any(|r| figure(r).is_some()))
         .collect();
     let columns = 4 + 2 * ops.len() + costs.len();
-    let mut html = String::from(
-        "<div class=\"table-wrap\"><table class=\"data steps\">\n<thead><tr><th>System</th>\
-         <th class=\"num\">Requests/s</th><th>SLO</th>",
-    );
-    for op in &ops {
-        let name = op.as_str();
-        let _ = write!(
-            html,
-            "<th class=\"num\">{name} p50</th><th class=\"num\">{name} p99</th>"
-        );
-    }
-    html.push_str("<th class=\"num\">Errors</th>");
-    for (header, _) in &costs {
-        let _ = write!(html, "<th class=\"num\">{header}</th>");
-    }
-    html.push_str("</tr></thead>\n");
-    for step in &report.steps {
-        let _ = writeln!(
-            html,
-            "<tbody><tr class=\"step-head\"><th colspan=\"{columns}\" scope=\"rowgroup\">{}</th>\
-             </tr>",
-            escape(&format::load(report.load_model, step.load))
-        );
-        for result in &step.results {
-            let class = if result.flags.is_empty() {
-                ""
-            } else {
-                " class=\"flagged\""
-            };
-            let slo = if result.slo_met {
-                "<td class=\"met\">met</td>"
-            } else {
-                "<td class=\"missed\">missed</td>"
-            };
-            let system = system_cell(report, &result.system)
-                .replace("</th>", &format!("{}</th>", flag_notes(result)));
-            let _ = write!(
-                html,
-                "<tr{class}>{system}<td class=\"num\">{}</td>{slo}",
-                requests_per_second(result),
-            );
-            for op in &ops {
-                html.push_str(&cell(latency(result, *op, |l| l.p50_us)));
-                html.push_str(&cell(latency(result, *op, |l| l.p99_us)));
+    html! {
+        div.table-wrap {
+            table.data.steps {
+                thead {
+                    tr {
+                        th { "System" } th.num { "Requests/s" } th { "SLO" }
+                        @for op in &ops {
+                            th.num { (op.as_str()) " p50" } th.num { (op.as_str()) " p99" }
+                        }
+                        th.num { "Errors" }
+                        @for (header, _) in &costs { th.num { (header) } }
+                    }
+                }
+                @for step in &report.steps {
+                    tbody {
+                        tr.step-head {
+                            th colspan=(columns) scope="rowgroup" {
+                                (format::load(report.load_model, step.load))
+                            }
+                        }
+                        @for result in &step.results {
+                            tr class=[(!result.flags.is_empty()).then_some("flagged")] {
+                                (system_cell_with(report, &result.system, flag_notes(result)))
+                                td.num { (requests_per_second(result)) }
+                                @if result.slo_met {
+                                    td.met { "met" }
+                                } @else {
+                                    td.missed { "missed" }
+                                }
+                                @for op in &ops {
+                                    (cell(latency(result, *op, |l| l.p50_us)))
+                                    (cell(latency(result, *op, |l| l.p99_us)))
+                                }
+                                td.num { (errors(result)) }
+                                @for (_, figure) in &costs { (cell(figure(result))) }
+                            }
+                        }
+                    }
+                }
             }
-            let _ = write!(html, "<td class=\"num\">{}</td>", escape(&errors(result)));
-            for (_, figure) in &costs {
-                html.push_str(&cell(figure(result)));
-            }
-            html.push_str("</tr>\n");
         }
-        html.push_str("</tbody>\n");
+        p.note {
+            "Requests/s is the step's figure with the spread of its repeats beneath. Load \
+             generator CPU is its CPU time over wall time, divided by the cores it may use: near \
+             100% it, not the system, sets the pace."
+        }
     }
-    html.push_str(
-        "</table></div>\n<p class=\"note\">Requests/s is the step's figure with the spread of its \
-         repeats beneath. Load generator CPU is its CPU time over wall time, divided by the cores \
-         it may use: near 100% it, not the system, sets the pace.</p>\n",
-    );
-    html
 }
 
 /// The step's requests/s, the spread of its repeats beneath.
-fn requests_per_second(result: &SystemStep) -> String {
-    let spread = repeats(result).map_or(String::new(), |r| {
-        format!("<span class=\"spread\">{}</span>", escape(&r))
-    });
-    format!("{}{spread}", escape(&number(result.requests_per_second)))
+fn requests_per_second(result: &SystemStep) -> Markup {
+    html! {
+        (number(result.requests_per_second))
+        @if let Some(spread) = repeats(result) { span.spread { (spread) } }
+    }
 }
 
 /// Flagged steps and the faults systems reported, or a plain statement that there were none.
-pub fn flags(report: &Report) -> String {
-    let mut rows = String::new();
-    for step in &report.steps {
-        for result in &step.results {
-            for flag in &result.flags {
-                let _ = writeln!(
-                    rows,
-                    "<tr class=\"flagged\"><td>{}</td>{}<td>{}</td></tr>",
-                    escape(&format::load(report.load_model, step.load)),
-                    system_cell(report, &result.system),
-                    escape(&format::flag(flag))
-                );
-            }
-        }
-    }
-    let mut html = String::from(
-        "<p>A flag marks a step whose figures may not show the system's own limits: the load \
-         generator was the bottleneck, requests failed, the turn stopped early, the system was \
-         down, or flows waited for a free connection. Flagged steps are drawn with a ring on \
-         every chart and marked ⚑ in the tables.</p>\n",
-    );
-    if rows.is_empty() {
-        html.push_str("<p class=\"ok\">No step was flagged.</p>\n");
-    } else {
-        let _ = writeln!(
-            html,
-            "<div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>Step</th>\
-             <th>System</th>\
-             <th>Flag</th></tr></thead>\n<tbody>\n{rows}</tbody></table></div>"
-        );
-    }
-    let events: Vec<String> = report
+pub fn flags(report: &Report) -> Markup {
+    let flagged: Vec<(&Step, &SystemStep)> = report
+        .steps
+        .iter()
+        .flat_map(|step| step.results.iter().map(move |result| (step, result)))
+        .filter(|(_, result)| !result.flags.is_empty())
+        .collect();
+    let events: Vec<(&str, &crate::model::Event)> = report
         .systems
         .iter()
         .flat_map(|system| {
-            system.events.iter().map(move |event| {
-                format!(
-                    "<li>{} at {} s: {}</li>",
-                    escape(&system.name),
-                    number(event.at_s),
-                    escape(&event.message)
-                )
-            })
+            system
+                .events
+                .iter()
+                .map(|event| (system.name.as_str(), event))
         })
         .collect();
-    if events.is_empty() {
-        html.push_str(
-            "<p class=\"ok\">No system reported a fault (start failure, exit, store loss).</p>\n",
-        );
-    } else {
-        let _ = writeln!(
-            html,
-            "<h3>Faults</h3>\n<ul class=\"events\">{}</ul>",
-            events.concat()
-        );
-    }
-    html
-}
-
-/// Failed requests by kind, where there were any.
-pub fn error_kinds(report: &Report) -> String {
-    let mut rows = String::new();
-    for step in &report.steps {
-        for result in &step.results {
-            for stats in &result.operations {
-                for (kind, n) in stats.errors.iter().filter(|(_, n)| **n > 0) {
-                    let _ = writeln!(
-                        rows,
-                        "<tr><td>{}</td>{}<td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                        escape(&format::load(report.load_model, step.load)),
-                        system_cell(report, &result.system),
-                        stats.operation.as_str(),
-                        escape(kind),
-                        count(*n)
-                    );
+    html! {
+        p {
+            "A flag marks a step whose figures may not show the system's own limits: the load \
+             generator was the bottleneck, requests failed, the turn stopped early, the system \
+             was down, or flows waited for a free connection. Flagged steps are drawn with a \
+             ring on every chart and marked ⚑ in the tables."
+        }
+        @if flagged.is_empty() {
+            p.ok { "No step was flagged." }
+        } @else {
+            div.table-wrap {
+                table.data {
+                    thead { tr { th { "Step" } th { "System" } th { "Flag" } } }
+                    tbody {
+                        @for (step, result) in &flagged {
+                            @for flag in &result.flags {
+                                tr.flagged {
+                                    td { (format::load(report.load_model, step.load)) }
+                                    (system_cell(report, &result.system))
+                                    td { (format::flag(flag)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if events.is_empty() {
+            p.ok { "No system reported a fault (start failure, exit, store loss)." }
+        } @else {
+            h3 { "Faults" }
+            ul.events {
+                @for (system, event) in &events {
+                    li { (system) " at " (number(event.at_s)) " s: " (event.message) }
                 }
             }
         }
     }
-    if rows.is_empty() {
-        return "<p class=\"ok\">No request failed at any step.</p>\n".to_owned();
+}
+
+/// Failed requests by kind, where there were any.
+pub fn error_kinds(report: &Report) -> Markup {
+    let mut failures = Vec::new();
+    for step in &report.steps {
+        for result in &step.results {
+            for stats in &result.operations {
+                for (kind, n) in stats.errors.iter().filter(|(_, n)| **n > 0) {
+                    failures.push((step, result, stats.operation, kind, *n));
+                }
+            }
+        }
     }
-    format!(
-        "<div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>Step</th><th>System</th>\
-         <th>Operation</th><th>Kind</th><th class=\"num\">Requests</th></tr>\
-         </thead>\n<tbody>\n{rows}\
-         </tbody></table></div>\n"
-    )
+    if failures.is_empty() {
+        return html! { p.ok { "No request failed at any step." } };
+    }
+    html! {
+        div.table-wrap {
+            table.data {
+                thead {
+                    tr {
+                        th { "Step" } th { "System" } th { "Operation" } th { "Kind" }
+                        th.num { "Requests" }
+                    }
+                }
+                tbody {
+                    @for (step, result, operation, kind, n) in failures {
+                        tr {
+                            td { (format::load(report.load_model, step.load)) }
+                            (system_cell(report, &result.system))
+                            td { (operation.as_str()) }
+                            td { (kind) }
+                            td.num { (count(n)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
