@@ -9,6 +9,7 @@ use authbench_contract::{metrics as names, routes};
 use serde::Serialize;
 
 use super::prometheus::{self, Sample};
+use super::window::{Probe, Summable};
 use super::{CONNECT_TIMEOUT, Error, counter_delta, redact};
 
 /// A scrape is a few kilobytes from a local server; longer means the server is in trouble, and
@@ -270,17 +271,32 @@ pub struct MetricsLoad {
     pub store_time: Vec<StoreTime>,
 }
 
-impl MetricsLoad {
+impl Probe for MetricsProbe {
+    type Sample = MetricsSample;
+    type Load = MetricsLoad;
+
+    async fn sample(&self) -> Result<MetricsSample, Error> {
+        MetricsProbe::sample(self).await
+    }
+
+    fn delta(start: &MetricsSample, end: &MetricsSample) -> Option<MetricsLoad> {
+        Some(start.delta(end))
+    }
+}
+
+impl Summable for MetricsLoad {
     /// Adds another server's load over the same window (one replica of the same system): every
     /// consumer sums the lists by label, so they are simply appended.
-    pub fn absorb(&mut self, other: MetricsLoad) {
+    fn add(&mut self, other: MetricsLoad) {
         self.requests.extend(other.requests);
         self.total_requests += other.total_requests;
         self.store_operations.extend(other.store_operations);
         self.total_store_operations += other.total_store_operations;
         self.store_time.extend(other.store_time);
     }
+}
 
+impl MetricsLoad {
     /// Operations of any outcome on `namespace` (`sessions`, `refresh_families`, ...).
     pub fn store_operations_in(&self, namespace: &str) -> u64 {
         self.store_operations

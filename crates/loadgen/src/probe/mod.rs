@@ -1,6 +1,6 @@
 //! Probes: what a step cost, read from outside the load generator's own timings. Each probe
-//! takes a sample (cumulative counters) at a step's start and end, and the delta between the two
-//! is the step's load.
+//! (a [`Probe`]) takes a sample (cumulative counters) at a step's start and end, and the delta
+//! between the two is the step's load.
 //!
 //! - the servers' and the load generator's processes: CPU and memory from `/proc`;
 //! - the session store, from the store itself: Redis `INFO`, PostgreSQL `pg_stat_*`;
@@ -17,6 +17,8 @@
 //! - [`postgres`]: [`PostgresProbe`], from `pg_stat_database`, `pg_stat_statements` and `/proc`.
 //! - [`metrics`]: [`MetricsProbe`], from a server's Prometheus text.
 //! - `prometheus`: the text-format reader behind it.
+//! - `window`: the [`Probe`] trait every probe implements (sample, delta), a turn's [`Window`]
+//!   on one, and [`Replicas`]: one probe per replica, summed.
 //! - `error`: [`Error`].
 
 mod error;
@@ -25,6 +27,7 @@ pub mod postgres;
 pub mod process;
 mod prometheus;
 pub mod redis;
+mod window;
 
 use std::time::Duration;
 
@@ -35,8 +38,9 @@ pub use authbench_contract::redact;
 pub use error::Error;
 pub use metrics::{MetricsLoad, MetricsProbe, MetricsSample};
 pub use postgres::{PostgresLoad, PostgresProbe, PostgresSample};
-pub use process::{ProcessLoad, ProcessSample, reset_peak_rss, total_cpu};
+pub use process::{ProcessLoad, ProcessProbe, ProcessSample, reset_peak_rss, total_cpu};
 pub use redis::{RedisLoad, RedisProbe, RedisSample};
+pub use window::{Probe, Replicas, Summable, Window};
 
 /// How long a probe waits to connect: long enough for a busy server on this machine or the
 /// next, short enough that a wrong URL fails a run at once.
@@ -79,6 +83,19 @@ impl StoreProbe {
             StoreProbe::Redis(probe) => probe.sample().await.map(StoreSample::Redis),
             StoreProbe::Postgres(probe) => probe.sample().await.map(StoreSample::Postgres),
         }
+    }
+}
+
+impl Probe for StoreProbe {
+    type Sample = StoreSample;
+    type Load = StoreLoad;
+
+    async fn sample(&self) -> Result<StoreSample, Error> {
+        StoreProbe::sample(self).await
+    }
+
+    fn delta(start: &StoreSample, end: &StoreSample) -> Option<StoreLoad> {
+        start.delta(end)
     }
 }
 

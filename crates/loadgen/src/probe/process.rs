@@ -8,6 +8,7 @@ use std::time::Duration;
 use nix::unistd::{SysconfVar, sysconf};
 use serde::Serialize;
 
+use super::window::{Probe, Summable};
 use super::{Error, signed_change};
 
 /// `ESRCH`: reading `/proc/PID/...` of a process that has just been reaped.
@@ -86,22 +87,49 @@ pub struct ProcessLoad {
     pub allowed_cores: String,
 }
 
-/// The load of several processes (a system's replicas) over the same window, as one: CPU and
-/// memory summed (their peaks need not coincide, so the summed peak is an upper bound), the
-/// first process's pid and cores. `None` for no processes or mismatched samples.
-pub fn sum_deltas(before: &[ProcessSample], after: &[ProcessSample]) -> Option<ProcessLoad> {
-    if before.len() != after.len() {
-        return None;
+/// A process's CPU time and memory, read from `/proc` at each sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessProbe {
+    pub pid: u32,
+}
+
+impl ProcessProbe {
+    /// The load generator's own process.
+    pub fn current() -> ProcessProbe {
+        ProcessProbe {
+            pid: std::process::id(),
+        }
     }
-    let mut loads = before.iter().zip(after).map(|(b, a)| b.delta(a));
-    let first = loads.next()?;
-    Some(loads.fold(first, |mut sum, one| {
-        sum.cpu += one.cpu;
-        sum.rss_bytes += one.rss_bytes;
-        sum.rss_change_bytes += one.rss_change_bytes;
-        sum.peak_rss_bytes += one.peak_rss_bytes;
-        sum
-    }))
+
+    /// See [`reset_peak_rss`].
+    pub fn reset_peak(&self) -> Result<(), Error> {
+        reset_peak_rss(self.pid)
+    }
+}
+
+impl Probe for ProcessProbe {
+    type Sample = ProcessSample;
+    type Load = ProcessLoad;
+
+    async fn sample(&self) -> Result<ProcessSample, Error> {
+        ProcessSample::read(self.pid)
+    }
+
+    fn delta(start: &ProcessSample, end: &ProcessSample) -> Option<ProcessLoad> {
+        Some(start.delta(end))
+    }
+}
+
+/// Several processes (a system's replicas) over the same window, as one: CPU and memory summed
+/// (their peaks need not coincide, so the summed peak is an upper bound), the first process's
+/// pid and cores.
+impl Summable for ProcessLoad {
+    fn add(&mut self, other: ProcessLoad) {
+        self.cpu += other.cpu;
+        self.rss_bytes += other.rss_bytes;
+        self.rss_change_bytes += other.rss_change_bytes;
+        self.peak_rss_bytes += other.peak_rss_bytes;
+    }
 }
 
 impl ProcessLoad {

@@ -10,9 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::setup::Sut;
 use crate::drive::Driver;
 use crate::live::Live;
-use crate::probe::metrics::MetricsSample;
-use crate::probe::process::{self, ProcessLoad, ProcessSample};
-use crate::probe::{Error as MetricsError, MetricsLoad, MetricsProbe, StoreLoad};
+use crate::probe::{MetricsLoad, ProcessLoad, ProcessProbe, StoreLoad, Window};
 use crate::progress::{Progress, Rates};
 use crate::recording::Recording;
 use crate::scenario::{Load, Operation, Scenario};
@@ -91,19 +89,18 @@ pub(super) async fn run(
         )
         .await;
     }
-    let server_pids: Vec<u32> = sut.spawned.iter().map(|s| s.pid).collect();
-    let own_pid = std::process::id();
     // Losing the per-step peak only makes the figure a peak since start; not worth a fault.
-    for pid in server_pids.iter().copied().chain([own_pid]) {
-        let _ = process::reset_peak_rss(pid);
+    let own = ProcessProbe::current();
+    for process in sut.probes.processes.0.iter().chain([&own]) {
+        let _ = process.reset_peak();
     }
-    let servers_before = read_all(&server_pids);
-    let own_before = ProcessSample::read(own_pid).ok();
-    let store_before = match &sut.store {
-        Some(probe) => probe.sample().await.ok(),
+    let servers = Window::open(&sut.probes.processes).await;
+    let loadgen = Window::open(&own).await;
+    let store = match &sut.probes.store {
+        Some(probe) => Some(Window::open(probe).await),
         None => None,
     };
-    let metrics_before = sample_all(&sut.metrics).await.ok();
+    let metrics = Window::open(&sut.probes.metrics).await;
 
     turn.start = run_started.elapsed();
     let started = Instant::now();
@@ -119,35 +116,25 @@ pub(super) async fn run(
     .await;
     turn.wall = started.elapsed();
 
-    let servers_after = read_all(&server_pids);
-    let own_after = ProcessSample::read(own_pid).ok();
-    turn.server = servers_before
-        .zip(servers_after)
-        .and_then(|(before, after)| process::sum_deltas(&before, &after));
-    turn.loadgen = own_before
-        .zip(own_after)
-        .map(|(before, after)| before.delta(&after));
-    if let (Some(probe), Some(before)) = (&sut.store, store_before) {
-        match probe.sample().await {
-            Ok(after) => turn.store = before.delta(&after),
-            Err(error) => sut.event(format!("store probe failed: {}", Chain(&error))),
+    // A process gone by the end (the server died) is reported below, from its exit status.
+    turn.server = servers.close().await.ok().flatten();
+    turn.loadgen = loadgen.close().await.ok().flatten();
+    let mut events = Vec::new();
+    if let Some(store) = store {
+        match store.close().await {
+            Ok(load) => turn.store = load,
+            Err(error) => events.push(format!("store probe failed: {}", Chain(&error))),
         }
     }
-    match (metrics_before, sample_all(&sut.metrics).await) {
-        (Some(before), Ok(after)) => {
-            let mut deltas = before.iter().zip(&after).map(|(b, a)| b.delta(a));
-            turn.metrics = deltas.next().map(|first| {
-                deltas.fold(first, |mut sum, one| {
-                    sum.absorb(one);
-                    sum
-                })
-            });
-        }
-        (_, Err(error)) => sut.event(format!(
+    match metrics.close().await {
+        Ok(load) => turn.metrics = load,
+        Err(error) => events.push(format!(
             "/metrics unreachable after the turn: {}",
             Chain(&error)
         )),
-        _ => {}
+    }
+    for event in events {
+        sut.event(event);
     }
     if cancel.is_cancelled() {
         turn.partial = Some("interrupted during this turn".into());
@@ -175,26 +162,6 @@ pub(super) async fn run(
     });
     turn.recording = Some(recording);
     turn
-}
-
-/// Every replica's process sample, or `None` if any could not be read (a figure for some of the
-/// replicas would pass for the whole system's).
-fn read_all(pids: &[u32]) -> Option<Vec<ProcessSample>> {
-    if pids.is_empty() {
-        return None;
-    }
-    pids.iter()
-        .map(|pid| ProcessSample::read(*pid).ok())
-        .collect()
-}
-
-/// Every replica's /metrics, in replica order.
-async fn sample_all(probes: &[MetricsProbe]) -> Result<Vec<MetricsSample>, MetricsError> {
-    let mut samples = Vec::with_capacity(probes.len());
-    for probe in probes {
-        samples.push(probe.sample().await?);
-    }
-    Ok(samples)
 }
 
 /// Runs the load model for `duration`, redrawing the live line as it goes.

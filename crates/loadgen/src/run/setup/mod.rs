@@ -1,0 +1,210 @@
+//! Before the first step: seed main_DB once for every spawned system, start each system
+//! (`spawn`), connect the probes on it (`probes`), and give it a driver. Any failure here stops
+//! the run before anything is measured, with a message naming the system.
+
+mod probes;
+mod spawn;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use authbench_contract::error::Chain;
+use authbench_report::{Event, Replica, SystemInfo};
+
+use super::{Error, Options};
+use crate::client::Endpoint;
+use crate::drive::Driver;
+use crate::output::RunDir;
+use crate::probe::process::ProcessSample;
+use crate::probe::redact;
+use crate::progress::Progress;
+use crate::scenario::{Scenario, StoreSpec, System};
+use crate::system::Spawned;
+pub(crate) use probes::Probes;
+use spawn::{Context, Launched};
+
+/// A system under test, ready for turns.
+#[derive(Debug)]
+pub(super) struct Sut {
+    pub info: SystemInfo,
+    /// Its server processes: one per replica; none for an external system.
+    pub spawned: Vec<Spawned>,
+    pub driver: Driver,
+    pub probes: Probes,
+    /// `Some(why)` once the system stopped running; its later turns are skipped.
+    pub down: Option<String>,
+    pub started: Instant,
+}
+
+impl Sut {
+    pub fn event(&mut self, message: String) {
+        self.info.events.push(Event {
+            at_s: self.started.elapsed().as_secs_f64(),
+            message,
+        });
+    }
+}
+
+pub(super) async fn start(
+    scenario: &Scenario,
+    options: &Options,
+    dir: &RunDir,
+    progress: &Progress,
+    started: Instant,
+) -> Result<Vec<Sut>, Error> {
+    let main_db_url = spawn::main_db_url(scenario, dir);
+    let seeded = spawn::seed(scenario, options, dir, progress, &main_db_url).await?;
+    let context = Context {
+        scenario,
+        options,
+        dir,
+        progress,
+        main_db_url: &main_db_url,
+        seeded: &seeded,
+    };
+    let mut systems = Vec::with_capacity(scenario.systems.len());
+    for system in &scenario.systems {
+        let setup_error = |message: String| Error::Setup {
+            system: system.name.clone(),
+            message,
+        };
+        let launched = spawn::launch(&context, system).await?;
+        let driver = driver(scenario, system, &launched)
+            .await
+            .map_err(setup_error)?;
+        let probes = probes::connect(&launched).await.map_err(setup_error)?;
+        systems.push(Sut {
+            info: info(system, &launched, &probes),
+            spawned: launched.spawned,
+            driver,
+            probes,
+            down: None,
+            started,
+        });
+    }
+    Ok(systems)
+}
+
+/// The system's driver, spreading flows over its replicas.
+async fn driver(
+    scenario: &Scenario,
+    system: &System,
+    launched: &Launched,
+) -> Result<Driver, String> {
+    let mut endpoints = Vec::with_capacity(launched.base_urls.len());
+    for url in &launched.base_urls {
+        let endpoint = Endpoint::resolve(url)
+            .await
+            .map_err(|e| format!("{url}: {}", Chain(&e)))?;
+        endpoints.push(endpoint);
+    }
+    let endpoint = endpoints.remove(0);
+    let driver = Driver::new(
+        endpoint,
+        launched.credentials.clone(),
+        scenario.flow,
+        scenario.request_timeout,
+    )
+    .rotating_accounts(scenario.users.max_active.get() as usize)
+    .spread_over(endpoints, system.routing);
+    Ok(driver)
+}
+
+/// What the report says of the system as it starts; its events come during the run.
+fn info(system: &System, launched: &Launched, probes: &Probes) -> SystemInfo {
+    let first = launched.spawned.first();
+    let pid = first.map(|s| s.pid);
+    SystemInfo {
+        name: system.name.clone(),
+        kind: launched.kind,
+        base_url: launched.base_urls[0].clone(),
+        settings: settings(first),
+        store: launched.store.as_ref().map(StoreSpec::kind),
+        store_version: probes
+            .store
+            .as_ref()
+            .map(|probe| probe.version().to_owned()),
+        pid,
+        cores: pid.and_then(|pid| ProcessSample::read(pid).ok().map(|s| s.allowed_cores)),
+        log: first.map(|_| format!("logs/{}", log_name(&system.name, 0))),
+        events: Vec::new(),
+        replicas: replicas(&system.name, &launched.spawned, &launched.base_urls),
+        routing: (launched.base_urls.len() > 1).then_some(system.routing),
+    }
+}
+
+/// `logs/<system>.log` for the first (or only) replica, `<system>.<n>.log` for the others.
+fn log_name(system: &str, replica: u32) -> String {
+    match replica {
+        0 => format!("{system}.log"),
+        n => format!("{system}.{n}.log"),
+    }
+}
+
+/// What the report says of each replica; nothing for a single process. An external system's
+/// replicas are only their URLs: the run knows nothing of their processes.
+fn replicas(system: &str, spawned: &[Spawned], base_urls: &[String]) -> Vec<Replica> {
+    if base_urls.len() < 2 {
+        return Vec::new();
+    }
+    if spawned.is_empty() {
+        let external = base_urls.iter().map(|url| Replica {
+            base_url: url.clone(),
+            pid: None,
+            cores: None,
+            log: None,
+        });
+        return external.collect();
+    }
+    spawned
+        .iter()
+        .zip(0u32..)
+        .map(|(one, index)| Replica {
+            base_url: one.base_url.clone(),
+            pid: Some(one.pid),
+            cores: ProcessSample::read(one.pid).ok().map(|s| s.allowed_cores),
+            log: Some(format!("logs/{}", log_name(system, index))),
+        })
+        .collect()
+}
+
+fn settings(spawned: Option<&Spawned>) -> BTreeMap<String, String> {
+    spawned
+        .map(|spawned| {
+            spawned
+                .settings
+                .iter()
+                .map(|(flag, value)| {
+                    let value = if value.is_empty() {
+                        "true".to_owned()
+                    } else {
+                        redact(value)
+                    };
+                    (flag.trim_start_matches("--").to_owned(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Stops every spawned server (SIGTERM, then SIGKILL) and hands back what the report says of each.
+/// The load generator's connections close first: a draining server waits for open connections.
+pub(super) async fn stop(systems: &mut Vec<Sut>) -> Vec<SystemInfo> {
+    let mut infos = Vec::with_capacity(systems.len());
+    let mut stopping = tokio::task::JoinSet::new();
+    for system in systems.drain(..) {
+        let Sut {
+            info,
+            spawned,
+            driver,
+            ..
+        } = system;
+        drop(driver);
+        for one in spawned {
+            stopping.spawn(one.stop());
+        }
+        infos.push(info);
+    }
+    stopping.join_all().await;
+    infos
+}

@@ -1,0 +1,54 @@
+//! Connecting what the run reads around every turn of a system that is up: its processes, the
+//! store it uses (from the store itself), and its own counts on `/metrics`.
+
+use authbench_contract::error::Chain;
+
+use super::spawn::Launched;
+use crate::probe::{MetricsProbe, ProcessProbe, Replicas, StoreProbe};
+use crate::scenario::StoreSpec;
+
+/// The probes on one system.
+#[derive(Debug)]
+pub(crate) struct Probes {
+    /// Each replica's server process; none for an external system.
+    pub processes: Replicas<ProcessProbe>,
+    /// Each replica's `/metrics` (what the scenario lists for an external system).
+    pub metrics: Replicas<MetricsProbe>,
+    /// The store's own counters, where it runs in a server of its own (Redis, PostgreSQL).
+    pub store: Option<StoreProbe>,
+}
+
+/// Connects every probe, reading each once: a system whose store or `/metrics` cannot be read
+/// fails the run before anything is measured. The error is the message for the system.
+pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
+    let store = match &launched.store {
+        Some(StoreSpec::Redis { url }) | Some(StoreSpec::Postgres { url }) => Some(
+            StoreProbe::connect(url)
+                .await
+                .map_err(|e| Chain(&e).to_string())?,
+        ),
+        _ => None,
+    };
+    let mut metrics = Vec::with_capacity(launched.metrics_urls.len());
+    for url in &launched.metrics_urls {
+        let probe = MetricsProbe::new(url).map_err(|e| Chain(&e).to_string())?;
+        if let Err(error) = probe.sample().await {
+            return Err(format!(
+                "its /metrics is unreachable ({}); the run compares the server's own counts \
+                 with the load generator's",
+                Chain(&error)
+            ));
+        }
+        metrics.push(probe);
+    }
+    let processes = launched
+        .spawned
+        .iter()
+        .map(|one| ProcessProbe { pid: one.pid })
+        .collect();
+    Ok(Probes {
+        processes: Replicas(processes),
+        metrics: Replicas(metrics),
+        store,
+    })
+}

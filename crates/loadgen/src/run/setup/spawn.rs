@@ -1,0 +1,163 @@
+//! Starting what a scenario runs: main_DB seeded once for every spawned system, each spawned
+//! system's server processes (one per replica), and each external system's accounts.
+
+use std::sync::Arc;
+
+use authbench_report::SystemKind;
+
+use super::super::{Error, Options};
+use super::log_name;
+use crate::output::RunDir;
+use crate::probe::redact;
+use crate::progress::Progress;
+use crate::scenario::{MainDb, Scenario, Server, StoreSpec, System, Target};
+use crate::system::{self, Credential, Launch, Spawned};
+
+/// A system that is up: its processes (none for an external system), where to reach it, and
+/// what it runs against.
+#[derive(Debug)]
+pub(super) struct Launched {
+    pub spawned: Vec<Spawned>,
+    /// One per replica.
+    pub base_urls: Vec<String>,
+    /// One per replica for a spawned system; what the scenario lists for an external one.
+    pub metrics_urls: Vec<String>,
+    pub credentials: Arc<[Credential]>,
+    pub store: Option<StoreSpec>,
+    pub kind: SystemKind,
+}
+
+/// main_DB's URL: the scenario's Postgres, or a SQLite file in the run's data folder.
+pub(super) fn main_db_url(scenario: &Scenario, dir: &RunDir) -> String {
+    match &scenario.main_db {
+        MainDb::Sqlite => format!("sqlite://{}/main.db", dir.data.display()),
+        MainDb::Postgres { url } => url.clone(),
+    }
+}
+
+/// Seeds main_DB once if any system is spawned (an external system brings its own accounts)
+/// and returns the seeded logins.
+pub(super) async fn seed(
+    scenario: &Scenario,
+    options: &Options,
+    dir: &RunDir,
+    progress: &Progress,
+    main_db_url: &str,
+) -> Result<Arc<[Credential]>, Error> {
+    let spawns = scenario
+        .systems
+        .iter()
+        .any(|system| matches!(system.target, Target::Spawned(_)));
+    if !spawns {
+        return Ok(Arc::from(Vec::new()));
+    }
+    progress.note(&format!(
+        "seeding {} accounts into main_DB ({})",
+        scenario.users.accounts,
+        redact(main_db_url)
+    ));
+    let credentials = system::seed(
+        &options.exe,
+        main_db_url,
+        scenario.users.accounts.get(),
+        scenario.argon2,
+        &dir.data.join("credentials.csv"),
+    )
+    .await?;
+    Ok(credentials.into())
+}
+
+/// What the run needs to start one system's servers.
+#[derive(Debug)]
+pub(super) struct Context<'a> {
+    pub scenario: &'a Scenario,
+    pub options: &'a Options,
+    pub dir: &'a RunDir,
+    pub progress: &'a Progress,
+    pub main_db_url: &'a str,
+    pub seeded: &'a Arc<[Credential]>,
+}
+
+/// Starts `system`'s servers, or reads an external system's accounts.
+pub(super) async fn launch(context: &Context<'_>, system: &System) -> Result<Launched, Error> {
+    match &system.target {
+        Target::Spawned(server) => spawn(context, system, server).await,
+        Target::External(external) => {
+            let needed = context.scenario.users.max_active.get() as usize;
+            let credentials = system::read_credentials(&external.credentials_csv, needed)?;
+            Ok(Launched {
+                spawned: Vec::new(),
+                base_urls: external.base_urls.clone(),
+                metrics_urls: external.metrics_urls.clone(),
+                credentials: credentials.into(),
+                store: external.store.clone(),
+                kind: SystemKind::External,
+            })
+        }
+    }
+}
+
+/// One server process per replica; replicas of a JWT system share one signing key.
+async fn spawn(context: &Context<'_>, system: &System, server: &Server) -> Result<Launched, Error> {
+    let Context {
+        scenario,
+        options,
+        dir,
+        progress,
+        ..
+    } = context;
+    let key_file = match server {
+        Server::Jwt { alg, .. } if system.replicas.get() > 1 => {
+            let path = dir.data.join(format!("{}.key", system.name));
+            system::keygen(&options.exe, &system.name, *alg, &path).await?;
+            Some(path)
+        }
+        _ => None,
+    };
+    let mut spawned = Vec::new();
+    for replica in 0..system.replicas.get() {
+        let launch = Launch {
+            exe: &options.exe,
+            main_db_url: context.main_db_url,
+            balance_source: scenario.balance_source,
+            workers: scenario.server_workers.map(|n| n.get()),
+            cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
+            data_dir: &dir.data,
+            log: dir.logs.join(log_name(&system.name, replica)),
+            key_file: key_file.as_deref(),
+        };
+        let one = system::spawn(&system.name, server, &launch).await?;
+        progress.note(&format!(
+            "started {}{} (pid {}) at {}",
+            system.name,
+            replica_label(system.replicas.get(), replica),
+            one.pid,
+            one.base_url
+        ));
+        spawned.push(one);
+    }
+    let kind = match server {
+        Server::Session { .. } => SystemKind::Session,
+        Server::Jwt { .. } => SystemKind::Jwt,
+    };
+    Ok(Launched {
+        base_urls: spawned.iter().map(|one| one.base_url.clone()).collect(),
+        metrics_urls: spawned
+            .iter()
+            .map(|one| format!("{}/metrics", one.base_url))
+            .collect(),
+        spawned,
+        credentials: context.seeded.clone(),
+        store: Some(server.store().clone()),
+        kind,
+    })
+}
+
+/// ` replica 2/3` in progress lines of a system that scales out; nothing otherwise.
+fn replica_label(replicas: u32, replica: u32) -> String {
+    if replicas > 1 {
+        format!(" replica {}/{replicas}", replica + 1)
+    } else {
+        String::new()
+    }
+}
