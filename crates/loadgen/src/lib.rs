@@ -14,7 +14,8 @@
 //! - `recording`: per-operation HDR histograms, error counts and bytes, merged across VUs.
 //! - `live`: lock-free counters for the progress line.
 //! - `drive`: the closed and open load models.
-//! - [`probe`]: process CPU/RSS from /proc, Redis INFO, pg_stat_*, a server's /metrics.
+//! - [`probe`]: process CPU/RSS and the machine from /proc (the only reader of /proc), Redis INFO,
+//!   pg_stat_*, a server's /metrics.
 //! - `system`: seeding main_DB and starting `authbench serve ...` as child processes.
 //! - [`run`]: steps x systems x repeats, probes around every turn, the results.
 //! - `output`: the results folder: report.json, hdr/*.hlog, written atomically.

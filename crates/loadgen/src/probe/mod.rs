@@ -12,6 +12,7 @@
 //!
 //! # Layout
 //!
+//! - `machine`: the machine the run ran on (CPU, memory, OS, kernel).
 //! - [`process`]: CPU time, RSS and peak RSS of a PID, and resetting the peak per step.
 //! - [`redis`]: [`RedisProbe`], from `INFO all`.
 //! - [`postgres`]: [`PostgresProbe`], from `pg_stat_database`, `pg_stat_statements` and `/proc`.
@@ -22,6 +23,7 @@
 //! - `error`: [`Error`].
 
 mod error;
+pub(crate) mod machine;
 pub mod metrics;
 pub mod postgres;
 pub mod process;

@@ -179,7 +179,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
         status,
         started_at,
         finished_at: SystemTime::now(),
-        machine: output::machine(),
+        machine: crate::probe::machine::describe(),
         loadgen: authbench_report::LoadgenInfo {
             pid: std::process::id(),
             cores: crate::probe::process::ProcessSample::read(std::process::id())
