@@ -4,12 +4,15 @@
 //! (and per revocation mode, against `GET /` of the same server). A ratio below 0.90 is a fixed
 //! cost of authbench's own that blurs the auth cost the servers exist to compare. Run with
 //! `scripts/bench.sh routes` or `cargo bench -p authbench-cli --bench routes`
-//! (`BENCH_ONLY=session|jwt` runs one half).
+//! (`BENCH_ONLY=session|jwt` runs one half, any other value the cases whose variant contains it,
+//! e.g. `BENCH_ONLY=postgres`; `BENCH_TURNS` and `BENCH_SECONDS` set the turns, default 5 of 2 s).
 //!
 //! Both servers run as processes pinned to CPU 0 on one tokio worker, wrk pinned to CPU 1; Redis
-//! and Postgres are throwaway servers from authbench-testkit, unpinned. Each server's routes are
-//! measured in turns (ours, the reference's, ours, the reference's) so drift on a shared machine
-//! hits both. Figures are meaningful as ratios within one run, not as absolute numbers.
+//! and Postgres are throwaway servers from authbench-testkit, unpinned. Each route is warmed up
+//! on both servers, then measured in turns (ours, the reference's, ours, the reference's ...), so
+//! drift on a shared machine hits both. A ratio is the median over turns of ours over the
+//! reference's in the same turn: a burst of background work spoils one pair, not the figure.
+//! Figures are meaningful as ratios within one run, not as absolute numbers.
 
 mod reference;
 mod support;
@@ -44,7 +47,8 @@ fn main() {
     if std::env::var_os(reference::ENV).is_some() {
         reference::serve(&args);
     }
-    let seconds: u32 = env_or("BENCH_SECONDS", 5);
+    let seconds: u32 = env_or("BENCH_SECONDS", 2);
+    let turns: u32 = env_or("BENCH_TURNS", 5);
     let connections: u32 = env_or("BENCH_CONNECTIONS", 32);
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     require_wrk();
@@ -58,7 +62,8 @@ fn main() {
 
     println!(
         "both servers: 1 tokio worker on CPU {SERVER_CPU}; wrk: 1 thread, {connections} \
-         connections, {seconds} s per turn, 2 turns per route and server; balances in-process"
+         connections, {turns} turns of {seconds} s per route and server after 1 s of warm-up; \
+         ratio: median of the turns' ours/reference; balances in-process"
     );
     println!(
         "{:<8} {:<26} {:>9} {:>9} {:>6} {:>11} {:>11} {:>6}",
@@ -66,9 +71,9 @@ fn main() {
     );
     let mut lowest = f64::INFINITY;
     for case in &cases {
-        let row = measure(case, &main_db, dir.path(), connections, seconds);
-        lowest = lowest.min(row.root_ratio);
-        if let Some(ratio) = row.balance_ratio {
+        let row = measure(case, &main_db, dir.path(), connections, (turns, seconds));
+        lowest = lowest.min(row.root_ratio());
+        if let Some(ratio) = row.balance_ratio() {
             lowest = lowest.min(ratio);
         }
         println!("{}", row.line(case));
@@ -83,7 +88,9 @@ fn cases(
     dir: &std::path::Path,
 ) -> Vec<Case> {
     let mut cases = Vec::new();
-    if only.is_empty() || only == "session" {
+    let half =
+        |system: &str| only.is_empty() || only == system || !["session", "jwt"].contains(&only);
+    if half("session") {
         let sqlite = format!("sqlite://{}", dir.join("sessions.db").display());
         let stores = [
             ("memory", "memory".to_owned(), Some("memory")),
@@ -100,7 +107,7 @@ fn cases(
             });
         }
     }
-    if only.is_empty() || only == "jwt" {
+    if half("jwt") {
         for alg in ["HS256", "RS256", "ES256", "EdDSA"] {
             let key = dir.join(format!("{alg}.pem"));
             if alg != "HS256" {
@@ -139,6 +146,9 @@ fn cases(
             }
         }
     }
+    if !["", "session", "jwt"].contains(&only) {
+        cases.retain(|case| case.variant.contains(only));
+    }
     cases
 }
 
@@ -146,13 +156,21 @@ fn cases(
 struct Row {
     root: Vec<Throughput>,
     root_reference: Vec<Throughput>,
-    root_ratio: f64,
     balance: Vec<Throughput>,
     balance_reference: Vec<Throughput>,
-    balance_ratio: Option<f64>,
 }
 
 impl Row {
+    fn root_ratio(&self) -> f64 {
+        median_ratio(&self.root, &self.root_reference)
+    }
+
+    /// `None` where there is no plain version of the check (a revocation mode).
+    fn balance_ratio(&self) -> Option<f64> {
+        (!self.balance_reference.is_empty())
+            .then(|| median_ratio(&self.balance, &self.balance_reference))
+    }
+
     fn line(&self, case: &Case) -> String {
         let rps = |turns: &[Throughput]| mean_requests_per_second(turns);
         let errors: u64 = [
@@ -165,7 +183,7 @@ impl Row {
         .flat_map(|turns| turns.iter())
         .map(|t| t.errors)
         .sum();
-        let (balance_reference, balance_ratio) = match self.balance_ratio {
+        let (balance_reference, balance_ratio) = match self.balance_ratio() {
             Some(ratio) => (
                 format!("{:.0}", rps(&self.balance_reference)),
                 format!("{ratio:.2}x"),
@@ -182,7 +200,7 @@ impl Row {
             case.variant,
             rps(&self.root),
             rps(&self.root_reference),
-            self.root_ratio,
+            self.root_ratio(),
             rps(&self.balance),
             balance_reference,
             balance_ratio,
@@ -195,12 +213,28 @@ impl Row {
     }
 }
 
+/// The median over turns of ours over the reference's in the same turn.
+fn median_ratio(ours: &[Throughput], reference: &[Throughput]) -> f64 {
+    let mut ratios: Vec<f64> = ours
+        .iter()
+        .zip(reference)
+        .map(|(ours, reference)| ours.requests_per_second / reference.requests_per_second)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let middle = ratios.len() / 2;
+    if ratios.len() % 2 == 1 {
+        ratios[middle]
+    } else {
+        (ratios[middle - 1] + ratios[middle]) / 2.0
+    }
+}
+
 fn measure(
     case: &Case,
     main_db: &str,
     dir: &std::path::Path,
     connections: u32,
-    seconds: u32,
+    (turns, seconds): (u32, u32),
 ) -> Row {
     let mut command =
         ServerProcess::command(&case.args, main_db, "in-process", &["--insecure-cookie"]);
@@ -221,7 +255,7 @@ fn measure(
         target
     };
     let reference = start_reference(&check, &target, credential, dir);
-    let wrk = |server: &ServerProcess, path: &str| {
+    let wrk = |server: &ServerProcess, path: &str, seconds: u32| {
         run_wrk(
             &server.url(path),
             &[&auth],
@@ -229,26 +263,29 @@ fn measure(
             seconds.into(),
         )
     };
+    let mut servers = vec![&ours];
+    if case.reference.is_some() {
+        servers.push(&reference);
+    }
+    // Connections, caches and the store's plans warm before anything counts.
+    for server in &servers {
+        wrk(server, "/user/balance", 1);
+    }
+    wrk(&reference, "/", 1);
     let mut row = Row {
         root: Vec::new(),
         root_reference: Vec::new(),
-        root_ratio: 0.0,
         balance: Vec::new(),
         balance_reference: Vec::new(),
-        balance_ratio: None,
     };
-    for _ in 0..2 {
-        row.root.push(wrk(&ours, "/"));
-        row.root_reference.push(wrk(&reference, "/"));
-        row.balance.push(wrk(&ours, "/user/balance"));
+    for _ in 0..turns {
+        row.root.push(wrk(&ours, "/", seconds));
+        row.root_reference.push(wrk(&reference, "/", seconds));
+        row.balance.push(wrk(&ours, "/user/balance", seconds));
         if case.reference.is_some() {
-            row.balance_reference.push(wrk(&reference, "/user/balance"));
+            row.balance_reference
+                .push(wrk(&reference, "/user/balance", seconds));
         }
-    }
-    let rps = |turns: &[Throughput]| mean_requests_per_second(turns);
-    row.root_ratio = rps(&row.root) / rps(&row.root_reference);
-    if case.reference.is_some() {
-        row.balance_ratio = Some(rps(&row.balance) / rps(&row.balance_reference));
     }
     row
 }

@@ -11,7 +11,9 @@
 //! - `none`: `GET /` only;
 //! - `memory`: a session id looked up in a `RwLock<HashMap>`;
 //! - `redis URL`: one `GET` of the session's key, the record parsed;
-//! - `postgres URL`: one prepared `SELECT` by id, with the expiry in the query;
+//! - `postgres URL`: one prepared `SELECT` by id, with the expiry in the query, of the session's
+//!   columns (user, created, expires, data: what any session store hands back) from a table of
+//!   the same shape as the store's;
 //! - `jwt ALG SOURCE`: `jsonwebtoken::decode` with the same pinned algorithm, issuer, audience,
 //!   required claims and leeway as the JWT server; the key from the JWT server's JWKS (or the
 //!   HS256 secret in `AUTHBENCH_JWT_SECRET`).
@@ -141,21 +143,25 @@ async fn check(args: &[String], session_id: &str) -> Check {
             tokio::spawn(connection);
             client
                 .batch_execute(
-                    "CREATE TABLE IF NOT EXISTS reference_sessions \
-                     (id text PRIMARY KEY, username text NOT NULL, expires bigint NOT NULL)",
+                    "CREATE TABLE IF NOT EXISTS reference_sessions (id text COLLATE \"C\" \
+                     PRIMARY KEY, username text COLLATE \"C\" NOT NULL, created bigint NOT NULL, \
+                     expires bigint NOT NULL, data text NOT NULL)",
                 )
                 .await
                 .unwrap();
             client
                 .execute(
-                    "INSERT INTO reference_sessions VALUES ($1, 'user1', $2) \
+                    "INSERT INTO reference_sessions VALUES ($1, 'user1', 0, $2, '') \
                      ON CONFLICT (id) DO UPDATE SET expires = $2",
                     &[&session_id, &hour_from_now],
                 )
                 .await
                 .unwrap();
             let select = client
-                .prepare("SELECT username FROM reference_sessions WHERE id = $1 AND expires > $2")
+                .prepare(
+                    "SELECT username, created, expires, data FROM reference_sessions \
+                     WHERE id = $1 AND expires > $2",
+                )
                 .await
                 .unwrap();
             Check::Postgres(Arc::new((client, select)))
@@ -229,7 +235,9 @@ async fn authenticate(check: &Check, headers: &HeaderMap) -> Option<String> {
             let id = authorization.strip_prefix("Session ")?;
             let (client, select) = &**postgres;
             let row = client.query_opt(select, &[&id, &now_ms()]).await.ok()??;
-            Some(row.get(0))
+            let (user, _created, _expires, _data): (String, i64, i64, String) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
+            Some(user)
         }
         Check::Jwt(jwt) => {
             let token = authorization.strip_prefix("Bearer ")?;
