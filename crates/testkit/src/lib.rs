@@ -6,16 +6,13 @@
 //!
 //! - [`redis`]: [`redis::RedisServer`], one `redis-server` per test, stoppable for outage tests.
 //! - [`postgres`]: [`postgres::PostgresServer`], a throwaway cluster (`initdb` + `postgres`).
-//! - `process`: what both need from the OS: binaries, free ports, temp dirs, and children that
-//!   die with the test process; `log_file`: server logs, whose tails go into panic messages.
+//!   Both are the product's launcher (`authbench-launch`) with panics instead of errors.
 //! - [`stores`]: a store backend picked by a test, with its throwaway server.
 //! - [`in_process`]: a server under test in the test's runtime, on a free port.
 //! - [`http_suite`]: the endpoint cases every server must pass, and [`endpoint_suite!`].
 
 pub mod http_suite;
 pub mod in_process;
-mod log_file;
 pub mod postgres;
-mod process;
 pub mod redis;
 pub mod stores;

@@ -4,10 +4,9 @@ use std::any::Any;
 use std::fs;
 use std::panic;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use super::PostgresServer;
-use crate::process::{self, SIGQUIT};
+use authbench_launch::process;
 
 static SHARED: OnceLock<Result<PostgresServer, String>> = OnceLock::new();
 
@@ -42,12 +41,8 @@ impl PostgresServer {
 /// `atexit`, after every test has finished, and must not panic.
 extern "C" fn stop_shared_at_exit() {
     if let Some(Ok(server)) = SHARED.get() {
-        if let Ok(mut child) = server.child.try_lock()
-            && let Some(mut child) = child.take()
-        {
-            process::stop_child(&mut child, SIGQUIT, Duration::from_secs(5));
-        }
-        let _ = fs::remove_dir_all(server.dir.path());
+        server.stop_now();
+        let _ = fs::remove_dir_all(server.dir());
     }
 }
 

@@ -1,10 +1,11 @@
-//! What both servers need from the operating system: finding binaries, free ports, temp dirs that
-//! outlive a crashed run only until the next one, and children that cannot outlive the tests.
+//! What every launched server needs from the operating system: finding binaries, free ports,
+//! temp dirs that outlive a crashed run only until the next one, and children that cannot outlive
+//! the process that started them, started inside their CPU group, on their cores, as their user.
 //!
 //! Every child is spawned from one dedicated thread that lives as long as the process, with
 //! `PR_SET_PDEATHSIG` set: the kernel sends that signal when the *spawning thread* exits, so a
-//! child spawned straight from a test thread (or a runtime's blocking pool) would be killed as soon
-//! as that thread ends, even while its server value is still in use elsewhere.
+//! child spawned straight from a short-lived thread (a test's, or a runtime's blocking pool)
+//! would be killed as soon as that thread ends, even while its server is still in use.
 
 use std::ffi::c_int;
 use std::fs;
@@ -19,12 +20,13 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub(crate) use crate::log_file::Log;
-pub(crate) use libc::{SIGINT, SIGKILL, SIGQUIT};
+use crate::cgroup::Joiner;
+pub use crate::log_file::Log;
+pub use libc::{SIGINT, SIGKILL, SIGQUIT};
 
 /// Why a server did not come up on a port.
 #[derive(Debug)]
-pub(crate) enum LaunchError {
+pub enum LaunchError {
     /// Another socket holds the port: worth trying again (a new port, or the same one later).
     PortInUse,
     /// Anything else; the message says what happened and carries the log tail.
@@ -32,31 +34,27 @@ pub(crate) enum LaunchError {
 }
 
 /// The first executable called `name` in a directory of `$PATH`.
-pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
         .map(|dir| dir.join(name))
         .find(|path| is_executable(path))
 }
 
-pub(crate) fn is_executable(path: &Path) -> bool {
+pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// A port that was free a moment ago. Another process may take it before the server binds it;
 /// callers retry with a new one when the server reports the port in use.
-pub(crate) fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap_or_else(|err| panic!("cannot bind 127.0.0.1:0 to find a free port: {err}"));
-    listener
-        .local_addr()
-        .expect("a bound listener has a local address")
-        .port()
+pub fn free_port() -> io::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
 }
 
 /// What the temp dirs are for; only dirs of these kinds are ever removed as stale.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum TempKind {
+pub enum TempKind {
     Redis,
     Postgres,
 }
@@ -73,14 +71,12 @@ impl TempKind {
 }
 
 /// A fresh temp dir named `authbench-<kind>-<pid>-<random>`, after removing those that dead
-/// processes left (a test process that was killed; the shared cluster, which no destructor
-/// removes).
-pub(crate) fn temp_dir(kind: TempKind) -> tempfile::TempDir {
+/// processes left (a run or test process that was killed).
+pub fn temp_dir(kind: TempKind) -> io::Result<tempfile::TempDir> {
     remove_stale_temp_dirs();
     tempfile::Builder::new()
         .prefix(&format!("{}{}-", kind.prefix(), std::process::id()))
         .tempdir()
-        .unwrap_or_else(|err| panic!("cannot create a temp dir for {kind:?}: {err}"))
 }
 
 fn remove_stale_temp_dirs() {
@@ -104,15 +100,15 @@ fn remove_stale_temp_dirs() {
     }
 }
 
-/// The uid and gid a server runs as when the tests run as root.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct User {
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
+/// The uid and gid a server runs as when we run as root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// Looks `name` up in `/etc/passwd`: enough for system users, and no libc call needed.
-pub(crate) fn lookup_user(name: &str) -> Option<User> {
+pub fn lookup_user(name: &str) -> Option<User> {
     let passwd = fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
         let fields: Vec<&str> = line.split(':').collect();
@@ -127,7 +123,7 @@ pub(crate) fn lookup_user(name: &str) -> Option<User> {
 }
 
 /// Polls until `ready` says yes, the child exits, or `timeout` passes (then the child is killed).
-pub(crate) fn wait_ready(
+pub fn wait_ready(
     child: &mut Child,
     timeout: Duration,
     log: &Log,
@@ -160,7 +156,7 @@ pub(crate) fn wait_ready(
 }
 
 /// Waits up to `timeout` for the child to exit.
-pub(crate) fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
@@ -173,7 +169,7 @@ pub(crate) fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitS
 
 /// Whether the child is still running. Reads `/proc` so that `&self` methods can ask without
 /// reaping: an exited but unreaped child is a zombie (`Z`) there.
-pub(crate) fn is_alive(child: &Child) -> bool {
+pub fn is_alive(child: &Child) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{}/stat", child.id())) else {
         return false;
     };
@@ -186,7 +182,7 @@ pub(crate) fn is_alive(child: &Child) -> bool {
 
 /// Sends `first`, gives the child `grace` to exit, then kills it, and reaps it in every case, so
 /// the server's sockets are closed when this returns.
-pub(crate) fn stop_child(child: &mut Child, first: c_int, grace: Duration) {
+pub fn stop_child(child: &mut Child, first: c_int, grace: Duration) {
     if first != SIGKILL {
         signal(child, first);
         if wait_timeout(child, grace).is_some() {
@@ -198,41 +194,96 @@ pub(crate) fn stop_child(child: &mut Child, first: c_int, grace: Duration) {
     let _ = child.wait();
 }
 
-/// Spawns `cmd` so that the kernel sends it `death_signal` when this process dies.
-pub(crate) fn spawn(cmd: Command, death_signal: c_int) -> io::Result<Child> {
-    type Request = (Command, c_int, mpsc::Sender<io::Result<Child>>);
+/// How a child starts, beyond its command: the signal the kernel sends it when we die, the CPU
+/// group it joins, the cores it may use and the user it runs as.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub death_signal: c_int,
+    pub group: Option<Joiner>,
+    pub cores: Option<Vec<usize>>,
+    pub user: Option<User>,
+}
+
+impl Placement {
+    pub fn new(death_signal: c_int) -> Placement {
+        Placement {
+            death_signal,
+            group: None,
+            cores: None,
+            user: None,
+        }
+    }
+}
+
+/// Spawns `cmd` placed as `placement` says.
+pub fn spawn(cmd: Command, placement: Placement) -> io::Result<Child> {
+    type Request = (Command, Placement, mpsc::Sender<io::Result<Child>>);
     static SPAWNER: OnceLock<mpsc::Sender<Request>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (requests, incoming) = mpsc::channel::<Request>();
         thread::Builder::new()
-            .name("authbench-testkit-spawner".into())
+            .name("authbench-spawner".into())
             .spawn(move || {
-                for (mut cmd, death_signal, reply) in incoming {
-                    set_death_signal(&mut cmd, death_signal);
-                    // The caller may have given up waiting (it panicked): nothing to do then.
-                    let _ = reply.send(cmd.spawn());
+                for (mut cmd, placement, reply) in incoming {
+                    let spawned = place(&mut cmd, placement).and_then(|()| cmd.spawn());
+                    // The caller may have given up waiting: nothing to do then.
+                    let _ = reply.send(spawned);
                 }
             })
-            .expect("cannot start the testkit's spawner thread");
+            .expect("cannot start the spawner thread");
         requests
     });
     let (reply, answer) = mpsc::channel();
     spawner
-        .send((cmd, death_signal, reply))
-        .expect("the spawner thread lives as long as the process");
+        .send((cmd, placement, reply))
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?;
     answer
         .recv()
-        .expect("the spawner thread answers every request")
+        .map_err(|_| io::Error::other("the spawner thread did not answer"))?
 }
 
+/// Sets up the child's side of `placement`: everything between fork and exec, in an order that
+/// works: the cgroup is joined while still root (only root may move a task between groups it does
+/// not own), then the cores are set, then the user is dropped to, and last the death signal (a
+/// credential change would clear it).
 #[allow(unsafe_code)]
-fn set_death_signal(cmd: &mut Command, death_signal: c_int) {
-    let parent = libc::pid_t::try_from(std::process::id()).expect("pids fit in pid_t");
-    // SAFETY: the closure runs in the forked child before exec, after std has switched uid/gid
-    // (a credential change would clear the setting). It only calls prctl and getppid, which are
-    // async-signal-safe, and builds errors from raw codes without allocating.
+fn place(cmd: &mut Command, placement: Placement) -> io::Result<()> {
+    let parent = libc::pid_t::try_from(std::process::id()).map_err(io::Error::other)?;
+    let cores = placement.cores.map(|cores| {
+        // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET write within it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for core in cores {
+            unsafe { libc::CPU_SET(core, &mut set) };
+        }
+        set
+    });
+    let Placement {
+        death_signal,
+        group,
+        user,
+        ..
+    } = placement;
+    // SAFETY: the closure runs in the forked child before exec. It calls only async-signal-safe
+    // functions (open/write/close through the joiner, sched_setaffinity, setgroups, setgid,
+    // setuid, prctl, getppid) on data prepared before the fork, and builds errors from raw codes
+    // without allocating.
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(group) = &group {
+                group.join_self()?;
+            }
+            if let Some(set) = &cores
+                && libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), set) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some(user) = user
+                && (libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(user.gid) != 0
+                    || libc::setuid(user.uid) != 0)
+            {
+                return Err(io::Error::last_os_error());
+            }
             let option = libc::PR_SET_PDEATHSIG;
             if libc::prctl(option, death_signal as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
@@ -244,27 +295,30 @@ fn set_death_signal(cmd: &mut Command, death_signal: c_int) {
             Ok(())
         });
     }
+    Ok(())
 }
 
 /// Sends `sig` to a child that has not been reaped yet.
 #[allow(unsafe_code)]
-pub(crate) fn signal(child: &Child, sig: c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pids fit in pid_t");
+pub fn signal(child: &Child, sig: c_int) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
     // SAFETY: kill touches no memory of ours. The pid cannot have been recycled: the child is
     // ours and unreaped (callers hold its `Child` and only reap it after signalling).
     unsafe { libc::kill(pid, sig) };
 }
 
 #[allow(unsafe_code)]
-pub(crate) fn is_root() -> bool {
+pub fn is_root() -> bool {
     // SAFETY: geteuid cannot fail and touches no memory.
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Runs `handler` when the process exits normally (`main` returns, or `std::process::exit`, which
-/// is how libtest ends a failed run): the only hook that statics get.
+/// Runs `handler` when the process exits normally (`main` returns, or `std::process::exit`): the
+/// only hook that statics get.
 #[allow(unsafe_code)]
-pub(crate) fn at_exit(handler: extern "C" fn()) {
+pub fn at_exit(handler: extern "C" fn()) {
     // SAFETY: atexit only stores the function pointer; `handler` is a plain Rust function that
     // does not unwind across the C boundary (callers keep it panic-free).
     unsafe { libc::atexit(handler) };
