@@ -1,17 +1,27 @@
-//! Requests/s of the servers' routes against the plainest honest version of the same check
-//! (`reference/`: a bare axum app, no metrics, limits or timeouts), side by side in one run:
-//! `GET /` of each server, the session lookup per session store, and the JWT check per algorithm
-//! (and per revocation mode, against `GET /` of the same server). A ratio below 0.90 is a fixed
-//! cost of authbench's own that blurs the auth cost the servers exist to compare. Run with
+//! The servers' routes against the plainest honest version of the same check (`reference/`: a
+//! bare axum app, no metrics, limits or timeouts), side by side in one run: `GET /` of each
+//! server, the session lookup per session store, and the JWT check per algorithm (and per
+//! revocation mode, against `GET /` of the same server). A ratio below 0.90 is a fixed cost of
+//! authbench's own that blurs the auth cost the servers exist to compare. Run with
 //! `scripts/bench.sh routes` or `cargo bench -p authbench-cli --bench routes`
 //! (`BENCH_ONLY=session|jwt` runs one half, any other value the cases whose variant contains it,
-//! e.g. `BENCH_ONLY=postgres`; `BENCH_TURNS` and `BENCH_SECONDS` set the turns, default 5 of 2 s).
+//! e.g. `BENCH_ONLY=postgres`; `BENCH_TURNS` and `BENCH_SECONDS` set the turns, default 6 of 2 s;
+//! `BENCH_PAIRS=1` prints every turn's ratios).
 //!
 //! Both servers run as processes pinned to CPU 0 on one tokio worker, wrk pinned to CPU 1; Redis
 //! and Postgres are throwaway servers from authbench-testkit, unpinned. Each route is warmed up
-//! on both servers, then measured in turns (ours, the reference's, ours, the reference's ...), so
-//! drift on a shared machine hits both. A ratio is the median over turns of ours over the
-//! reference's in the same turn: a burst of background work spoils one pair, not the figure.
+//! on both servers, then measured in pairs of turns, ours first in one pair and second in the
+//! next (ours, the reference's, the reference's, ours ...), so drift on a shared machine and any
+//! bias of a turn's place in its pair hit both. Two ratios per route, each the median over turns of ours
+//! against the reference's in the same turn:
+//!
+//! - `cost`: the reference's CPU per request over ours, counting the server process and, where
+//!   there is one, the store's server (Redis, every PostgreSQL process): the fixed cost itself,
+//!   whatever else ran on the core. This is the ratio held to 0.90.
+//! - `rps`: requests/s, ours over the reference's. With both servers saturating one core it
+//!   tracks the cost ratio, but it also moves with everything else the shared machine runs on
+//!   that core (turn to turn by 10-20% here, as `BENCH_PAIRS=1` shows).
+//!
 //! Figures are meaningful as ratios within one run, not as absolute numbers.
 
 mod reference;
@@ -22,11 +32,11 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
+use authbench_loadgen::probe::total_cpu;
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
 use support::{
-    SERVER_CPU, ServerProcess, Throughput, env_or, mean_requests_per_second, require_taskset,
-    require_wrk, run_wrk, seed_main_db,
+    SERVER_CPU, ServerProcess, env_or, require_taskset, require_wrk, run_wrk, seed_main_db,
 };
 
 /// A secret both servers of an HS256 case share, so the reference can check our tokens.
@@ -40,6 +50,46 @@ struct Case {
     /// The reference server's `--check` and `--target`; none where there is no plain version
     /// of the check to compare with (revocation modes: compared with `GET /` only).
     reference: Option<(String, String)>,
+    /// The store's server, whose CPU a turn counts with the server's.
+    store: Option<StoreServer>,
+}
+
+/// A store that runs in processes of its own.
+#[derive(Clone, Copy)]
+enum StoreServer {
+    Redis(u32),
+    /// The postmaster: its children (the backends) do the work.
+    Postgres(u32),
+}
+
+impl StoreServer {
+    fn pids(self) -> Vec<u32> {
+        match self {
+            StoreServer::Redis(pid) => vec![pid],
+            StoreServer::Postgres(postmaster) => {
+                let mut pids = children(postmaster);
+                pids.push(postmaster);
+                pids
+            }
+        }
+    }
+}
+
+/// The processes whose parent is `parent`, from `/proc`.
+fn children(parent: u32) -> Vec<u32> {
+    let entries = std::fs::read_dir("/proc").expect("/proc");
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok());
+            ppid == Some(parent)
+        })
+        .collect()
 }
 
 fn main() {
@@ -48,7 +98,7 @@ fn main() {
         reference::serve(&args);
     }
     let seconds: u32 = env_or("BENCH_SECONDS", 2);
-    let turns: u32 = env_or("BENCH_TURNS", 5);
+    let turns: u32 = env_or("BENCH_TURNS", 6);
     let connections: u32 = env_or("BENCH_CONNECTIONS", 32);
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     require_wrk();
@@ -63,22 +113,53 @@ fn main() {
     println!(
         "both servers: 1 tokio worker on CPU {SERVER_CPU}; wrk: 1 thread, {connections} \
          connections, {turns} turns of {seconds} s per route and server after 1 s of warm-up; \
-         ratio: median of the turns' ours/reference; balances in-process"
+         each ratio the median of the turns' ours against the reference's; balances in-process"
     );
     println!(
-        "{:<8} {:<26} {:>9} {:>9} {:>6} {:>11} {:>11} {:>6}",
-        "system", "variant", "GET / rps", "ref rps", "ratio", "balance rps", "ref rps", "ratio"
+        "{:<8} {:<26} {:>9} {:>9} {:>5} {:>5} {:>11} {:>9} {:>5} {:>5}",
+        "system", "variant", "GET / rps", "ref", "rps", "cost", "balance rps", "ref", "rps", "cost"
     );
-    let mut lowest = f64::INFINITY;
+    let mut lowest = Lowest::default();
     for case in &cases {
         let row = measure(case, &main_db, dir.path(), connections, (turns, seconds));
-        lowest = lowest.min(row.root_ratio());
-        if let Some(ratio) = row.balance_ratio() {
-            lowest = lowest.min(ratio);
+        lowest.include(&row.root);
+        if let Some(balance) = &row.balance {
+            lowest.include(balance);
         }
         println!("{}", row.line(case));
+        if std::env::var_os("BENCH_PAIRS").is_some() {
+            println!("{:<36}GET / turns: {}", "", row.root.pairs());
+            if let Some(balance) = &row.balance {
+                println!("{:<36}balance turns: {}", "", balance.pairs());
+            }
+        }
     }
-    println!("lowest ratio: {lowest:.2} (target: at least 0.90)");
+    println!(
+        "lowest cost ratio: {:.2} (target: at least 0.90); lowest rps ratio: {:.2}",
+        lowest.cost, lowest.rps
+    );
+}
+
+/// The lowest ratios of a run.
+struct Lowest {
+    cost: f64,
+    rps: f64,
+}
+
+impl Default for Lowest {
+    fn default() -> Self {
+        Lowest {
+            cost: f64::INFINITY,
+            rps: f64::INFINITY,
+        }
+    }
+}
+
+impl Lowest {
+    fn include(&mut self, route: &Route) {
+        self.cost = self.cost.min(route.cost_ratio());
+        self.rps = self.rps.min(route.rps_ratio());
+    }
 }
 
 fn cases(
@@ -87,23 +168,31 @@ fn cases(
     postgres: &PostgresServer,
     dir: &std::path::Path,
 ) -> Vec<Case> {
+    let redis_server = StoreServer::Redis(redis.pid().expect("Redis runs"));
+    let postgres_server = StoreServer::Postgres(postgres.pid().expect("PostgreSQL runs"));
     let mut cases = Vec::new();
     let half =
         |system: &str| only.is_empty() || only == system || !["session", "jwt"].contains(&only);
     if half("session") {
         let sqlite = format!("sqlite://{}", dir.join("sessions.db").display());
         let stores = [
-            ("memory", "memory".to_owned(), Some("memory")),
-            ("sqlite", sqlite, None),
-            ("redis", redis.url(), Some("redis")),
-            ("postgres", postgres.fresh_database(), Some("postgres")),
+            ("memory", "memory".to_owned(), Some("memory"), None),
+            ("sqlite", sqlite, None, None),
+            ("redis", redis.url(), Some("redis"), Some(redis_server)),
+            (
+                "postgres",
+                postgres.fresh_database(),
+                Some("postgres"),
+                Some(postgres_server),
+            ),
         ];
-        for (name, store, check) in stores {
+        for (name, store, check, server) in stores {
             cases.push(Case {
                 system: "session",
                 variant: format!("store {name}"),
                 args: strings(&["session", "--store", &store]),
                 reference: check.map(|check| (check.to_owned(), store.clone())),
+                store: server,
             });
         }
     }
@@ -122,11 +211,12 @@ fn cases(
                 variant: format!("{alg}, no revocation"),
                 args,
                 reference: Some((alg.to_owned(), String::new())),
+                store: None,
             });
         }
-        for (name, store) in [
-            ("redis", redis.url()),
-            ("postgres", postgres.fresh_database()),
+        for (name, store, server) in [
+            ("redis", redis.url(), redis_server),
+            ("postgres", postgres.fresh_database(), postgres_server),
         ] {
             for revocation in ["denylist", "cutoff"] {
                 cases.push(Case {
@@ -142,6 +232,7 @@ fn cases(
                         revocation,
                     ]),
                     reference: None,
+                    store: Some(server),
                 });
             }
         }
@@ -152,80 +243,118 @@ fn cases(
     cases
 }
 
-/// One case's figures: each route of ours and of the reference, in turns.
+/// One wrk turn against one server: its throughput and what it cost in CPU.
+struct Turn {
+    requests_per_second: f64,
+    /// The server's CPU, plus the store server's where it has one, per request.
+    cpu_us_per_request: f64,
+    errors: u64,
+}
+
+/// One route's turns, ours and the reference's (or, for a revocation mode, ours only).
+#[derive(Default)]
+struct Route {
+    ours: Vec<Turn>,
+    reference: Vec<Turn>,
+}
+
+impl Route {
+    fn rps_ratio(&self) -> f64 {
+        median(
+            self.each(|ours, reference| ours.requests_per_second / reference.requests_per_second),
+        )
+    }
+
+    fn cost_ratio(&self) -> f64 {
+        median(self.each(|ours, reference| reference.cpu_us_per_request / ours.cpu_us_per_request))
+    }
+
+    fn each(&self, ratio: impl Fn(&Turn, &Turn) -> f64) -> Vec<f64> {
+        self.ours
+            .iter()
+            .zip(&self.reference)
+            .map(|(ours, reference)| ratio(ours, reference))
+            .collect()
+    }
+
+    /// Each turn's rps and cost ratios, in the order measured (`BENCH_PAIRS=1`).
+    fn pairs(&self) -> String {
+        let rps = self.each(|o, r| o.requests_per_second / r.requests_per_second);
+        let cost = self.each(|o, r| r.cpu_us_per_request / o.cpu_us_per_request);
+        let shown: Vec<String> = rps
+            .iter()
+            .zip(&cost)
+            .map(|(rps, cost)| format!("{rps:.2}/{cost:.2}"))
+            .collect();
+        format!("rps/cost {}", shown.join(" "))
+    }
+
+    fn errors(&self) -> u64 {
+        self.ours
+            .iter()
+            .chain(&self.reference)
+            .map(|t| t.errors)
+            .sum()
+    }
+}
+
+fn mean_rps(turns: &[Turn]) -> f64 {
+    turns.iter().map(|t| t.requests_per_second).sum::<f64>() / turns.len().max(1) as f64
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[middle],
+        _ => (values[middle - 1] + values[middle]) / 2.0,
+    }
+}
+
+/// One case's figures: `GET /` against the reference's, and the balance route against the
+/// reference's where there is a plain version of the check.
 struct Row {
-    root: Vec<Throughput>,
-    root_reference: Vec<Throughput>,
-    balance: Vec<Throughput>,
-    balance_reference: Vec<Throughput>,
+    root: Route,
+    /// `None` for a revocation mode: its balance turns are in `own_balance`.
+    balance: Option<Route>,
+    own_balance: Vec<Turn>,
 }
 
 impl Row {
-    fn root_ratio(&self) -> f64 {
-        median_ratio(&self.root, &self.root_reference)
-    }
-
-    /// `None` where there is no plain version of the check (a revocation mode).
-    fn balance_ratio(&self) -> Option<f64> {
-        (!self.balance_reference.is_empty())
-            .then(|| median_ratio(&self.balance, &self.balance_reference))
-    }
-
     fn line(&self, case: &Case) -> String {
-        let rps = |turns: &[Throughput]| mean_requests_per_second(turns);
-        let errors: u64 = [
-            &self.root,
-            &self.root_reference,
-            &self.balance,
-            &self.balance_reference,
-        ]
-        .iter()
-        .flat_map(|turns| turns.iter())
-        .map(|t| t.errors)
-        .sum();
-        let (balance_reference, balance_ratio) = match self.balance_ratio() {
-            Some(ratio) => (
-                format!("{:.0}", rps(&self.balance_reference)),
-                format!("{ratio:.2}x"),
+        let errors = self.root.errors()
+            + self.balance.as_ref().map_or(0, Route::errors)
+            + self.own_balance.iter().map(|t| t.errors).sum::<u64>();
+        let balance = match &self.balance {
+            Some(route) => format!(
+                "{:>11.0} {:>9.0} {:>5.2} {:>5.2}",
+                mean_rps(&route.ours),
+                mean_rps(&route.reference),
+                route.rps_ratio(),
+                route.cost_ratio()
             ),
             // Against our own `GET /`: what the check costs on top of the server's fixed cost.
-            None => (
-                "-".to_owned(),
-                format!("({:.2}x of /)", rps(&self.balance) / rps(&self.root)),
+            None => format!(
+                "{:>11.0} ({:.2}x of our GET /)",
+                mean_rps(&self.own_balance),
+                mean_rps(&self.own_balance) / mean_rps(&self.root.ours)
             ),
         };
         format!(
-            "{:<8} {:<26} {:>9.0} {:>9.0} {:>5.2}x {:>11.0} {:>11} {:>6}{}",
+            "{:<8} {:<26} {:>9.0} {:>9.0} {:>5.2} {:>5.2} {balance}{}",
             case.system,
             case.variant,
-            rps(&self.root),
-            rps(&self.root_reference),
-            self.root_ratio(),
-            rps(&self.balance),
-            balance_reference,
-            balance_ratio,
+            mean_rps(&self.root.ours),
+            mean_rps(&self.root.reference),
+            self.root.rps_ratio(),
+            self.root.cost_ratio(),
             if errors > 0 {
                 format!("  ({errors} non-2xx!)")
             } else {
                 String::new()
             },
         )
-    }
-}
-
-/// The median over turns of ours over the reference's in the same turn.
-fn median_ratio(ours: &[Throughput], reference: &[Throughput]) -> f64 {
-    let mut ratios: Vec<f64> = ours
-        .iter()
-        .zip(reference)
-        .map(|(ours, reference)| ours.requests_per_second / reference.requests_per_second)
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    let middle = ratios.len() / 2;
-    if ratios.len() % 2 == 1 {
-        ratios[middle]
-    } else {
-        (ratios[middle - 1] + ratios[middle]) / 2.0
     }
 }
 
@@ -255,39 +384,77 @@ fn measure(
         target
     };
     let reference = start_reference(&check, &target, credential, dir);
-    let wrk = |server: &ServerProcess, path: &str, seconds: u32| {
-        run_wrk(
+    let store_pids = case.store.map(StoreServer::pids).unwrap_or_default();
+    let turn = |server: &ServerProcess, path: &str, seconds: u32| {
+        let mut pids = store_pids.clone();
+        pids.push(server.pid());
+        let before = total_cpu(pids.iter().copied()).expect("CPU time before the turn");
+        let throughput = run_wrk(
             &server.url(path),
             &[&auth],
             connections.into(),
             seconds.into(),
-        )
+        );
+        let after = total_cpu(pids.iter().copied()).expect("CPU time after the turn");
+        let requests = throughput.requests_per_second * f64::from(seconds);
+        Turn {
+            requests_per_second: throughput.requests_per_second,
+            cpu_us_per_request: (after - before).as_secs_f64() * 1e6 / requests.max(1.0),
+            errors: throughput.errors,
+        }
     };
-    let mut servers = vec![&ours];
-    if case.reference.is_some() {
-        servers.push(&reference);
-    }
+    let compared = case.reference.is_some();
     // Connections, caches and the store's plans warm before anything counts.
-    for server in &servers {
-        wrk(server, "/user/balance", 1);
+    turn(&ours, "/user/balance", 1);
+    turn(&reference, "/", 1);
+    if compared {
+        turn(&reference, "/user/balance", 1);
     }
-    wrk(&reference, "/", 1);
     let mut row = Row {
-        root: Vec::new(),
-        root_reference: Vec::new(),
-        balance: Vec::new(),
-        balance_reference: Vec::new(),
+        root: Route::default(),
+        balance: compared.then(Route::default),
+        own_balance: Vec::new(),
     };
-    for _ in 0..turns {
-        row.root.push(wrk(&ours, "/", seconds));
-        row.root_reference.push(wrk(&reference, "/", seconds));
-        row.balance.push(wrk(&ours, "/user/balance", seconds));
-        if case.reference.is_some() {
-            row.balance_reference
-                .push(wrk(&reference, "/user/balance", seconds));
+    for round in 0..turns {
+        // ABBA: who goes first alternates, so a bias towards the first (or second) turn of a
+        // pair falls on both servers alike.
+        let ours_first = round % 2 == 0;
+        let (root_ours, root_reference) = in_order(
+            ours_first,
+            || turn(&ours, "/", seconds),
+            || turn(&reference, "/", seconds),
+        );
+        row.root.ours.push(root_ours);
+        row.root.reference.push(root_reference);
+        match &mut row.balance {
+            Some(route) => {
+                let (balance_ours, balance_reference) = in_order(
+                    ours_first,
+                    || turn(&ours, "/user/balance", seconds),
+                    || turn(&reference, "/user/balance", seconds),
+                );
+                route.ours.push(balance_ours);
+                route.reference.push(balance_reference);
+            }
+            None => row.own_balance.push(turn(&ours, "/user/balance", seconds)),
         }
     }
     row
+}
+
+/// Runs `ours` and `reference`, `ours` first or second, and returns their results in that order.
+fn in_order<T>(
+    ours_first: bool,
+    ours: impl FnOnce() -> T,
+    reference: impl FnOnce() -> T,
+) -> (T, T) {
+    if ours_first {
+        let ours = ours();
+        (ours, reference())
+    } else {
+        let reference = reference();
+        (ours(), reference)
+    }
 }
 
 /// The reference server (this bench binary, run with [`reference::ENV`] set) on the server CPU.

@@ -151,6 +151,11 @@ impl ServerProcess {
         ServerProcess::start(&system_args, main_db, "in-process", &[], log_dir)
     }
 
+    /// The server's pid (`taskset` execs it, so the pid is the server's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://HOST:PORT` followed by `path` (which may be empty).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
