@@ -12,6 +12,8 @@
 //!   enforced.
 //! - [`process`]: binaries, free ports, temp dirs, and children placed in their group, on their
 //!   cores, as their user, that die with us; `log_file`: server logs and their tails.
+//! - [`relay`]: a TCP relay that holds each chunk for half a round trip each way: a network
+//!   distance between servers and a store where the kernel has no `netem`.
 //! - `error`: [`Error`].
 
 pub mod cgroup;
@@ -21,6 +23,7 @@ mod log_file;
 pub mod postgres;
 pub mod process;
 pub mod redis;
+pub mod relay;
 
 pub use error::Error;
 pub use limits::Limits;

@@ -5,9 +5,10 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use authbench_contract::StoreKind;
 use authbench_loadgen::scenario::{
-    self, Alg, Argon2, BalanceSource, Load, MainDb, Operation, Revocation, Routing, Scenario,
-    Server, StoreSpec, Target, Transport,
+    self, Alg, Argon2, BalanceSource, Load, MainDb, Operation, OwnedServer, Revocation, Routing,
+    Scenario, Server, StoreSpec, Target, Transport,
 };
 
 fn toml_files_in(dir: &Path) -> Vec<PathBuf> {
@@ -337,4 +338,47 @@ fn a_bare_number_error_rate_is_refused_as_the_slo_flag_refuses_it() {
     let message = parse_err(&text);
     assert!(message.contains("slo.max_error_rate"), "{message}");
     assert!(message.contains("could mean 1% or 100%"), "{message}");
+}
+
+#[test]
+fn a_run_owned_store_is_named_by_systems_and_carries_its_limits_and_settings() {
+    let text = format!(
+        "{MINIMAL}\n\
+         [[stores]]\nname = \"small-redis\"\nkind = \"redis\"\ncpus = 0.25\ncores = [0]\n\
+         maxmemory = \"256MB\"\nappendfsync = \"everysec\"\n\n\
+         [[stores]]\nname = \"pg\"\nkind = \"postgres\"\nshared_buffers = \"64MB\"\n\
+         synchronous_commit = \"off\"\n\n\
+         [[systems]]\nname = \"s\"\nkind = \"session\"\nstore = \"small-redis\"\n\n\
+         [[systems]]\nname = \"j\"\nkind = \"jwt\"\nstore = \"pg\"\nrevocation = \"denylist\"\n"
+    );
+    let scenario = parse_ok(&text);
+    let [redis, postgres] = scenario.stores.as_slice() else {
+        panic!("two stores: {:?}", scenario.stores)
+    };
+    let OwnedServer::Redis(settings) = &redis.server else {
+        panic!("{redis:?}")
+    };
+    assert_eq!(settings.limits.cpus, Some(0.25));
+    assert_eq!(settings.limits.cores, Some(vec![0]));
+    assert_eq!(settings.maxmemory.as_deref(), Some("256MB"));
+    assert_eq!(settings.appendfsync.as_deref(), Some("everysec"));
+    let OwnedServer::Postgres(settings) = &postgres.server else {
+        panic!("{postgres:?}")
+    };
+    assert_eq!(settings.shared_buffers.as_deref(), Some("64MB"));
+    assert_eq!(settings.synchronous_commit.as_deref(), Some("off"));
+    assert!(
+        settings.durable,
+        "a run-owned PostgreSQL keeps PostgreSQL's durability"
+    );
+    let Target::Spawned(server) = &scenario.systems[0].target else {
+        panic!()
+    };
+    assert_eq!(
+        server.store(),
+        &StoreSpec::Owned {
+            name: "small-redis".into(),
+            kind: StoreKind::Redis
+        }
+    );
 }

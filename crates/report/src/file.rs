@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::{Report, SCHEMA_VERSION};
+use crate::model::{READS_VERSIONS, Report, SCHEMA_VERSION};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -28,7 +28,7 @@ pub enum Error {
     #[error("{path} is not an authbench report (no schema_version field)")]
     Foreign { path: PathBuf },
     #[error(
-        "{path} has schema_version {found}; this authbench reads version {SCHEMA_VERSION} \
+        "{path} has schema_version {found}; this authbench reads versions 1 to {SCHEMA_VERSION} \
          (re-run the scenario, or use the authbench that wrote it)"
     )]
     Version { path: PathBuf, found: u64 },
@@ -88,7 +88,10 @@ pub fn read(path: &Path) -> Result<Report, Error> {
         .ok_or_else(|| Error::Foreign {
             path: path.to_owned(),
         })?;
-    if found != u64::from(SCHEMA_VERSION) {
+    if !READS_VERSIONS
+        .iter()
+        .any(|&version| u64::from(version) == found)
+    {
         return Err(Error::Version {
             path: path.to_owned(),
             found,

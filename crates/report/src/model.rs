@@ -11,7 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a change would make an older reader misread a file.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Older versions this one still reads: version 1 lacks `stores`, which reads as none.
+pub const READS_VERSIONS: [u32; 2] = [1, SCHEMA_VERSION];
 
 /// One run of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -31,9 +34,51 @@ pub struct Report {
     pub load_model: LoadModel,
     pub slo: Slo,
     pub loadgen: LoadgenInfo,
+    /// The stores the run started itself (`[[stores]]`), with their limits as the kernel
+    /// enforced them. Empty when every store was given by URL or lives in the server.
+    #[serde(default)]
+    pub stores: Vec<OwnedStoreInfo>,
     pub systems: Vec<SystemInfo>,
     /// In the order they ran (rising load).
     pub steps: Vec<Step>,
+}
+
+/// A store the run started itself: what it was, how it was limited, and what the kernel says it
+/// enforced. A cap and a core list are emulations of a smaller store machine, and say so here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnedStoreInfo {
+    /// The name systems gave as their `store`.
+    pub name: String,
+    pub kind: StoreKind,
+    /// Where the servers reached it (password redacted).
+    pub url: String,
+    /// The server's pid (Redis; the postmaster for PostgreSQL).
+    pub pid: Option<u32>,
+    /// The cores it was pinned to, as the kernel lists them (`1`, `0-1`); none if not pinned.
+    pub cores: Option<String>,
+    /// The settings the run started it with that change the answer (`maxmemory`,
+    /// `appendfsync`, `shared_buffers`, `synchronous_commit`, `max_connections`, `fsync`).
+    pub settings: BTreeMap<String, String>,
+    pub cpu_cap: Option<CpuCap>,
+}
+
+/// A CPU cap on a store, as asked for and as the kernel held it over the whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CpuCap {
+    /// The cap asked for, in cores.
+    pub cores: f64,
+    /// Quota over period as read back from the kernel: the cap actually enforced.
+    pub enforced_cores: f64,
+    /// Which mechanism enforced it, e.g. `cgroup v1 cpu.cfs_quota_us`.
+    pub mechanism: String,
+    /// CFS periods in which the store ran, over the run.
+    pub periods: u64,
+    /// Periods in which it used its whole quota and was held back.
+    pub throttled_periods: u64,
+    /// Time its processes waited for the next period, over the run.
+    pub throttled_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

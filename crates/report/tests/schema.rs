@@ -81,6 +81,22 @@ fn sample_report() -> Report {
             cores: "1".into(),
             worker_threads: 1,
         },
+        stores: vec![OwnedStoreInfo {
+            name: "small-redis".into(),
+            kind: StoreKind::Redis,
+            url: "redis://127.0.0.1:6400".into(),
+            pid: Some(7),
+            cores: Some("1".into()),
+            settings: [("maxmemory".to_owned(), "64MB".to_owned())].into(),
+            cpu_cap: Some(CpuCap {
+                cores: 0.25,
+                enforced_cores: 0.25,
+                mechanism: "cgroup v1 cpu.cfs_quota_us".into(),
+                periods: 100,
+                throttled_periods: 40,
+                throttled_s: 1.5,
+            }),
+        }],
         systems: vec![SystemInfo {
             name: "a".into(),
             kind: SystemKind::Session,
@@ -208,6 +224,20 @@ fn a_written_report_validates_against_the_schema_and_reads_back_equal() {
     assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
 }
 
+/// A version-1 file (written before run-owned stores) reads as a run without any.
+#[test]
+fn a_version_1_report_reads_with_no_owned_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let mut value = serde_json::to_value(sample_report()).unwrap();
+    value["schema_version"] = 1.into();
+    value.as_object_mut().unwrap().remove("stores");
+    std::fs::write(&path, value.to_string()).unwrap();
+    let report = read(&path).expect("a version-1 report reads");
+    assert!(report.stores.is_empty());
+    assert_eq!(report.schema_version, 1);
+}
+
 #[test]
 fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -231,6 +261,13 @@ fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     std::fs::write(&path, r#"{"schema_version": 1, "steps": 3}"#).unwrap();
     let error = read(&path).unwrap_err();
     assert!(matches!(error, Error::Shape { .. }), "{error}");
+
+    std::fs::write(&path, r#"{"schema_version": 3}"#).unwrap();
+    let error = read(&path).unwrap_err();
+    assert!(
+        error.to_string().contains("reads versions 1 to 2"),
+        "{error}"
+    );
 
     let error = read(&dir.path().join("missing.json")).unwrap_err();
     assert!(error.to_string().contains("missing.json"), "{error}");

@@ -54,6 +54,7 @@ fn load_of(scenario: &Scenario, step: usize) -> f64 {
 pub(super) struct Measured<'a> {
     pub scenario: &'a Scenario,
     pub overrides: &'a [String],
+    pub stores: Vec<report::OwnedStoreInfo>,
     pub systems: Vec<SystemInfo>,
     pub turns: &'a [Turn],
     pub status: report::RunStatus,
@@ -81,6 +82,7 @@ pub(super) fn report(measured: Measured<'_>) -> Result<report::Report, output::E
         },
         slo: scenario.slo.clone(),
         loadgen: measured.loadgen,
+        stores: measured.stores,
         systems: measured.systems,
         steps,
     })

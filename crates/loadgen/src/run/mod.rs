@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //!
+//! - `stores`: the stores the run starts itself, capped and pinned as the scenario says.
 //! - `setup`: seeding, starting the systems, their probes.
 //! - `turn`: one system's measured turn at one step.
 //! - `assemble`: turns into report.json's steps (merged repeats, derived figures, flags).
@@ -12,6 +13,7 @@
 mod assemble;
 mod setup;
 mod store_sum;
+mod stores;
 mod turn;
 
 use std::path::PathBuf;
@@ -36,6 +38,11 @@ pub enum Error {
     System(#[from] crate::system::Error),
     #[error("system `{system}`: {message}")]
     Setup { system: String, message: String },
+    #[error("store `{store}`")]
+    Store {
+        store: String,
+        source: authbench_launch::Error,
+    },
 }
 
 /// What the command line adds to a scenario.
@@ -125,6 +132,16 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
         }
     });
 
+    // Declared before the systems: dropped (stopped) after them.
+    let owned = match stores::OwnedStores::start(scenario, &progress).await {
+        Ok(owned) => owned,
+        Err(error) => {
+            progress.finish();
+            return Err(error);
+        }
+    };
+    let resolved = owned.resolve(scenario);
+    let scenario = &resolved;
     let mut systems = match setup::start(scenario, options, &dir, &progress, started).await {
         Ok(systems) => systems,
         Err(error) => {
@@ -174,6 +191,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
     let report = assemble::report(assemble::Measured {
         scenario,
         overrides: &options.overrides,
+        stores: owned.infos(),
         systems: infos,
         turns: &turns,
         status,

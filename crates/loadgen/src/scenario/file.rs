@@ -27,7 +27,26 @@ pub struct ScenarioFile {
     pub slo: Option<SloFile>,
     pub pinning: Option<PinningFile>,
     #[serde(default)]
+    pub stores: Vec<StoreFile>,
+    #[serde(default)]
     pub systems: Vec<SystemFile>,
+}
+
+/// One `[[stores]]` entry: a store the run starts itself. Kinds share one flat table, so that a
+/// key of the other kind is reported as exactly that.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreFile {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub cpus: Option<f64>,
+    pub cores: Option<Vec<i64>>,
+    // Redis.
+    pub maxmemory: Option<String>,
+    pub appendfsync: Option<String>,
+    // PostgreSQL.
+    pub shared_buffers: Option<String>,
+    pub synchronous_commit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

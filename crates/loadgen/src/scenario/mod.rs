@@ -20,6 +20,7 @@ mod location;
 mod model;
 mod overrides;
 mod sections;
+mod stores;
 mod systems;
 mod validate;
 mod values;

@@ -32,6 +32,8 @@ pub struct Scenario {
     pub load: Load,
     pub timing: Timing,
     pub slo: Slo,
+    /// The stores the run starts itself (`[[stores]]`), which systems name as their store.
+    pub stores: Vec<OwnedStore>,
     /// In the order they take turns within a step. At least one; names unique.
     pub systems: Vec<System>,
     /// Cores for the spawned servers and for the load generator; `None`: no pinning.
@@ -200,6 +202,12 @@ pub enum StoreSpec {
     Postgres {
         url: String,
     },
+    /// One of the scenario's `[[stores]]`, by name: the run starts it, and replaces this with
+    /// its URL before any server starts.
+    Owned {
+        name: String,
+        kind: StoreKind,
+    },
 }
 
 impl StoreSpec {
@@ -209,6 +217,37 @@ impl StoreSpec {
             StoreSpec::Sqlite => StoreKind::Sqlite,
             StoreSpec::Redis { .. } => StoreKind::Redis,
             StoreSpec::Postgres { .. } => StoreKind::Postgres,
+            StoreSpec::Owned { kind, .. } => *kind,
+        }
+    }
+}
+
+/// A store the run starts itself, from the system's binaries, with these limits and settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnedStore {
+    /// Unique among the stores; what systems write as their `store`.
+    pub name: String,
+    pub server: OwnedServer,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnedServer {
+    Redis(authbench_launch::RedisSettings),
+    Postgres(authbench_launch::PostgresSettings),
+}
+
+impl OwnedServer {
+    pub fn kind(&self) -> StoreKind {
+        match self {
+            OwnedServer::Redis(_) => StoreKind::Redis,
+            OwnedServer::Postgres(_) => StoreKind::Postgres,
+        }
+    }
+
+    pub fn limits(&self) -> &authbench_launch::Limits {
+        match self {
+            OwnedServer::Redis(settings) => &settings.limits,
+            OwnedServer::Postgres(settings) => &settings.limits,
         }
     }
 }

@@ -10,16 +10,26 @@ use authbench_contract::SystemKind;
 
 use super::file::{SystemFile, Urls};
 use super::model::{
-    Alg, External, MAX_REPLICAS, Revocation, Routing, Server, StoreSpec, System, Target, Transport,
+    Alg, External, MAX_REPLICAS, OwnedStore, Revocation, Routing, Server, StoreSpec, System,
+    Target, Transport,
 };
 use super::values;
 
+/// The scenario's `[[stores]]`: those that validated, and the names of all of them, so that a
+/// system naming a refused store is not refused a second time for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Declared<'a> {
+    pub owned: &'a [OwnedStore],
+    pub names: &'a [String],
+}
+
 /// Every system, in file order; relative `credentials_csv` paths are resolved against
-/// `scenario_dir`.
+/// `scenario_dir`, and a `store` that names one of `stores` is that run-owned store.
 pub fn systems(
     checker: &mut Checker<'_>,
     files: Vec<SystemFile>,
     scenario_dir: &Path,
+    stores: Declared<'_>,
 ) -> Option<Vec<System>> {
     if files.is_empty() {
         checker.problem(
@@ -39,7 +49,7 @@ pub fn systems(
         // Messages about the system's other keys say which system, even if its name is bad.
         let label = file.name.clone().unwrap_or_else(|| prefix.clone());
         let scale = scale(checker, &file, &prefix);
-        let target = target(checker, file, &prefix, &label, scenario_dir);
+        let target = target(checker, file, &prefix, &label, (scenario_dir, stores));
         if let (Some(name), Some(target), Some((replicas, routing))) = (name, target, scale) {
             systems.push(System {
                 name,
@@ -166,7 +176,7 @@ fn target(
     file: SystemFile,
     prefix: &str,
     name: &str,
-    scenario_dir: &Path,
+    (scenario_dir, stores): (&Path, Declared<'_>),
 ) -> Option<Target> {
     let kind = checker.required(
         file.kind,
@@ -188,10 +198,10 @@ fn target(
         }
     }
     let target = match kind {
-        SystemKind::Session => session(checker, file, prefix, name).map(Target::Spawned),
-        SystemKind::Jwt => jwt(checker, file, prefix, name).map(Target::Spawned),
+        SystemKind::Session => session(checker, file, prefix, name, stores).map(Target::Spawned),
+        SystemKind::Jwt => jwt(checker, file, prefix, name, stores).map(Target::Spawned),
         SystemKind::External => {
-            external(checker, file, prefix, name, scenario_dir).map(Target::External)
+            external(checker, file, prefix, name, (scenario_dir, stores)).map(Target::External)
         }
     };
     if misplaced { None } else { target }
@@ -202,8 +212,15 @@ fn session(
     file: SystemFile,
     prefix: &str,
     name: &str,
+    stores: Declared<'_>,
 ) -> Option<Server> {
-    let store = spawned_store(checker, file.store, SystemKind::Session, prefix, name);
+    let store = spawned_store(
+        checker,
+        file.store,
+        SystemKind::Session,
+        (prefix, name),
+        stores,
+    );
     let expiry = "every session would expire at once";
     let ttl = optional_lifetime(checker, file.ttl, &format!("{prefix}.ttl"), expiry);
     let idle_key = format!("{prefix}.idle_timeout");
@@ -216,8 +233,14 @@ fn session(
     })
 }
 
-fn jwt(checker: &mut Checker<'_>, file: SystemFile, prefix: &str, name: &str) -> Option<Server> {
-    let store = spawned_store(checker, file.store, SystemKind::Jwt, prefix, name);
+fn jwt(
+    checker: &mut Checker<'_>,
+    file: SystemFile,
+    prefix: &str,
+    name: &str,
+    stores: Declared<'_>,
+) -> Option<Server> {
+    let store = spawned_store(checker, file.store, SystemKind::Jwt, (prefix, name), stores);
     let access_key = format!("{prefix}.access_ttl");
     let expiry = "every token would expire at once";
     let access_ttl = optional_lifetime(checker, file.access_ttl, &access_key, expiry);
@@ -230,13 +253,14 @@ fn jwt(checker: &mut Checker<'_>, file: SystemFile, prefix: &str, name: &str) ->
     })
 }
 
-/// The store a spawned server keeps its state in: required for both spawned kinds.
+/// The store a spawned server keeps its state in: required for both spawned kinds; the name of
+/// a run-owned store, or a store as `--store` takes it.
 fn spawned_store(
     checker: &mut Checker<'_>,
     text: Option<String>,
     kind: SystemKind,
-    prefix: &str,
-    name: &str,
+    (prefix, name): (&str, &str),
+    stores: Declared<'_>,
 ) -> Option<StoreSpec> {
     let key = format!("{prefix}.store");
     let purpose = format!(
@@ -245,6 +269,16 @@ fn spawned_store(
         values::STORE_FORMS
     );
     let text = checker.required(text, &key, &purpose)?;
+    if let Some(owned) = stores.owned.iter().find(|store| store.name == text) {
+        return Some(StoreSpec::Owned {
+            name: owned.name.clone(),
+            kind: owned.server.kind(),
+        });
+    }
+    if stores.names.contains(&text) {
+        // A store entry that was refused: its own problem says why.
+        return None;
+    }
     store(checker, &text, &key, name)
 }
 
@@ -291,7 +325,7 @@ fn external(
     file: SystemFile,
     prefix: &str,
     name: &str,
-    scenario_dir: &Path,
+    (scenario_dir, stores): (&Path, Declared<'_>),
 ) -> Option<External> {
     let base_key = format!("{prefix}.base_url");
     let given = checker.required(
@@ -342,9 +376,20 @@ fn external(
     let store_key = format!("{prefix}.store");
     let store = match file.store {
         None => Some(None),
+        Some(text) if stores.names.contains(&text) => {
+            checker.problem(
+                &store_key,
+                format!(
+                    "{text:?} is a store the run starts, and an external server cannot be made to \
+                     use it; give the URL of the store the external server uses, or leave \
+                     `store` out"
+                ),
+            );
+            None
+        }
         Some(text) => match store(checker, &text, &store_key, name)? {
             spec @ (StoreSpec::Redis { .. } | StoreSpec::Postgres { .. }) => Some(Some(spec)),
-            StoreSpec::Memory | StoreSpec::Sqlite => {
+            StoreSpec::Memory | StoreSpec::Sqlite | StoreSpec::Owned { .. } => {
                 checker.problem(
                     &store_key,
                     format!(

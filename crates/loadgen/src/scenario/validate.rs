@@ -10,7 +10,8 @@ use super::file::ScenarioFile;
 use super::load::{load, users};
 use super::model::{MainDb, Scenario};
 use super::sections::{argon2, flow, pinning, slo, timing};
-use super::systems::systems;
+use super::stores::stores;
+use super::systems::{Declared, systems};
 use super::values;
 
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,7 +68,13 @@ pub fn validate(
     let slo = slo(checker, file.slo, flow.as_ref());
     let pinning = checker.optional(file.pinning, pinning);
     let scenario_dir = path.parent().unwrap_or(Path::new(""));
-    let systems = systems(checker, file.systems, scenario_dir);
+    let declared: Vec<String> = file.stores.iter().filter_map(|s| s.name.clone()).collect();
+    let stores = stores(checker, file.stores);
+    let owned = Declared {
+        owned: stores.as_deref().unwrap_or_default(),
+        names: &declared,
+    };
+    let systems = systems(checker, file.systems, scenario_dir, owned);
 
     let (
         Some(name),
@@ -80,6 +87,7 @@ pub fn validate(
         Some(flow),
         Some(timing),
         Some(slo),
+        Some(stores),
         Some(systems),
         Some(pinning),
         Some(server_workers),
@@ -95,6 +103,7 @@ pub fn validate(
         flow,
         timing,
         slo,
+        stores,
         systems,
         pinning,
         server_workers,
@@ -119,6 +128,7 @@ pub fn validate(
         load,
         timing,
         slo,
+        stores,
         systems,
         pinning,
         server_workers,

@@ -59,8 +59,9 @@ pub fn is_name(text: &str) -> bool {
 pub const NAME_RULE: &str = "use letters, digits, `-` and `_` only";
 
 pub const STORE_FORMS: &str = "\"memory\", \"sqlite\" (a fresh file in the run's folder), a \
-                               redis:// URL (rediss://, redis+unix://, unix://), or a postgres:// \
-                               or postgresql:// URL";
+                               redis:// URL (rediss://, redis+unix://, unix://), a postgres:// \
+                               or postgresql:// URL, or the name of one of the scenario's \
+                               [[stores]]";
 
 /// A store as a spawned server's `--store` takes it (after `${VAR}` expansion). The URL is
 /// classified by the contract's [`StoreUrl`]; `sqlite` alone means a fresh file, and an SQLite

@@ -109,12 +109,68 @@ pub fn scenario(report: &Report) -> Markup {
                 }
             }
         }
+        @if !report.stores.is_empty() {
+            (owned_stores(report))
+        }
         h3 { "Source" }
         p {
             "Run it again with " code { "authbench run " (scenario.path) }
             " (this text, saved to that path)."
         }
         pre.source { code { (scenario.source) } }
+    }
+}
+
+/// The stores the run started, and the limits the kernel enforced on them: a cap or a core list
+/// emulates a smaller store machine, and the table says which emulation ran.
+fn owned_stores(report: &Report) -> Markup {
+    html! {
+        h3 { "Stores the run started" }
+        div.table-wrap {
+            table.data {
+                thead {
+                    tr {
+                        th { "Store" } th { "Kind" } th { "URL" } th { "CPU cap" }
+                        th.num { "Throttled periods" } th { "Cores" } th { "Settings" }
+                    }
+                }
+                tbody {
+                    @for store in &report.stores {
+                        tr {
+                            th scope="row" { (store.name) }
+                            td { (store.kind.as_str()) }
+                            td { code { (store.url) } }
+                            td {
+                                @match &store.cpu_cap {
+                                    Some(cap) => {
+                                        (short(cap.cores)) " cores asked, "
+                                        (short(cap.enforced_cores)) " enforced ("
+                                        (cap.mechanism) ")"
+                                    }
+                                    None => "none",
+                                }
+                            }
+                            td.num {
+                                @match &store.cpu_cap {
+                                    Some(cap) => {
+                                        (cap.throttled_periods) " of " (cap.periods)
+                                        " (" (short(cap.throttled_s)) " s held back)"
+                                    }
+                                    None => "–",
+                                }
+                            }
+                            td { (store.cores.as_deref().unwrap_or("any")) }
+                            td.settings {
+                                @for (i, (key, value)) in store.settings.iter().enumerate() {
+                                    @if i > 0 { " " }
+                                    code { (key) "=" (value) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,205 @@
+//! The stores a run owns (`[[stores]]`): started before the systems, in the order written, each
+//! system's `store = "<name>"` replaced by the started store's URL, and stopped when the run
+//! ends (dropped; if the run is killed, the kernel stops them, since they are started with a
+//! parent-death signal). What the report says of each is read at the end, when the kernel's
+//! throttling counters cover the whole run.
+
+use std::collections::BTreeMap;
+
+use authbench_launch::{PostgresServer, RedisServer};
+use authbench_report::{CpuCap, OwnedStoreInfo};
+
+use super::Error;
+use crate::probe::redact;
+use crate::progress::Progress;
+use crate::scenario::{OwnedServer, OwnedStore, Scenario, Server, StoreSpec, Target};
+
+/// One started store, and the entry that asked for it.
+#[derive(Debug)]
+struct Started {
+    spec: OwnedStore,
+    server: Running,
+}
+
+#[derive(Debug)]
+enum Running {
+    Redis(RedisServer),
+    Postgres(PostgresServer),
+}
+
+impl Running {
+    fn url(&self) -> String {
+        match self {
+            Running::Redis(server) => server.url(),
+            Running::Postgres(server) => server.admin_url(),
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Running::Redis(server) => server.pid(),
+            Running::Postgres(server) => server.pid(),
+        }
+    }
+
+    fn cpu_group(&self) -> Option<&authbench_launch::cgroup::CpuGroup> {
+        match self {
+            Running::Redis(server) => server.cpu_group(),
+            Running::Postgres(server) => server.cpu_group(),
+        }
+    }
+}
+
+/// The run's own stores, running.
+#[derive(Debug, Default)]
+pub(super) struct OwnedStores {
+    started: Vec<Started>,
+}
+
+impl OwnedStores {
+    /// Starts every store of `scenario`, one after the other. A store that cannot start (or
+    /// cannot be capped as asked) stops the run before anything is measured; those already
+    /// started are stopped as this returns.
+    pub async fn start(scenario: &Scenario, progress: &Progress) -> Result<OwnedStores, Error> {
+        let mut owned = OwnedStores::default();
+        for spec in &scenario.stores {
+            let server = spec.server.clone();
+            // Launching blocks (initdb takes a second or two): keep it off the runtime's workers.
+            let started = tokio::task::spawn_blocking(move || match server {
+                OwnedServer::Redis(settings) => RedisServer::start(&settings).map(Running::Redis),
+                OwnedServer::Postgres(settings) => {
+                    PostgresServer::start(&settings).map(Running::Postgres)
+                }
+            })
+            .await
+            .map_err(|error| Error::Store {
+                store: spec.name.clone(),
+                source: authbench_launch::Error::Failed {
+                    server: spec.name.clone(),
+                    why: error.to_string(),
+                },
+            })?
+            .map_err(|source| Error::Store {
+                store: spec.name.clone(),
+                source,
+            })?;
+            progress.note(&format!(
+                "started store {} ({}) at {}{}",
+                spec.name,
+                spec.server.kind().as_str(),
+                redact(&started.url()),
+                limits_shown(&spec.server)
+            ));
+            owned.started.push(Started {
+                spec: spec.clone(),
+                server: started,
+            });
+        }
+        Ok(owned)
+    }
+
+    /// `scenario` with every system's run-owned store replaced by the started store's URL.
+    pub fn resolve(&self, scenario: &Scenario) -> Scenario {
+        let mut resolved = scenario.clone();
+        for system in &mut resolved.systems {
+            if let Target::Spawned(server) = &mut system.target {
+                let store = match server {
+                    Server::Session { store, .. } | Server::Jwt { store, .. } => store,
+                };
+                if let StoreSpec::Owned { name, .. } = store {
+                    let started = self
+                        .started
+                        .iter()
+                        .find(|started| &started.spec.name == name)
+                        .expect("validation resolved every store name");
+                    let url = started.server.url();
+                    *store = match started.server {
+                        Running::Redis(_) => StoreSpec::Redis { url },
+                        Running::Postgres(_) => StoreSpec::Postgres { url },
+                    };
+                }
+            }
+        }
+        resolved
+    }
+
+    /// What the report says of each store, read now.
+    pub fn infos(&self) -> Vec<OwnedStoreInfo> {
+        self.started.iter().map(info).collect()
+    }
+}
+
+fn info(started: &Started) -> OwnedStoreInfo {
+    let limits = started.spec.server.limits();
+    let cpu_cap = match (limits.cpus, started.server.cpu_group()) {
+        (Some(cores), Some(group)) => group.enforced().ok().map(|enforced| CpuCap {
+            cores,
+            enforced_cores: enforced.cores,
+            mechanism: group.version().as_str().to_owned(),
+            periods: enforced.periods,
+            throttled_periods: enforced.throttled_periods,
+            throttled_s: enforced.throttled_us as f64 / 1e6,
+        }),
+        _ => None,
+    };
+    OwnedStoreInfo {
+        name: started.spec.name.clone(),
+        kind: started.spec.server.kind(),
+        url: redact(&started.server.url()),
+        pid: started.server.pid(),
+        cores: limits.cores.as_ref().map(|cores| {
+            let listed: Vec<String> = cores.iter().map(usize::to_string).collect();
+            listed.join(",")
+        }),
+        settings: settings(&started.spec.server),
+        cpu_cap,
+    }
+}
+
+/// The settings that change the answer, as the store was started with them.
+fn settings(server: &OwnedServer) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::new();
+    match server {
+        OwnedServer::Redis(redis) => {
+            let persistence = match &redis.appendfsync {
+                Some(fsync) => format!("appendonly, appendfsync {fsync}"),
+                None => "none".to_owned(),
+            };
+            settings.insert("persistence".to_owned(), persistence);
+            let maxmemory = redis.maxmemory.clone().unwrap_or_else(|| "none".into());
+            settings.insert("maxmemory".to_owned(), maxmemory);
+        }
+        OwnedServer::Postgres(postgres) => {
+            let or_default =
+                |value: &Option<String>| value.clone().unwrap_or_else(|| "default".to_owned());
+            settings.insert(
+                "shared_buffers".to_owned(),
+                or_default(&postgres.shared_buffers),
+            );
+            settings.insert(
+                "synchronous_commit".to_owned(),
+                or_default(&postgres.synchronous_commit),
+            );
+            settings.insert(
+                "max_connections".to_owned(),
+                postgres.max_connections.to_string(),
+            );
+            let fsync = if postgres.durable { "on" } else { "off" };
+            settings.insert("fsync".to_owned(), fsync.to_owned());
+        }
+    }
+    settings
+}
+
+/// `, capped at 0.25 cores, on cores 1` for the progress line.
+fn limits_shown(server: &OwnedServer) -> String {
+    let limits = server.limits();
+    let mut shown = String::new();
+    if let Some(cpus) = limits.cpus {
+        shown.push_str(&format!(", capped at {cpus} cores"));
+    }
+    if let Some(cores) = &limits.cores {
+        shown.push_str(&format!(", on cores {cores:?}"));
+    }
+    shown
+}

@@ -1,0 +1,235 @@
+//! `[[stores]]` tables to [`OwnedStore`]s: stores the run starts itself, with a CPU cap the
+//! kernel enforces, cores, and the settings that change the answer. Keys of the other kind (a
+//! `maxmemory` on PostgreSQL) are named as such.
+
+use authbench_launch::{Limits, PostgresSettings, RedisSettings};
+
+use super::checker::Checker;
+use super::file::StoreFile;
+use super::model::{OwnedServer, OwnedStore};
+use super::values;
+
+/// The smallest cap the kernel takes (a 1 ms quota in a 100 ms period).
+const MIN_CPUS: f64 = 0.01;
+
+/// Every store, in file order.
+pub fn stores(checker: &mut Checker<'_>, files: Vec<StoreFile>) -> Option<Vec<OwnedStore>> {
+    let problems_before = checker.problems.len();
+    let mut stores: Vec<OwnedStore> = Vec::with_capacity(files.len());
+    for (index, file) in files.into_iter().enumerate() {
+        let prefix = format!("stores[{index}]");
+        let name = store_name(checker, file.name.as_deref(), &prefix, &stores);
+        let limits = limits(checker, &file, &prefix);
+        let server = limits.and_then(|limits| server(checker, file, &prefix, limits));
+        if let (Some(name), Some(server)) = (name, server) {
+            stores.push(OwnedStore { name, server });
+        }
+    }
+    (checker.problems.len() == problems_before).then_some(stores)
+}
+
+fn store_name(
+    checker: &mut Checker<'_>,
+    name: Option<&str>,
+    prefix: &str,
+    earlier: &[OwnedStore],
+) -> Option<String> {
+    let key = format!("{prefix}.name");
+    let name = checker.required(
+        name,
+        &key,
+        "each store needs a unique name, which systems give as their `store`",
+    )?;
+    if !values::is_name(name) || name == "memory" || name == "sqlite" {
+        checker.problem(
+            &key,
+            format!(
+                "{name:?} is not a valid store name; {} (and not \"memory\" or \"sqlite\", which \
+                 are stores of their own)",
+                values::NAME_RULE
+            ),
+        );
+        return None;
+    }
+    if earlier.iter().any(|store| store.name == name) {
+        checker.problem(
+            &key,
+            format!("{name:?} names another store too; names must be unique"),
+        );
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+fn limits(checker: &mut Checker<'_>, file: &StoreFile, prefix: &str) -> Option<Limits> {
+    let cpus = match file.cpus {
+        Some(cpus) if !(cpus.is_finite() && cpus >= MIN_CPUS) => {
+            checker.problem(
+                format!("{prefix}.cpus"),
+                format!(
+                    "{cpus} is out of range; a CPU cap is at least {MIN_CPUS} cores (the kernel's \
+                     smallest quota), e.g. 0.25 for a quarter of one core"
+                ),
+            );
+            return None;
+        }
+        cpus => cpus,
+    };
+    let cores = match &file.cores {
+        None => None,
+        Some(cores) => Some(core_list(checker, cores, &format!("{prefix}.cores"))?),
+    };
+    Some(Limits { cpus, cores })
+}
+
+fn core_list(checker: &mut Checker<'_>, cores: &[i64], key: &str) -> Option<Vec<usize>> {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores.is_empty() {
+        checker.problem(
+            key,
+            "is empty; list the cores the store may run on, e.g. [1]",
+        );
+        return None;
+    }
+    let mut list = Vec::with_capacity(cores.len());
+    for &core in cores {
+        match usize::try_from(core) {
+            Ok(core) if core < available => list.push(core),
+            _ => {
+                checker.problem(
+                    key,
+                    format!(
+                        "core {core} does not exist here: this machine has cores 0 to {}",
+                        available - 1
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(list)
+}
+
+fn server(
+    checker: &mut Checker<'_>,
+    file: StoreFile,
+    prefix: &str,
+    limits: Limits,
+) -> Option<OwnedServer> {
+    let kind_key = format!("{prefix}.kind");
+    let kind = checker.required(
+        file.kind.as_deref(),
+        &kind_key,
+        "say which store to start: \"redis\" or \"postgres\"",
+    )?;
+    let redis_keys = [
+        ("maxmemory", file.maxmemory.is_some()),
+        ("appendfsync", file.appendfsync.is_some()),
+    ];
+    let postgres_keys = [
+        ("shared_buffers", file.shared_buffers.is_some()),
+        ("synchronous_commit", file.synchronous_commit.is_some()),
+    ];
+    let foreign = |checker: &mut Checker<'_>, keys: &[(&str, bool)], owner: &str| {
+        let mut clean = true;
+        for (key, set) in keys {
+            if *set {
+                checker.problem(
+                    format!("{prefix}.{key}"),
+                    format!("applies to {owner} stores only; this store is kind = {kind:?}"),
+                );
+                clean = false;
+            }
+        }
+        clean
+    };
+    match kind {
+        "redis" => {
+            let clean = foreign(checker, &postgres_keys, "postgres");
+            let appendfsync = match file.appendfsync.as_deref() {
+                None => None,
+                Some(fsync @ ("always" | "everysec" | "no")) => Some(fsync.to_owned()),
+                Some(other) => {
+                    checker.problem(
+                        format!("{prefix}.appendfsync"),
+                        format!(
+                            "{other:?} is not an appendfsync policy; allowed: \"always\", \
+                             \"everysec\", \"no\" (leave it out for no persistence)"
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let maxmemory = match file.maxmemory {
+                Some(text) => Some(memory_size(checker, &text, &format!("{prefix}.maxmemory"))?),
+                None => None,
+            };
+            clean.then_some(OwnedServer::Redis(RedisSettings {
+                limits,
+                maxmemory,
+                appendfsync,
+            }))
+        }
+        "postgres" => {
+            let clean = foreign(checker, &redis_keys, "redis");
+            let synchronous_commit = match file.synchronous_commit.as_deref() {
+                None => None,
+                Some(value @ ("on" | "off" | "local" | "remote_write" | "remote_apply")) => {
+                    Some(value.to_owned())
+                }
+                Some(other) => {
+                    checker.problem(
+                        format!("{prefix}.synchronous_commit"),
+                        format!(
+                            "{other:?} is not a synchronous_commit setting; allowed: \"on\", \
+                             \"off\", \"local\", \"remote_write\", \"remote_apply\""
+                        ),
+                    );
+                    return None;
+                }
+            };
+            let shared_buffers = match file.shared_buffers {
+                Some(text) => Some(memory_size(
+                    checker,
+                    &text,
+                    &format!("{prefix}.shared_buffers"),
+                )?),
+                None => None,
+            };
+            clean.then_some(OwnedServer::Postgres(PostgresSettings {
+                limits,
+                shared_buffers,
+                synchronous_commit,
+                ..PostgresSettings::default()
+            }))
+        }
+        other => {
+            checker.problem(
+                &kind_key,
+                format!(
+                    "{other:?} is not a store the run can start; allowed: \"redis\", \"postgres\""
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A memory size as both Redis and PostgreSQL read it: digits, then `kB`, `MB` or `GB` (the
+/// case PostgreSQL insists on), e.g. `256MB`. Checked here, since a server refuses anything else
+/// only once started.
+fn memory_size(checker: &mut Checker<'_>, text: &str, key: &str) -> Option<String> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let ok = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && matches!(unit, "kB" | "MB" | "GB");
+    if !ok {
+        checker.problem(
+            key,
+            format!("{text:?} is not a memory size; write digits and kB, MB or GB, e.g. \"256MB\""),
+        );
+        return None;
+    }
+    Some(text.to_owned())
+}
