@@ -41,6 +41,22 @@ pub enum Command {
     Compare(CompareArgs),
     /// Capacity plan from a run: instances, store throughput, CPU and memory for a target rate.
     Plan(PlanArgs),
+    /// Put a network distance in front of a TCP server: forward connections to --target, every
+    /// chunk held for half of --rtt each way (what a run uses for a store's `rtt`).
+    Relay(RelayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The server to forward to, HOST:PORT.
+    #[arg(long)]
+    pub target: SocketAddr,
+    /// The round trip to add, e.g. 1ms or 500us.
+    #[arg(long, value_parser = parse_duration)]
+    pub rtt: Duration,
+    /// Stop when stdin reaches its end (the run holds the other end).
+    #[arg(long, hide = true)]
+    pub exit_with_stdin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
-//! `authbench run` with a store the run starts itself: a Redis capped to a fraction of a core
-//! and pinned, that the session server uses by name. The report records the store, the cap the
-//! kernel enforced and how often it throttled; the store is gone when the run ends.
+//! `authbench run` with a store the run starts itself: a Redis capped to a fraction of a core,
+//! pinned, and 1 ms away behind a delay relay, that the session server uses by name. The report
+//! records the store, the cap the kernel enforced and how often it throttled, and the round trip
+//! measured through the relay; the store and the relay are gone when the run ends.
 
 use std::process::{Command, Stdio};
 
@@ -36,6 +37,7 @@ kind = "redis"
 cpus = 0.2
 cores = [0]
 maxmemory = "64MB"
+rtt = "1ms"
 
 [[systems]]
 name = "session-redis"
@@ -76,6 +78,13 @@ fn a_run_owned_capped_store_is_started_recorded_and_removed() {
     assert_eq!(cap.cores, 0.2);
     assert!((cap.enforced_cores - 0.2).abs() < 1e-9, "{cap:?}");
     assert!(cap.periods > 0, "the store ran under the cap: {cap:?}");
+    let network = store.network.as_ref().expect("the distance is recorded");
+    assert_eq!(network.rtt_ms, 1.0);
+    assert!(
+        (0.9..1.3).contains(&network.measured_rtt_ms),
+        "measured {network:?}"
+    );
+    assert!(network.relay_cpu_s > 0.0, "the relay's own CPU is counted");
     let system = &report.systems[0];
     assert!(system.base_url.starts_with("http://"));
     assert_eq!(
@@ -99,6 +108,10 @@ fn a_run_owned_capped_store_is_started_recorded_and_removed() {
     assert!(
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "the store is stopped when the run ends"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{}", network.relay_pid)).exists(),
+        "the relay is stopped when the run ends"
     );
     let html = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
     assert!(html.contains("Stores the run started"));

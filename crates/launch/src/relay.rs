@@ -163,3 +163,80 @@ fn wait_until(due: Instant) {
         }
     }
 }
+
+/// `authbench relay` in a process of its own (pinned where asked, its CPU countable apart from
+/// the load generator's), stopped when dropped, when its stdin closes, or when we die.
+#[derive(Debug)]
+pub struct RelayProcess {
+    address: SocketAddr,
+    rtt: Duration,
+    child: std::process::Child,
+}
+
+impl RelayProcess {
+    /// Runs `exe relay --target TARGET --rtt RTT` on `cores` and waits for its address.
+    pub fn start(
+        exe: &std::path::Path,
+        target: SocketAddr,
+        rtt: Duration,
+        cores: Option<Vec<usize>>,
+    ) -> Result<RelayProcess, crate::Error> {
+        use std::io::BufRead as _;
+        let failed = |why: String| crate::Error::Failed {
+            server: format!("the delay relay to {target}"),
+            why,
+        };
+        let mut command = std::process::Command::new(exe);
+        command
+            .args(["relay", "--target", &target.to_string()])
+            .arg("--rtt")
+            .arg(format!("{}us", rtt.as_micros()))
+            .arg("--exit-with-stdin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        let mut placement = crate::process::Placement::new(crate::process::SIGKILL);
+        placement.cores = cores;
+        let mut child = crate::process::spawn(command, placement)
+            .map_err(|error| failed(format!("cannot run {}: {error}", exe.display())))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| failed("no stdout".into()))?;
+        let mut line = String::new();
+        let _ = io::BufReader::new(stdout).read_line(&mut line);
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|address| address.parse().ok());
+        match address {
+            Some(address) => Ok(RelayProcess {
+                address,
+                rtt,
+                child,
+            }),
+            None => {
+                crate::process::stop_child(&mut child, crate::process::SIGKILL, Duration::ZERO);
+                Err(failed(format!("it did not say where it listens: {line:?}")))
+            }
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn rtt(&self) -> Duration {
+        self.rtt
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        crate::process::stop_child(&mut self.child, crate::process::SIGKILL, Duration::ZERO);
+    }
+}

@@ -61,6 +61,29 @@ pub struct OwnedStoreInfo {
     /// `appendfsync`, `shared_buffers`, `synchronous_commit`, `max_connections`, `fsync`).
     pub settings: BTreeMap<String, String>,
     pub cpu_cap: Option<CpuCap>,
+    /// The emulated distance between the servers and the store, where one was asked for.
+    #[serde(default)]
+    pub network: Option<NetworkEmulation>,
+}
+
+/// A network distance emulated between the servers and a store, and what it measured of itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEmulation {
+    /// What ran, e.g. `delay relay (authbench relay), half the RTT each way`.
+    pub mechanism: String,
+    /// The round trip asked for.
+    pub rtt_ms: f64,
+    /// The round trip measured through the relay before the steps (median of pings to the
+    /// store), less the direct one: the distance the servers actually had.
+    pub measured_rtt_ms: f64,
+    /// The median ping to the store without the relay, for comparison.
+    pub direct_rtt_ms: f64,
+    pub relay_pid: u32,
+    /// The cores the relay ran on; none if unpinned.
+    pub relay_cores: Option<String>,
+    /// The relay process's CPU over the whole run: the cost of the emulation itself.
+    pub relay_cpu_s: f64,
 }
 
 /// A CPU cap on a store, as asked for and as the kernel held it over the whole run.

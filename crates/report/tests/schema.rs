@@ -96,6 +96,15 @@ fn sample_report() -> Report {
                 throttled_periods: 40,
                 throttled_s: 1.5,
             }),
+            network: Some(NetworkEmulation {
+                mechanism: "delay relay".into(),
+                rtt_ms: 1.0,
+                measured_rtt_ms: 1.05,
+                direct_rtt_ms: 0.03,
+                relay_pid: 8,
+                relay_cores: None,
+                relay_cpu_s: 0.2,
+            }),
         }],
         systems: vec![SystemInfo {
             name: "a".into(),

@@ -12,6 +12,7 @@
 //!
 //! # Layout
 //!
+//! - `ping`: the round trip to a store in its own protocol (with and without a delay relay).
 //! - `machine`: the machine the run ran on (CPU, memory, OS, kernel).
 //! - [`process`]: CPU time, RSS and peak RSS of a PID, and resetting the peak per step.
 //! - [`redis`]: [`RedisProbe`], from `INFO all`.
@@ -25,6 +26,7 @@
 mod error;
 pub(crate) mod machine;
 pub mod metrics;
+pub(crate) mod ping;
 pub mod postgres;
 pub mod process;
 mod prometheus;

@@ -133,7 +133,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
     });
 
     // Declared before the systems: dropped (stopped) after them.
-    let owned = match stores::OwnedStores::start(scenario, &progress).await {
+    let owned = match stores::OwnedStores::start(scenario, options, &progress).await {
         Ok(owned) => owned,
         Err(error) => {
             progress.finish();

@@ -5,20 +5,33 @@
 //! throttling counters cover the whole run.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
 
+use authbench_launch::relay::RelayProcess;
 use authbench_launch::{PostgresServer, RedisServer};
-use authbench_report::{CpuCap, OwnedStoreInfo};
+use authbench_report::{CpuCap, NetworkEmulation, OwnedStoreInfo};
 
-use super::Error;
+use super::{Error, Options};
 use crate::probe::redact;
 use crate::progress::Progress;
 use crate::scenario::{OwnedServer, OwnedStore, Scenario, Server, StoreSpec, Target};
 
-/// One started store, and the entry that asked for it.
+/// One started store, the entry that asked for it, and the relay in front of it if any.
 #[derive(Debug)]
 struct Started {
     spec: OwnedStore,
     server: Running,
+    distance: Option<Distance>,
+}
+
+/// A delay relay in front of a store, and the round trips measured before the steps.
+#[derive(Debug)]
+struct Distance {
+    relay: RelayProcess,
+    cores: Option<Vec<usize>>,
+    direct: Duration,
+    through: Duration,
 }
 
 #[derive(Debug)]
@@ -29,9 +42,21 @@ enum Running {
 
 impl Running {
     fn url(&self) -> String {
+        self.url_at(self.port())
+    }
+
+    /// The store's URL with `port` for its own (a relay's in front of it).
+    fn url_at(&self, port: u16) -> String {
         match self {
-            Running::Redis(server) => server.url(),
-            Running::Postgres(server) => server.admin_url(),
+            Running::Redis(_) => format!("redis://127.0.0.1:{port}"),
+            Running::Postgres(_) => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        match self {
+            Running::Redis(server) => server.port(),
+            Running::Postgres(server) => server.port(),
         }
     }
 
@@ -60,7 +85,11 @@ impl OwnedStores {
     /// Starts every store of `scenario`, one after the other. A store that cannot start (or
     /// cannot be capped as asked) stops the run before anything is measured; those already
     /// started are stopped as this returns.
-    pub async fn start(scenario: &Scenario, progress: &Progress) -> Result<OwnedStores, Error> {
+    pub async fn start(
+        scenario: &Scenario,
+        options: &Options,
+        progress: &Progress,
+    ) -> Result<OwnedStores, Error> {
         let mut owned = OwnedStores::default();
         for spec in &scenario.stores {
             let server = spec.server.clone();
@@ -90,9 +119,37 @@ impl OwnedStores {
                 redact(&started.url()),
                 limits_shown(&spec.server)
             ));
+            let distance = match spec.rtt {
+                Some(rtt) => {
+                    let cores = scenario
+                        .pinning
+                        .as_ref()
+                        .map(|pinning| pinning.loadgen.iter().map(|&core| core as usize).collect());
+                    let distance =
+                        distance(&started, rtt, cores, options)
+                            .await
+                            .map_err(|source| Error::Store {
+                                store: spec.name.clone(),
+                                source,
+                            })?;
+                    progress.note(&format!(
+                        "store {} sits {} ms away behind a delay relay (measured {:.3} ms)",
+                        spec.name,
+                        rtt.as_secs_f64() * 1e3,
+                        distance
+                            .through
+                            .saturating_sub(distance.direct)
+                            .as_secs_f64()
+                            * 1e3
+                    ));
+                    Some(distance)
+                }
+                None => None,
+            };
             owned.started.push(Started {
                 spec: spec.clone(),
                 server: started,
+                distance,
             });
         }
         Ok(owned)
@@ -112,7 +169,10 @@ impl OwnedStores {
                         .iter()
                         .find(|started| &started.spec.name == name)
                         .expect("validation resolved every store name");
-                    let url = started.server.url();
+                    let url = match &started.distance {
+                        Some(distance) => started.server.url_at(distance.relay.address().port()),
+                        None => started.server.url(),
+                    };
                     *store = match started.server {
                         Running::Redis(_) => StoreSpec::Redis { url },
                         Running::Postgres(_) => StoreSpec::Postgres { url },
@@ -153,7 +213,68 @@ fn info(started: &Started) -> OwnedStoreInfo {
         }),
         settings: settings(&started.spec.server),
         cpu_cap,
+        network: started.distance.as_ref().map(network),
     }
+}
+
+fn network(distance: &Distance) -> NetworkEmulation {
+    let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
+    NetworkEmulation {
+        mechanism: "delay relay (authbench relay): each chunk held for half the RTT each way, in \
+                    order, no throughput cap"
+            .to_owned(),
+        rtt_ms: ms(distance.relay.rtt()),
+        measured_rtt_ms: ms(distance.through.saturating_sub(distance.direct)),
+        direct_rtt_ms: ms(distance.direct),
+        relay_pid: distance.relay.pid(),
+        relay_cores: distance.cores.as_ref().map(|cores| {
+            let listed: Vec<String> = cores.iter().map(usize::to_string).collect();
+            listed.join(",")
+        }),
+        relay_cpu_s: crate::probe::total_cpu([distance.relay.pid()])
+            .map_or(0.0, |cpu| cpu.as_secs_f64()),
+    }
+}
+
+/// How many pings each round-trip figure is the median of.
+const PINGS: usize = 50;
+
+/// Starts a relay in front of `store` and measures the round trip with and without it.
+async fn distance(
+    store: &Running,
+    rtt: Duration,
+    cores: Option<Vec<usize>>,
+    options: &Options,
+) -> Result<Distance, authbench_launch::Error> {
+    let target = SocketAddr::from(([127, 0, 0, 1], store.port()));
+    let exe = options.exe.clone();
+    let relay_cores = cores.clone();
+    let postgres = matches!(store, Running::Postgres(_));
+    tokio::task::spawn_blocking(move || {
+        let relay = RelayProcess::start(&exe, target, rtt, relay_cores)?;
+        let ping = |address| {
+            crate::probe::ping::median_round_trip(address, postgres, PINGS).map_err(|error| {
+                authbench_launch::Error::Io {
+                    server: format!("the store at {address}"),
+                    what: "measure the round trip to it".into(),
+                    source: error,
+                }
+            })
+        };
+        let direct = ping(target)?;
+        let through = ping(relay.address())?;
+        Ok(Distance {
+            relay,
+            cores,
+            direct,
+            through,
+        })
+    })
+    .await
+    .map_err(|error| authbench_launch::Error::Failed {
+        server: "the delay relay".into(),
+        why: error.to_string(),
+    })?
 }
 
 /// The settings that change the answer, as the store was started with them.

@@ -41,6 +41,7 @@ pub struct StoreFile {
     pub kind: Option<String>,
     pub cpus: Option<f64>,
     pub cores: Option<Vec<i64>>,
+    pub rtt: Option<String>,
     // Redis.
     pub maxmemory: Option<String>,
     pub appendfsync: Option<String>,

@@ -228,6 +228,9 @@ pub struct OwnedStore {
     /// Unique among the stores; what systems write as their `store`.
     pub name: String,
     pub server: OwnedServer,
+    /// A network round trip between the servers and the store, emulated by a delay relay;
+    /// `None`: the servers reach it directly over loopback.
+    pub rtt: Option<Duration>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -2,6 +2,8 @@
 //! kernel enforces, cores, and the settings that change the answer. Keys of the other kind (a
 //! `maxmemory` on PostgreSQL) are named as such.
 
+use std::time::Duration;
+
 use authbench_launch::{Limits, PostgresSettings, RedisSettings};
 
 use super::checker::Checker;
@@ -11,6 +13,8 @@ use super::values;
 
 /// The smallest cap the kernel takes (a 1 ms quota in a 100 ms period).
 const MIN_CPUS: f64 = 0.01;
+/// The longest emulated round trip: beyond a second, requests time out before they measure.
+const MAX_RTT: Duration = Duration::from_secs(1);
 
 /// Every store, in file order.
 pub fn stores(checker: &mut Checker<'_>, files: Vec<StoreFile>) -> Option<Vec<OwnedStore>> {
@@ -20,9 +24,12 @@ pub fn stores(checker: &mut Checker<'_>, files: Vec<StoreFile>) -> Option<Vec<Ow
         let prefix = format!("stores[{index}]");
         let name = store_name(checker, file.name.as_deref(), &prefix, &stores);
         let limits = limits(checker, &file, &prefix);
+        let rtt = checker.optional(file.rtt.clone(), |checker, text| {
+            rtt(checker, &text, &format!("{prefix}.rtt"))
+        });
         let server = limits.and_then(|limits| server(checker, file, &prefix, limits));
-        if let (Some(name), Some(server)) = (name, server) {
-            stores.push(OwnedStore { name, server });
+        if let (Some(name), Some(server), Some(rtt)) = (name, server, rtt) {
+            stores.push(OwnedStore { name, server, rtt });
         }
     }
     (checker.problems.len() == problems_before).then_some(stores)
@@ -59,6 +66,19 @@ fn store_name(
         return None;
     }
     Some(name.to_owned())
+}
+
+/// A round trip for the delay relay: zero (the relay's own hop, for a baseline) up to a second.
+fn rtt(checker: &mut Checker<'_>, text: &str, key: &str) -> Option<Duration> {
+    let rtt = checker.duration(text, key)?;
+    if rtt > MAX_RTT {
+        checker.problem(
+            key,
+            format!("{text:?} is too long; an emulated round trip is at most 1s"),
+        );
+        return None;
+    }
+    Some(rtt)
 }
 
 fn limits(checker: &mut Checker<'_>, file: &StoreFile, prefix: &str) -> Option<Limits> {

@@ -131,7 +131,8 @@ fn owned_stores(report: &Report) -> Markup {
                 thead {
                     tr {
                         th { "Store" } th { "Kind" } th { "URL" } th { "CPU cap" }
-                        th.num { "Throttled periods" } th { "Cores" } th { "Settings" }
+                        th.num { "Throttled periods" } th { "Cores" } th { "Distance" }
+                        th { "Settings" }
                     }
                 }
                 tbody {
@@ -160,6 +161,17 @@ fn owned_stores(report: &Report) -> Markup {
                                 }
                             }
                             td { (store.cores.as_deref().unwrap_or("any")) }
+                            td {
+                                @match &store.network {
+                                    Some(network) => {
+                                        (short(network.rtt_ms)) " ms RTT asked, "
+                                        (short(network.measured_rtt_ms)) " ms measured through a \
+                                         delay relay (direct: " (short(network.direct_rtt_ms))
+                                        " ms); relay CPU " (short(network.relay_cpu_s)) " s"
+                                    }
+                                    None => "loopback",
+                                }
+                            }
                             td.settings {
                                 @for (i, (key, value)) in store.settings.iter().enumerate() {
                                     @if i > 0 { " " }
