@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use authbench_loadgen::probe::{
     self, Error, MetricsProbe, PostgresProbe, ProcessSample, RedisProbe, StoreLoad, StoreProbe,
+    ceiling,
 };
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
@@ -378,4 +379,50 @@ async fn store_probes_report_the_version_the_servers_themselves_give() {
         .expect("PostgreSQL probe connects");
     let shown = postgres.psql("postgres", "SHOW server_version");
     assert_eq!(probe.version(), format!("PostgreSQL {}", shown.trim()));
+}
+
+/// `requests per second` from `redis-benchmark -q` output (`GET: 123456.79 requests per second`).
+fn redis_benchmark_get(port: u16, clients: u32, pipeline: u32) -> f64 {
+    let output = Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-t", "get", "-n", "200000", "-q"])
+        .args(["-c", &clients.to_string(), "-P", &pipeline.to_string()])
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("redis-benchmark not found ({error}): install Debian's redis-tools package")
+        });
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split(['\r', '\n'])
+        .rev()
+        .filter_map(|line| line.trim().strip_prefix("GET: "))
+        .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no GET figure in redis-benchmark's output: {text}"))
+}
+
+/// The ceiling saturates the store: on the same server, at the same connection count and
+/// requests in flight, it lands near redis-benchmark (a generous bound here, on a shared
+/// machine; `scripts/bench.sh store` prints the tight figure) and reports the store's CPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_ceiling_lands_near_redis_benchmark() {
+    let redis = RedisServer::start();
+    let probe = StoreProbe::connect(&redis.url()).await.expect("probe");
+    let ours = ceiling::measure(&probe, &redis.url(), 1, Duration::from_secs(2))
+        .await
+        .expect("a ceiling");
+    let theirs = redis_benchmark_get(redis.port(), 1, ceiling::IN_FLIGHT as u32);
+    let ratio = ours.operations_per_second / theirs;
+    eprintln!(
+        "ceiling {:.0} lookups/s at {:?} cores; redis-benchmark -c 1 -P {} GET: {theirs:.0}/s; \
+         ratio {ratio:.2}",
+        ours.operations_per_second,
+        ours.cpu_cores,
+        ceiling::IN_FLIGHT
+    );
+    assert!(
+        ratio > 0.3,
+        "ceiling {:.0}/s against redis-benchmark's {theirs:.0}/s",
+        ours.operations_per_second
+    );
+    let cores = ours.cpu_cores.expect("Redis reports its CPU");
+    assert!(cores > 0.2, "a saturated Redis is busy: {cores:.2} cores");
+    assert_eq!(ours.command, "GET <session key>");
 }

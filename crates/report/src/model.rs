@@ -43,6 +43,22 @@ pub struct Report {
     pub steps: Vec<Step>,
 }
 
+/// What a store answered when saturated with session lookups before the steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreCeiling {
+    /// The command, as the session lookup sends it.
+    pub command: String,
+    pub operations_per_second: f64,
+    /// The store's CPU at the ceiling, in cores, where readable.
+    pub cpu_cores: Option<f64>,
+    /// Connections used: as many as the servers hold to the store.
+    pub connections: u32,
+    /// Lookups in flight on each.
+    pub in_flight: u32,
+    pub seconds: f64,
+}
+
 /// A store the run started itself: what it was, how it was limited, and what the kernel says it
 /// enforced. A cap and a core list are emulations of a smaller store machine, and say so here.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -182,6 +198,10 @@ pub struct SystemInfo {
     /// none for in-process stores. Missing from reports written before it was recorded.
     #[serde(default)]
     pub store_version: Option<String>,
+    /// The ceiling of the store this system's session lookups go to, measured before the steps;
+    /// none for in-process stores, JWT systems and runs that switched it off.
+    #[serde(default)]
+    pub store_ceiling: Option<StoreCeiling>,
     /// Spawned systems: the process id and Cpus_allowed_list.
     pub pid: Option<u32>,
     pub cores: Option<String>,
@@ -400,6 +420,14 @@ pub struct Derived {
     /// Store memory growth per login (each login creates one session or refresh family); only
     /// in flows that never log out, where that growth is the logins' own.
     pub store_bytes_per_session: Option<f64>,
+    /// The store's operations per second over its measured ceiling (`store_ceiling`): how near
+    /// saturation the step drove it. The ceiling counts lookups only, so a step with logins and
+    /// writes can sit below 1.0 at saturation; read it beside the CPU share.
+    #[serde(default)]
+    pub store_ops_of_ceiling: Option<f64>,
+    /// The store's CPU over its CPU at the ceiling (which a cap bounds).
+    #[serde(default)]
+    pub store_cpu_of_ceiling: Option<f64>,
 }
 
 /// Open model: how well the schedule was kept.

@@ -113,6 +113,14 @@ fn sample_report() -> Report {
             settings: BTreeMap::from([("store".into(), "memory".into())]),
             store: Some(StoreKind::Memory),
             store_version: None,
+            store_ceiling: Some(StoreCeiling {
+                command: "GET <session key>".into(),
+                operations_per_second: 100_000.0,
+                cpu_cores: Some(0.9),
+                connections: 2,
+                in_flight: 32,
+                seconds: 2.0,
+            }),
             pid: Some(2),
             cores: Some("0".into()),
             log: Some("logs/a.log".into()),
@@ -192,6 +200,8 @@ fn sample_report() -> Report {
                     store_cpu_us_per_request: None,
                     server_cpu_us_per_request: Some(50_000.0),
                     store_bytes_per_session: None,
+                    store_ops_of_ceiling: Some(0.5),
+                    store_cpu_of_ceiling: Some(0.6),
                 },
                 schedule: Some(Schedule {
                     flows_intended: 10,

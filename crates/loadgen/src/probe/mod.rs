@@ -13,6 +13,7 @@
 //! # Layout
 //!
 //! - `ping`: the round trip to a store in its own protocol (with and without a delay relay).
+//! - [`ceiling`]: the store's own ceiling for session lookups, measured by saturating it.
 //! - `machine`: the machine the run ran on (CPU, memory, OS, kernel).
 //! - [`process`]: CPU time, RSS and peak RSS of a PID, and resetting the peak per step.
 //! - [`redis`]: [`RedisProbe`], from `INFO all`.
@@ -23,6 +24,7 @@
 //!   on one, and [`Replicas`]: one probe per replica, summed.
 //! - `error`: [`Error`].
 
+pub mod ceiling;
 mod error;
 pub(crate) mod machine;
 pub mod metrics;

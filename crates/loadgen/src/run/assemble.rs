@@ -207,6 +207,16 @@ fn system_step(
         ),
         server_cpu_us_per_request: per_request(resources.server_cpu_s.map(|s| s * 1e6)),
         store_bytes_per_session: store_bytes_per_login(scenario, store_load.as_ref(), logins),
+        store_ops_of_ceiling: system.store_ceiling.as_ref().and_then(|ceiling| {
+            let load = store_load.as_ref()?;
+            (seconds > 0.0)
+                .then(|| load.operations as f64 / seconds / ceiling.operations_per_second)
+        }),
+        store_cpu_of_ceiling: system.store_ceiling.as_ref().and_then(|ceiling| {
+            let cpu = store_load.as_ref()?.cpu_s?;
+            let at_ceiling = ceiling.cpu_cores.filter(|cores| *cores > 0.0)?;
+            (seconds > 0.0).then(|| cpu / seconds / at_ceiling)
+        }),
     };
     let schedule = merged
         .as_ref()

@@ -7,10 +7,12 @@
 //!
 //! - `stores`: the stores the run starts itself, capped and pinned as the scenario says.
 //! - `setup`: seeding, starting the systems, their probes.
+//! - `ceiling`: each session store's ceiling, measured before the steps.
 //! - `turn`: one system's measured turn at one step.
 //! - `assemble`: turns into report.json's steps (merged repeats, derived figures, flags).
 
 mod assemble;
+mod ceiling;
 mod setup;
 mod store_sum;
 mod stores;
@@ -149,6 +151,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
             return Err(error);
         }
     };
+    ceiling::measure(scenario, &mut systems, &progress, &owned.direct_urls()).await;
     let mut turns = Vec::new();
     let mut status = RunStatus::Complete;
     'steps: for step in 0..scenario.load.steps() {

@@ -183,6 +183,22 @@ impl OwnedStores {
         resolved
     }
 
+    /// For each store behind a relay, the URL the servers use and the store's own: a store's
+    /// ceiling is its capacity, measured without the distance (which only asks clients for more
+    /// requests in flight).
+    pub fn direct_urls(&self) -> Vec<(String, String)> {
+        self.started
+            .iter()
+            .filter_map(|started| {
+                let relay = &started.distance.as_ref()?.relay;
+                Some((
+                    started.server.url_at(relay.address().port()),
+                    started.server.url(),
+                ))
+            })
+            .collect()
+    }
+
     /// What the report says of each store, read now.
     pub fn infos(&self) -> Vec<OwnedStoreInfo> {
         self.started.iter().map(info).collect()

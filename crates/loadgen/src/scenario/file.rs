@@ -26,6 +26,7 @@ pub struct ScenarioFile {
     pub timing: Option<TimingFile>,
     pub slo: Option<SloFile>,
     pub pinning: Option<PinningFile>,
+    pub store_ceiling: Option<String>,
     #[serde(default)]
     pub stores: Vec<StoreFile>,
     #[serde(default)]

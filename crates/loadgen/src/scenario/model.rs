@@ -32,6 +32,9 @@ pub struct Scenario {
     pub load: Load,
     pub timing: Timing,
     pub slo: Slo,
+    /// How long to saturate each session system's store before the steps, to measure its
+    /// ceiling; `None` (`store_ceiling = "0s"`) for a store that must not be hammered.
+    pub store_ceiling: Option<Duration>,
     /// The stores the run starts itself (`[[stores]]`), which systems name as their store.
     pub stores: Vec<OwnedStore>,
     /// In the order they take turns within a step. At least one; names unique.

@@ -15,6 +15,7 @@ use super::systems::{Declared, systems};
 use super::values;
 
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_STORE_CEILING: Duration = Duration::from_secs(2);
 
 /// The validated scenario, or every `(key, message)` problem found.
 pub fn validate(
@@ -52,6 +53,12 @@ pub fn validate(
             "every request would time out at once",
         ),
     };
+    let store_ceiling = match file.store_ceiling {
+        None => Some(Some(DEFAULT_STORE_CEILING)),
+        Some(text) => checker
+            .duration(&text, "store_ceiling")
+            .map(|duration| (!duration.is_zero()).then_some(duration)),
+    };
     let server_workers = checker.optional(file.server_workers, |checker, workers| {
         checker.positive_count(workers, "server_workers")
     });
@@ -87,6 +94,7 @@ pub fn validate(
         Some(flow),
         Some(timing),
         Some(slo),
+        Some(store_ceiling),
         Some(stores),
         Some(systems),
         Some(pinning),
@@ -103,6 +111,7 @@ pub fn validate(
         flow,
         timing,
         slo,
+        store_ceiling,
         stores,
         systems,
         pinning,
@@ -128,6 +137,7 @@ pub fn validate(
         load,
         timing,
         slo,
+        store_ceiling,
         stores,
         systems,
         pinning,

@@ -112,12 +112,45 @@ pub fn scenario(report: &Report) -> Markup {
         @if !report.stores.is_empty() {
             (owned_stores(report))
         }
+        (ceilings(report))
         h3 { "Source" }
         p {
             "Run it again with " code { "authbench run " (scenario.path) }
             " (this text, saved to that path)."
         }
         pre.source { code { (scenario.source) } }
+    }
+}
+
+/// Each store ceiling measured before the steps, by system.
+fn ceilings(report: &Report) -> Markup {
+    let measured: Vec<_> = report
+        .systems
+        .iter()
+        .filter_map(|system| Some((system, system.store_ceiling.as_ref()?)))
+        .collect();
+    html! {
+        @if !measured.is_empty() {
+            h3 { "Store ceilings" }
+            p {
+                "Measured before the steps by saturating each session store with the lookup a \
+                 session server sends, over as many connections as the servers hold to it, under \
+                 its limits. The steps table gives each step's store load as a share of it."
+            }
+            ul {
+                @for (system, ceiling) in &measured {
+                    li {
+                        (system.name) ": " (number(ceiling.operations_per_second)) " lookups/s"
+                        @if let Some(cores) = ceiling.cpu_cores {
+                            " at " (number(cores)) " store cores"
+                        }
+                        " (" code { (ceiling.command) } ", " (ceiling.connections)
+                        " connections × " (ceiling.in_flight) " in flight, "
+                        (short(ceiling.seconds)) " s)"
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -173,7 +173,7 @@ fn summary_row(report: &Report, system: &str) -> Markup {
 /// A column of the every-step table after the latencies: its header and its figure.
 type Column = (&'static str, fn(&SystemStep) -> Option<String>);
 
-const COST_COLUMNS: [Column; 5] = [
+const COST_COLUMNS: [Column; 7] = [
     ("Store ops/req", |r| {
         r.derived.store_operations_per_request.map(number)
     }),
@@ -186,6 +186,12 @@ const COST_COLUMNS: [Column; 5] = [
     ("Server cores", |r| {
         let cpu = r.resources.server_cpu_s.filter(|_| r.duration_s > 0.0)?;
         Some(number(cpu / r.duration_s))
+    }),
+    ("Store ops / ceiling", |r| {
+        r.derived.store_ops_of_ceiling.map(percent)
+    }),
+    ("Store CPU / ceiling", |r| {
+        r.derived.store_cpu_of_ceiling.map(percent)
     }),
     ("Load gen. CPU", |r| {
         Some(percent(r.resources.loadgen_cpu_share))

@@ -124,6 +124,8 @@ fn info(system: &System, launched: &Launched, probes: &Probes) -> SystemInfo {
             .store
             .as_ref()
             .map(|probe| probe.version().to_owned()),
+        // Measured once every system is up (`run::ceiling`).
+        store_ceiling: None,
         pid,
         cores: pid.and_then(|pid| ProcessSample::read(pid).ok().map(|s| s.allowed_cores)),
         log: first.map(|_| format!("logs/{}", log_name(&system.name, 0))),

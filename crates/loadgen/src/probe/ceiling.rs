@@ -1,0 +1,219 @@
+//! The store's own ceiling: how many session lookups per second it answers when saturated, with
+//! exactly the command a session server's lookup sends, over as many connections as the servers
+//! hold to it, under whatever limits it runs with (a CPU cap, a relay's distance), and the CPU
+//! it uses there. Measured before the steps, so that each step's store load can be read as a
+//! share of what the store can do rather than of an assumption.
+//!
+//! - Redis: `GET` of a key holding a record the size of a session's.
+//! - PostgreSQL: the store's prepared primary-key `SELECT` of a session's columns with the expiry
+//!   in the query, on a temporary table of the sessions table's shape (one per connection, gone
+//!   with it: nothing is left in the database).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use authbench_contract::error::Cause;
+
+use super::{Error, StoreProbe, Window, redact};
+
+/// Lookups in flight on each connection: enough that the store, not the round trip, is the
+/// limit (a relay's distance included).
+pub const IN_FLIGHT: usize = 32;
+
+/// What the ceiling measurement found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ceiling {
+    pub operations_per_second: f64,
+    /// The store's CPU at the ceiling, in cores; none where the store's CPU is not readable.
+    pub cpu_cores: Option<f64>,
+    pub connections: u32,
+    pub seconds: f64,
+    /// The command measured, as the report shows it.
+    pub command: &'static str,
+}
+
+/// A 47-byte value, the size of a session record with a short user agent.
+const RECORD: &str = "1795709572011 1795738372011 user1 curl/7.88.1\n";
+const REDIS_KEY: &str = "authbench:ceiling:record";
+
+/// Saturates the store at `url` over `connections` connections for `duration`.
+pub async fn measure(
+    probe: &StoreProbe,
+    url: &str,
+    connections: u32,
+    duration: Duration,
+) -> Result<Ceiling, Error> {
+    let done = Arc::new(AtomicU64::new(0));
+    let window = Window::open(probe).await;
+    let started = Instant::now();
+    let command = match probe {
+        StoreProbe::Redis(_) => {
+            redis_load(url, connections, duration, &done).await?;
+            "GET <session key>"
+        }
+        StoreProbe::Postgres(_) => {
+            postgres_load(url, connections, duration, &done).await?;
+            "SELECT username, created, expires, data FROM <sessions> WHERE id = $1 AND expires > $2"
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let load = window.close().await?;
+    let operations = done.load(Ordering::Relaxed);
+    Ok(Ceiling {
+        operations_per_second: operations as f64 / seconds,
+        cpu_cores: load
+            .and_then(|load| load.cpu_seconds())
+            .map(|cpu| cpu / seconds),
+        connections,
+        seconds,
+        command,
+    })
+}
+
+fn redis_error<'a>(url: &'a str, what: &'static str) -> impl Fn(redis::RedisError) -> Error + 'a {
+    move |error| Error::Redis {
+        url: redact(url),
+        what,
+        source: Cause::of(&error),
+    }
+}
+
+async fn redis_load(
+    url: &str,
+    connections: u32,
+    duration: Duration,
+    done: &Arc<AtomicU64>,
+) -> Result<(), Error> {
+    let client = redis::Client::open(url).map_err(redis_error(url, "the ceiling"))?;
+    let mut setup = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(redis_error(url, "the ceiling"))?;
+    let _: () = redis::cmd("SET")
+        .arg(REDIS_KEY)
+        .arg(RECORD)
+        .query_async(&mut setup)
+        .await
+        .map_err(redis_error(url, "the ceiling's record"))?;
+    let address = client.get_connection_info().addr().to_string();
+    let address = address.trim_start_matches("redis://").to_owned();
+    let deadline = Instant::now() + duration;
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let (address, done) = (address.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            redis_connection(&address, deadline, &done).await
+        }));
+    }
+    for worker in workers {
+        let outcome = worker
+            .await
+            .map_err(|error| std::io::Error::other(error.to_string()));
+        outcome
+            .and_then(|result| result)
+            .map_err(|error| Error::Redis {
+                url: redact(url),
+                what: "the ceiling",
+                source: Cause::of(&error),
+            })?;
+    }
+    let _: redis::RedisResult<()> = redis::cmd("DEL")
+        .arg(REDIS_KEY)
+        .query_async(&mut setup)
+        .await;
+    Ok(())
+}
+
+/// One connection sending [`IN_FLIGHT`] `GET`s at a time, written as one batch and read back
+/// whole, as `redis-benchmark -P` does: the client spends next to nothing per lookup, so the
+/// store is the limit. Raw RESP, since every reply has the same known size.
+async fn redis_connection(
+    address: &str,
+    deadline: Instant,
+    done: &AtomicU64,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let get = format!("*2\r\n$3\r\nGET\r\n${}\r\n{REDIS_KEY}\r\n", REDIS_KEY.len());
+    let batch = get.repeat(IN_FLIGHT);
+    let reply = format!("${}\r\n{RECORD}\r\n", RECORD.len());
+    let mut replies = vec![0u8; reply.len() * IN_FLIGHT];
+    while Instant::now() < deadline {
+        stream.write_all(batch.as_bytes()).await?;
+        stream.read_exact(&mut replies).await?;
+        if !replies.starts_with(reply.as_bytes()) {
+            return Err(std::io::Error::other(format!(
+                "unexpected reply to GET: {:?}",
+                String::from_utf8_lossy(&replies[..reply.len().min(replies.len())])
+            )));
+        }
+        done.fetch_add(IN_FLIGHT as u64, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+fn postgres_error(url: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
+    move |error| Error::Postgres {
+        url: redact(url),
+        what: "the ceiling",
+        source: Cause::of(&error),
+    }
+}
+
+async fn postgres_load(
+    url: &str,
+    connections: u32,
+    duration: Duration,
+    done: &Arc<AtomicU64>,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + duration;
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(postgres_error(url))?;
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "CREATE TEMP TABLE authbench_ceiling (id TEXT COLLATE \"C\" PRIMARY KEY, \
+                 username TEXT COLLATE \"C\" NOT NULL, created BIGINT NOT NULL, \
+                 expires BIGINT NOT NULL, data TEXT NOT NULL); \
+                 INSERT INTO authbench_ceiling VALUES ('ceiling-id', 'user1', 0, {}, '{}')",
+                i64::MAX,
+                RECORD.trim()
+            ))
+            .await
+            .map_err(postgres_error(url))?;
+        let select = client
+            .prepare(
+                "SELECT username, created, expires, data FROM authbench_ceiling \
+                 WHERE id = $1 AND expires > $2",
+            )
+            .await
+            .map_err(postgres_error(url))?;
+        let client = Arc::new(client);
+        for _ in 0..IN_FLIGHT {
+            let (client, select, done) = (client.clone(), select.clone(), done.clone());
+            workers.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    client.query_opt(&select, &[&"ceiling-id", &0_i64]).await?;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok::<_, tokio_postgres::Error>(())
+            }));
+        }
+    }
+    for worker in workers {
+        worker
+            .await
+            .map_err(|error| Error::Postgres {
+                url: redact(url),
+                what: "the ceiling",
+                source: Cause::of(&error),
+            })?
+            .map_err(postgres_error(url))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Before the steps: each session system's store saturated with session lookups, to measure its
+//! ceiling (see [`crate::probe::ceiling`]). Systems on the same store share one measurement. A
+//! store behind a delay relay is measured directly: distance changes how many requests a client
+//! needs in flight, not what the store can answer. A
+//! store that cannot be measured is an event on the system, not the end of the run: its steps
+//! are then read without a ceiling, and the report says so.
+
+use authbench_contract::error::Chain;
+use authbench_report::{StoreCeiling, SystemKind};
+
+use super::setup::Sut;
+use crate::probe::ceiling::{self, IN_FLIGHT};
+use crate::probe::redact;
+use crate::progress::Progress;
+use crate::scenario::{Scenario, StoreSpec, Target};
+
+/// `direct` maps a relayed store URL (what the servers use) to the store's own.
+pub(super) async fn measure(
+    scenario: &Scenario,
+    systems: &mut [Sut],
+    progress: &Progress,
+    direct: &[(String, String)],
+) {
+    let Some(duration) = scenario.store_ceiling else {
+        return;
+    };
+    let workers = scenario
+        .server_workers
+        .map(|n| n.get())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let mut measured: Vec<(String, StoreCeiling)> = Vec::new();
+    for (spec, sut) in scenario.systems.iter().zip(systems.iter_mut()) {
+        let Target::Spawned(server) = &spec.target else {
+            continue;
+        };
+        let (StoreSpec::Redis { url } | StoreSpec::Postgres { url }) = server.store() else {
+            continue;
+        };
+        if sut.info.kind != SystemKind::Session {
+            continue;
+        }
+        if let Some((_, ceiling)) = measured.iter().find(|(seen, _)| seen == url) {
+            sut.info.store_ceiling = Some(ceiling.clone());
+            continue;
+        }
+        let Some(probe) = &sut.probes.store else {
+            continue;
+        };
+        let target = direct
+            .iter()
+            .find(|(served, _)| served == url)
+            .map_or(url.as_str(), |(_, own)| own.as_str());
+        // As many connections as the servers on it hold: one per worker of each replica.
+        let connections = spec.replicas.get() * workers;
+        progress.note(&format!(
+            "measuring the ceiling of {} for {} ({connections} connections, {} s)",
+            redact(target),
+            sut.info.name,
+            duration.as_secs_f64()
+        ));
+        match ceiling::measure(probe, target, connections, duration).await {
+            Ok(found) => {
+                let ceiling = StoreCeiling {
+                    command: found.command.to_owned(),
+                    operations_per_second: found.operations_per_second,
+                    cpu_cores: found.cpu_cores,
+                    connections: found.connections,
+                    in_flight: IN_FLIGHT as u32,
+                    seconds: found.seconds,
+                };
+                progress.note(&format!(
+                    "store ceiling: {:.0} lookups/s{}",
+                    ceiling.operations_per_second,
+                    ceiling
+                        .cpu_cores
+                        .map_or(String::new(), |cores| format!(" at {cores:.2} cores"))
+                ));
+                measured.push((url.clone(), ceiling.clone()));
+                sut.info.store_ceiling = Some(ceiling);
+            }
+            Err(error) => {
+                let why = format!("store ceiling not measured: {}", Chain(&error));
+                progress.note(&format!("{}: {why}", sut.info.name));
+                sut.event(why);
+            }
+        }
+    }
+}
