@@ -426,3 +426,34 @@ async fn the_redis_ceiling_lands_near_redis_benchmark() {
     assert!(cores > 0.2, "a saturated Redis is busy: {cores:.2} cores");
     assert_eq!(ours.command, "GET <session key>");
 }
+
+/// The PostgreSQL ceiling runs the session select on temporary tables: it measures a rate and
+/// the server's CPU, and leaves nothing behind in the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_ceiling_measures_the_session_select_and_leaves_nothing() {
+    let postgres = PostgresServer::shared();
+    let url = postgres.fresh_database();
+    let probe = StoreProbe::connect(&url).await.expect("probe");
+    let found = ceiling::measure(&probe, &url, 2, Duration::from_secs(1))
+        .await
+        .expect("a ceiling");
+    assert!(
+        found.operations_per_second > 1_000.0,
+        "{:.0} selects/s",
+        found.operations_per_second
+    );
+    assert!(
+        found
+            .command
+            .starts_with("SELECT username, created, expires, data")
+    );
+    assert!(
+        found.cpu_cores.is_some_and(|cores| cores > 0.0),
+        "{found:?}"
+    );
+    let left = postgres.psql(
+        &url,
+        "SELECT count(*) FROM pg_tables WHERE tablename = 'authbench_ceiling'",
+    );
+    assert_eq!(left, "0");
+}
