@@ -24,6 +24,7 @@
 //!
 //! Figures are meaningful as ratios within one run, not as absolute numbers.
 
+mod callgrind;
 mod reference;
 mod support;
 
@@ -110,6 +111,10 @@ fn main() {
     let postgres = PostgresServer::shared();
     let cases = cases(&only, &redis, postgres, dir.path());
 
+    if std::env::var_os("BENCH_INSTRUCTIONS").is_some() {
+        instructions(&cases, &main_db, dir.path());
+        return;
+    }
     println!(
         "both servers: 1 tokio worker on CPU {SERVER_CPU}; wrk: 1 thread, {connections} \
          connections, {turns} turns of {seconds} s per route and server after 1 s of warm-up; \
@@ -138,6 +143,25 @@ fn main() {
         "lowest cost ratio: {:.2} (target: at least 0.90); lowest rps ratio: {:.2}",
         lowest.cost, lowest.rps
     );
+}
+
+/// `BENCH_INSTRUCTIONS=1`: every case's routes in instructions per request.
+fn instructions(cases: &[Case], main_db: &str, dir: &std::path::Path) {
+    println!(
+        "user-space instructions per request under callgrind (both servers on CPU {SERVER_CPU}, \
+         wrk -c8 for 4 s after 2 s of warm-up); ratio: the reference's over ours"
+    );
+    println!(
+        "{:<8} {:<26} {:>10} {:>10} {:>5} {:>12} {:>10} {:>5}",
+        "system", "variant", "GET / ours", "ref", "ratio", "balance ours", "ref", "ratio"
+    );
+    let mut lowest = f64::INFINITY;
+    for case in cases {
+        let (line, ratios) = measure_instructions(case, main_db, dir, 8);
+        lowest = ratios.into_iter().fold(lowest, f64::min);
+        println!("{line}");
+    }
+    println!("lowest instruction ratio: {lowest:.2} (target: at least 0.90)");
 }
 
 /// The lowest ratios of a run.
@@ -365,25 +389,11 @@ fn measure(
     connections: u32,
     (turns, seconds): (u32, u32),
 ) -> Row {
-    let mut command =
-        ServerProcess::command(&case.args, main_db, "in-process", &["--insecure-cookie"]);
-    if case.args.iter().any(|arg| arg == "HS256") {
-        command.env("AUTHBENCH_JWT_SECRET", HS256_SECRET);
-    }
-    let ours = ServerProcess::spawn(command, dir, "server.log");
-    let auth = login_header(&ours, case.system);
-    let credential = auth.split_once(' ').map_or("", |(_, rest)| rest);
-    let credential = credential.split_once(' ').map_or("", |(_, value)| value);
-    let (check, target) = case
-        .reference
-        .clone()
-        .unwrap_or_else(|| ("none".to_owned(), String::new()));
-    let target = if case.system == "jwt" && check != "HS256" {
-        ours.url("/.well-known/jwks.json")
-    } else {
-        target
-    };
-    let reference = start_reference(&check, &target, credential, dir);
+    let Pair {
+        ours,
+        reference,
+        auth,
+    } = start_pair(case, main_db, dir, None);
     let store_pids = case.store.map(StoreServer::pids).unwrap_or_default();
     let turn = |server: &ServerProcess, path: &str, seconds: u32| {
         let mut pids = store_pids.clone();
@@ -457,13 +467,99 @@ fn in_order<T>(
     }
 }
 
-/// The reference server (this bench binary, run with [`reference::ENV`] set) on the server CPU.
-fn start_reference(
-    check: &str,
-    target: &str,
-    credential: &str,
+/// Our server and the reference, both up, and the credential header of a logged-in user.
+struct Pair {
+    ours: ServerProcess,
+    reference: ServerProcess,
+    auth: String,
+}
+
+/// Starts our server for `case` and the reference beside it; with `callgrind`, both run under
+/// callgrind with their dumps in that folder.
+fn start_pair(
+    case: &Case,
+    main_db: &str,
     dir: &std::path::Path,
-) -> ServerProcess {
+    callgrind: Option<&std::path::Path>,
+) -> Pair {
+    let wrap = |command: Command| match callgrind {
+        Some(dumps) => callgrind::under_callgrind(&command, dumps),
+        None => command,
+    };
+    let mut command =
+        ServerProcess::command(&case.args, main_db, "in-process", &["--insecure-cookie"]);
+    if case.args.iter().any(|arg| arg == "HS256") {
+        command.env("AUTHBENCH_JWT_SECRET", HS256_SECRET);
+    }
+    let ours = ServerProcess::spawn(wrap(command), dir, "server.log");
+    let auth = login_header(&ours, case.system);
+    let credential = auth.split_once(' ').map_or("", |(_, rest)| rest);
+    let credential = credential.split_once(' ').map_or("", |(_, value)| value);
+    let (check, target) = case
+        .reference
+        .clone()
+        .unwrap_or_else(|| ("none".to_owned(), String::new()));
+    let target = if case.system == "jwt" && check != "HS256" {
+        ours.url("/.well-known/jwks.json")
+    } else {
+        target
+    };
+    let reference = wrap(reference_command(&check, &target, credential));
+    let reference = ServerProcess::spawn(reference, dir, "reference.log");
+    Pair {
+        ours,
+        reference,
+        auth,
+    }
+}
+
+/// Instructions per request of each route, ours and the reference's, under callgrind
+/// (`BENCH_INSTRUCTIONS=1`): deterministic where requests/s on a shared machine are not.
+/// Returns the printed line and the ratios on it.
+fn measure_instructions(
+    case: &Case,
+    main_db: &str,
+    dir: &std::path::Path,
+    connections: u32,
+) -> (String, Vec<f64>) {
+    let dumps = dir.join("callgrind");
+    std::fs::create_dir_all(&dumps).expect("a folder for the dumps");
+    let Pair {
+        ours,
+        reference,
+        auth,
+    } = start_pair(case, main_db, dir, Some(&dumps));
+    let per_request = |server: &ServerProcess, path: &str| {
+        run_wrk(&server.url(path), &[&auth], connections.into(), 2);
+        callgrind::zero(server.pid());
+        let seconds = 4;
+        let throughput = run_wrk(&server.url(path), &[&auth], connections.into(), seconds);
+        let instructions = callgrind::dump(server.pid(), &dumps);
+        instructions as f64 / (throughput.requests_per_second * seconds as f64)
+    };
+    let route = |path: &str| {
+        let (ours, theirs) = (per_request(&ours, path), per_request(&reference, path));
+        (ours, theirs, theirs / ours)
+    };
+    let (root_ours, root_theirs, root_ratio) = route("/");
+    let mut ratios = vec![root_ratio];
+    let balance = if case.reference.is_some() {
+        let (ours, theirs, ratio) = route("/user/balance");
+        ratios.push(ratio);
+        format!("{ours:>12.0} {theirs:>10.0} {ratio:>5.2}")
+    } else {
+        let ours = per_request(&ours, "/user/balance");
+        format!("{ours:>12.0} {:>10} {:>5}", "-", "-")
+    };
+    let line = format!(
+        "{:<8} {:<26} {root_ours:>10.0} {root_theirs:>10.0} {root_ratio:>5.2} {balance}",
+        case.system, case.variant
+    );
+    (line, ratios)
+}
+
+/// The reference server (this bench binary, run with [`reference::ENV`] set) on the server CPU.
+fn reference_command(check: &str, target: &str, credential: &str) -> Command {
     let mut command = Command::new("taskset");
     command
         .args(["-c", &SERVER_CPU.to_string()])
@@ -478,7 +574,7 @@ fn start_reference(
         ])
         .env(reference::ENV, "1")
         .env("AUTHBENCH_JWT_SECRET", HS256_SECRET);
-    ServerProcess::spawn(command, dir, "reference.log")
+    command
 }
 
 fn keygen(alg: &str, out: &std::path::Path) {

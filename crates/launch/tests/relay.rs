@@ -4,10 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use authbench_launch::relay::DelayRelay;
+
+/// The tests take turns: a round trip measured while the pipelining test saturates both cores
+/// would measure the scheduler, not the relay.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// An echo server on a free port: writes back whatever it reads, per connection.
 fn echo_server() -> SocketAddr {
@@ -53,6 +58,7 @@ fn round_trip(address: SocketAddr, times: usize) -> Duration {
 
 #[test]
 fn the_round_trip_through_the_relay_is_the_one_asked_for() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let echo = echo_server();
     let direct = round_trip(echo, 200);
     for rtt in [Duration::from_micros(500), Duration::from_millis(2)] {
@@ -69,6 +75,7 @@ fn the_round_trip_through_the_relay_is_the_one_asked_for() {
 
 #[test]
 fn pipelined_bytes_arrive_whole_and_in_order_without_a_throughput_cap() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let echo = echo_server();
     let relay = DelayRelay::start(echo, Duration::from_micros(500)).unwrap();
     let stream = TcpStream::connect(relay.address()).unwrap();

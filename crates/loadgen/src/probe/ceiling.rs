@@ -47,18 +47,22 @@ pub async fn measure(
     let done = Arc::new(AtomicU64::new(0));
     let window = Window::open(probe).await;
     let started = Instant::now();
+    // PostgreSQL's connections stay open until the closing sample: a backend that exits takes
+    // its CPU time with it.
+    let mut open = Vec::new();
     let command = match probe {
         StoreProbe::Redis(_) => {
             redis_load(url, connections, duration, &done).await?;
             "GET <session key>"
         }
         StoreProbe::Postgres(_) => {
-            postgres_load(url, connections, duration, &done).await?;
+            open = postgres_load(url, connections, duration, &done).await?;
             "SELECT username, created, expires, data FROM <sessions> WHERE id = $1 AND expires > $2"
         }
     };
     let seconds = started.elapsed().as_secs_f64();
     let load = window.close().await?;
+    drop(open);
     let operations = done.load(Ordering::Relaxed);
     Ok(Ceiling {
         operations_per_second: operations as f64 / seconds,
@@ -167,9 +171,10 @@ async fn postgres_load(
     connections: u32,
     duration: Duration,
     done: &Arc<AtomicU64>,
-) -> Result<(), Error> {
+) -> Result<Vec<Arc<tokio_postgres::Client>>, Error> {
     let deadline = Instant::now() + duration;
     let mut workers = Vec::new();
+    let mut clients = Vec::new();
     for _ in 0..connections {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
@@ -194,6 +199,7 @@ async fn postgres_load(
             .await
             .map_err(postgres_error(url))?;
         let client = Arc::new(client);
+        clients.push(client.clone());
         for _ in 0..IN_FLIGHT {
             let (client, select, done) = (client.clone(), select.clone(), done.clone());
             workers.push(tokio::spawn(async move {
@@ -215,5 +221,5 @@ async fn postgres_load(
             })?
             .map_err(postgres_error(url))?;
     }
-    Ok(())
+    Ok(clients)
 }
