@@ -55,6 +55,7 @@ fn control(pid: u32, flag: &str) {
     let status = Command::new("callgrind_control")
         .args([flag, &pid.to_string()])
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .expect("callgrind_control (Debian's valgrind package)");
     assert!(status.success(), "callgrind_control {flag} {pid} failed");
