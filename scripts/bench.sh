@@ -17,7 +17,7 @@ what=${1:-all}
 case $what in all | store | tokens | routes | loadgen | rss) ;; *) echo "usage: scripts/bench.sh [store|tokens|routes|loadgen|rss]" >&2; exit 2 ;; esac
 
 bash scripts/test.sh --tools-only
-for tool in wrk:wrk redis-benchmark:redis-tools pgbench:postgresql-contrib; do
+for tool in wrk:wrk redis-benchmark:redis-tools pgbench:postgresql-contrib callgrind_control:valgrind; do
     name=${tool%%:*} package=${tool#*:}
     if ! command -v "$name" >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/$name" >/dev/null; then
         if [[ $(id -u) -eq 0 ]]; then

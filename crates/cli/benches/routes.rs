@@ -6,7 +6,8 @@
 //! `scripts/bench.sh routes` or `cargo bench -p authbench-cli --bench routes`
 //! (`BENCH_ONLY=session|jwt` runs one half, any other value the cases whose variant contains it,
 //! e.g. `BENCH_ONLY=postgres`; `BENCH_TURNS` and `BENCH_SECONDS` set the turns, default 6 of 2 s;
-//! `BENCH_PAIRS=1` prints every turn's ratios).
+//! `BENCH_PAIRS=1` prints every turn's ratios; `BENCH_INSTRUCTIONS=1` counts instructions per
+//! request under callgrind instead, see below).
 //!
 //! Both servers run as processes pinned to CPU 0 on one tokio worker, wrk pinned to CPU 1; Redis
 //! and Postgres are throwaway servers from authbench-testkit, unpinned. Each route is warmed up
@@ -23,6 +24,12 @@
 //!   that core (turn to turn by 10-20% here, as `BENCH_PAIRS=1` shows).
 //!
 //! Figures are meaningful as ratios within one run, not as absolute numbers.
+//!
+//! On a shared machine both ratios move by 10-20% turn to turn with code that does not change.
+//! `BENCH_INSTRUCTIONS=1` gives the figure that does not move: each route's user-space
+//! instructions per request under callgrind, ours and the reference's (the reference's over ours
+//! is the ratio). It leaves out the kernel's share, which is the same for both: they send the
+//! same bytes.
 
 mod callgrind;
 mod reference;
