@@ -155,6 +155,27 @@ pub fn wait_ready(
     }
 }
 
+/// Calls `launch` until the server is up, trying again while its old port is still held (by a
+/// socket in TIME_WAIT, or a stranger), for at most `patience`. The error says why it gave up.
+pub fn relaunch(
+    patience: Duration,
+    mut launch: impl FnMut() -> Result<(), LaunchError>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match launch() {
+            Ok(()) => return Ok(()),
+            Err(LaunchError::PortInUse) if Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(100));
+            }
+            Err(LaunchError::PortInUse) => {
+                return Err(format!("the port was still in use after {patience:?}"));
+            }
+            Err(LaunchError::Failed(why)) => return Err(why),
+        }
+    }
+}
+
 /// Waits up to `timeout` for the child to exit.
 pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;

@@ -6,8 +6,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cgroup::CpuGroup;
 use crate::error::Error;
@@ -121,21 +120,7 @@ impl RedisServer {
     /// keep the URL reconnect. Without persistence the data is gone.
     pub fn restart(&mut self) -> Result<(), Error> {
         self.stop();
-        let deadline = Instant::now() + RESTART_PATIENCE;
-        loop {
-            match self.launch() {
-                Ok(()) => return Ok(()),
-                Err(LaunchError::PortInUse) if Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(100));
-                }
-                Err(LaunchError::PortInUse) => {
-                    return Err(self.failure(format!(
-                        "the port was still in use after {RESTART_PATIENCE:?}"
-                    )));
-                }
-                Err(LaunchError::Failed(why)) => return Err(self.failure(why)),
-            }
-        }
+        process::relaunch(RESTART_PATIENCE, || self.launch()).map_err(|why| self.failure(why))
     }
 
     pub fn is_running(&self) -> bool {

@@ -12,8 +12,7 @@ mod probe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cgroup::CpuGroup;
 use crate::error::Error;
@@ -238,20 +237,7 @@ impl PostgresServer {
     /// clients that keep the URL reconnect.
     pub fn restart(&mut self) -> Result<(), Error> {
         self.stop();
-        let deadline = Instant::now() + RESTART_PATIENCE;
-        loop {
-            match self.launch() {
-                Ok(()) => return Ok(()),
-                Err(LaunchError::PortInUse) if Instant::now() < deadline => {
-                    thread::sleep(Duration::from_millis(100));
-                }
-                Err(LaunchError::PortInUse) => {
-                    let why = format!("the port was still in use after {RESTART_PATIENCE:?}");
-                    return Err(self.failure(why));
-                }
-                Err(LaunchError::Failed(why)) => return Err(self.failure(why)),
-            }
-        }
+        process::relaunch(RESTART_PATIENCE, || self.launch()).map_err(|why| self.failure(why))
     }
 
     pub fn is_running(&self) -> bool {

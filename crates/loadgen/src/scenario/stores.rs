@@ -166,20 +166,13 @@ fn server(
     match kind {
         "redis" => {
             let clean = foreign(checker, &postgres_keys, "postgres");
-            let appendfsync = match file.appendfsync.as_deref() {
-                None => None,
-                Some(fsync @ ("always" | "everysec" | "no")) => Some(fsync.to_owned()),
-                Some(other) => {
-                    checker.problem(
-                        format!("{prefix}.appendfsync"),
-                        format!(
-                            "{other:?} is not an appendfsync policy; allowed: \"always\", \
-                             \"everysec\", \"no\" (leave it out for no persistence)"
-                        ),
-                    );
-                    return None;
-                }
-            };
+            let appendfsync = one_of(
+                checker,
+                file.appendfsync,
+                &format!("{prefix}.appendfsync"),
+                ("an appendfsync policy", &["always", "everysec", "no"]),
+                " (leave it out for no persistence)",
+            )?;
             let maxmemory = match file.maxmemory {
                 Some(text) => Some(memory_size(checker, &text, &format!("{prefix}.maxmemory"))?),
                 None => None,
@@ -192,22 +185,16 @@ fn server(
         }
         "postgres" => {
             let clean = foreign(checker, &redis_keys, "redis");
-            let synchronous_commit = match file.synchronous_commit.as_deref() {
-                None => None,
-                Some(value @ ("on" | "off" | "local" | "remote_write" | "remote_apply")) => {
-                    Some(value.to_owned())
-                }
-                Some(other) => {
-                    checker.problem(
-                        format!("{prefix}.synchronous_commit"),
-                        format!(
-                            "{other:?} is not a synchronous_commit setting; allowed: \"on\", \
-                             \"off\", \"local\", \"remote_write\", \"remote_apply\""
-                        ),
-                    );
-                    return None;
-                }
-            };
+            let synchronous_commit = one_of(
+                checker,
+                file.synchronous_commit,
+                &format!("{prefix}.synchronous_commit"),
+                (
+                    "a synchronous_commit setting",
+                    &["on", "off", "local", "remote_write", "remote_apply"],
+                ),
+                "",
+            )?;
             let shared_buffers = match file.shared_buffers {
                 Some(text) => Some(memory_size(
                     checker,
@@ -228,6 +215,32 @@ fn server(
                 &kind_key,
                 format!(
                     "{other:?} is not a store the run can start; allowed: \"redis\", \"postgres\""
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// An optional setting that takes one of `allowed`: `Some(None)` when absent, `None` (with a
+/// problem naming what is allowed) for anything else.
+fn one_of(
+    checker: &mut Checker<'_>,
+    value: Option<String>,
+    key: &str,
+    (what, allowed): (&str, &[&str]),
+    hint: &str,
+) -> Option<Option<String>> {
+    match value {
+        None => Some(None),
+        Some(value) if allowed.contains(&value.as_str()) => Some(Some(value)),
+        Some(other) => {
+            let listed: Vec<String> = allowed.iter().map(|value| format!("{value:?}")).collect();
+            checker.problem(
+                key,
+                format!(
+                    "{other:?} is not {what}; allowed: {}{hint}",
+                    listed.join(", ")
                 ),
             );
             None
