@@ -53,9 +53,10 @@ pub(super) async fn measure(
         // As many connections as the servers on it hold: one per worker of each replica.
         let connections = spec.replicas.get() * workers;
         progress.note(&format!(
-            "measuring the ceiling of {} for {} ({connections} connections, {} s)",
+            "measuring the ceiling of {} for {} ({connections} connection{}, {} s)",
             redact(target),
             sut.info.name,
+            if connections == 1 { "" } else { "s" },
             duration.as_secs_f64()
         ));
         match ceiling::measure(probe, target, connections, duration).await {
