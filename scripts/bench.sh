@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's benchmarks, in one command (release builds; a few minutes):
 #   1. store latency at one connection: our Redis and Postgres session loads against
-#      redis-benchmark and pgbench on the same throwaway server, plus SQLite and memory;
+#      redis-benchmark and pgbench on the same throwaway server, plus SQLite and memory; and the
+#      store ceiling a run measures, against redis-benchmark at the same connections;
 #   2. token cost: sign and verify time and token size per JWT algorithm;
 #   3. GET /user/balance requests/s against GET / of the same server, server on one tokio worker
 #      (CPU 0), wrk on CPU 1: the session server per store, the JWT server per algorithm and
@@ -32,6 +33,8 @@ done
 if [[ $what == all || $what == store ]]; then
     echo "== store latency at one connection (cargo run --release -p authbench-store --example store_latency)"
     cargo run --quiet --release -p authbench-store --example store_latency
+    echo "== the store ceiling against redis-benchmark (cargo bench -p authbench-cli --bench store_ceiling)"
+    cargo bench --quiet -p authbench-cli --bench store_ceiling
 fi
 if [[ $what == all || $what == tokens ]]; then
     echo "== token cost per algorithm (cargo run --release -p authbench-jwt-server --example token_cost)"
