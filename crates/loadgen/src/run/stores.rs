@@ -223,10 +223,7 @@ fn info(started: &Started) -> OwnedStoreInfo {
         kind: started.spec.server.kind(),
         url: redact(&started.server.url()),
         pid: started.server.pid(),
-        cores: limits.cores.as_ref().map(|cores| {
-            let listed: Vec<String> = cores.iter().map(usize::to_string).collect();
-            listed.join(",")
-        }),
+        cores: limits.cores.as_deref().map(core_list),
         settings: settings(&started.spec.server),
         cpu_cap,
         network: started.distance.as_ref().map(network),
@@ -243,10 +240,7 @@ fn network(distance: &Distance) -> NetworkEmulation {
         measured_rtt_ms: ms(distance.through.saturating_sub(distance.direct)),
         direct_rtt_ms: ms(distance.direct),
         relay_pid: distance.relay.pid(),
-        relay_cores: distance.cores.as_ref().map(|cores| {
-            let listed: Vec<String> = cores.iter().map(usize::to_string).collect();
-            listed.join(",")
-        }),
+        relay_cores: distance.cores.as_deref().map(core_list),
         relay_cpu_s: crate::probe::total_cpu([distance.relay.pid()])
             .map_or(0.0, |cpu| cpu.as_secs_f64()),
     }
@@ -291,6 +285,12 @@ async fn distance(
         server: "the delay relay".into(),
         why: error.to_string(),
     })?
+}
+
+/// `0,1` for cores 0 and 1, as report.json lists cores.
+fn core_list(cores: &[usize]) -> String {
+    let listed: Vec<String> = cores.iter().map(usize::to_string).collect();
+    listed.join(",")
 }
 
 /// The settings that change the answer, as the store was started with them.
