@@ -7,7 +7,8 @@
 //! (`BENCH_ONLY=session|jwt` runs one half, any other value the cases whose variant contains it,
 //! e.g. `BENCH_ONLY=postgres`; `BENCH_TURNS` and `BENCH_SECONDS` set the turns, default 6 of 2 s;
 //! `BENCH_PAIRS=1` prints every turn's ratios; `BENCH_INSTRUCTIONS=1` counts instructions per
-//! request under callgrind instead, see below).
+//! request under callgrind instead, see below, and `BENCH_DUMPS=<folder>` keeps its dumps there
+//! for `callgrind_annotate`).
 //!
 //! Both servers run as processes pinned to CPU 0 on one tokio worker, wrk pinned to CPU 1; Redis
 //! and Postgres are throwaway servers from authbench-testkit, unpinned. Each route is warmed up
@@ -529,7 +530,16 @@ fn measure_instructions(
     dir: &std::path::Path,
     connections: u32,
 ) -> (String, Vec<f64>) {
-    let dumps = dir.join("callgrind");
+    // BENCH_DUMPS keeps the dumps, one folder per case, for `callgrind_annotate`.
+    let dumps = match std::env::var_os("BENCH_DUMPS") {
+        Some(kept) => std::path::Path::new(&kept).join(format!(
+            "{}-{}",
+            case.system,
+            case.variant
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        )),
+        None => dir.join("callgrind"),
+    };
     std::fs::create_dir_all(&dumps).expect("a folder for the dumps");
     let Pair {
         ours,

@@ -5,6 +5,7 @@
 //!
 //! - [`account`]: the login check and the balance answer both servers share.
 //! - [`balances`]: where `GET /user/balance` reads from (main_DB, or an in-process copy).
+//! - [`deadline`]: one timer that bounds many operations in time (store calls, requests).
 //! - [`ids`]: unguessable base64url ids from the OS CSPRNG.
 //! - [`maindb`]: the accounts table on SQLite or Postgres, with embedded migrations.
 //! - [`latency`]: a lock-free duration histogram for `/metrics`.
@@ -16,6 +17,7 @@
 
 pub mod account;
 pub mod balances;
+pub mod deadline;
 pub mod http;
 pub mod ids;
 pub mod latency;

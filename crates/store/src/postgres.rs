@@ -217,16 +217,15 @@ impl PostgresBackend {
     /// that may be down.
     async fn connection(&self) -> Result<Arc<Connection>, Error> {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.shared.slots.len();
-        let slot = &self.shared.slots[index];
-        if let Some(connection) = slot
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            && !connection.client.is_closed()
-        {
-            return Ok(connection.clone());
+        match self.shared.slots[index].open_connection() {
+            Some(connection) => Ok(connection),
+            // Boxed: the rare path's state would otherwise sit in every operation's future.
+            None => Box::pin(self.reconnect(index)).await,
         }
+    }
+
+    async fn reconnect(&self, index: usize) -> Result<Arc<Connection>, Error> {
+        let slot = &self.shared.slots[index];
         if slot.reconnecting.swap(true, Ordering::AcqRel) {
             return Err(Error::Unavailable("reconnecting to postgres".into()));
         }
@@ -251,6 +250,18 @@ impl PostgresBackend {
         attempt
             .await
             .map_err(|error| Error::Unavailable(crate::error::cause(&error)))?
+    }
+}
+
+impl Slot {
+    /// The slot's connection, unless it is gone or closed.
+    fn open_connection(&self) -> Option<Arc<Connection>> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|connection| !connection.client.is_closed())
+            .cloned()
     }
 }
 

@@ -177,7 +177,9 @@ impl RedisBackend {
         let client = Client::open(url).map_err(|error| Error::Open(cause(&error)))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.op_timeout))
-            .set_response_timeout(Some(options.op_timeout))
+            // `Store` bounds every operation with its watchdog; a second timer per command
+            // here would only add cost.
+            .set_response_timeout(None)
             // No retries inside the manager: while Redis is down every operation should fail at
             // once (a 503), and the next operation after a failure starts a fresh attempt, so a
             // restarted Redis is picked up on the first request after it is back.

@@ -1,15 +1,21 @@
 //! [`Store`]: a backend chosen by URL, with every operation bounded in time, counted and timed.
 
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use authbench_core::deadline::{Bounded, Watchdog};
+use pin_project_lite::pin_project;
 
 use authbench_contract::{StoreKind, StoreUrl};
 
 use crate::backend::{Backend, Options};
 use crate::error::Error;
 use crate::memory::MemoryBackend;
-use crate::metrics::{Op, OpHandles, StoreMetrics};
+use crate::metrics::{Op, OpHandle, OpHandles, StoreMetrics};
 use crate::postgres::PostgresBackend;
 use crate::record::Record;
 use crate::redis_store::RedisBackend;
@@ -41,6 +47,9 @@ struct Inner {
     kind: StoreKind,
     options: Options,
     metrics: OpHandles,
+    /// Bounds operations that may stall; none for the in-memory map, which answers at once (a
+    /// deadline armed for it on every request would be cost without purpose).
+    watchdog: Option<Watchdog>,
 }
 
 /// A store of TTL'd records, shared cheaply (it is an `Arc` inside).
@@ -51,8 +60,7 @@ pub struct Store {
 
 impl AnyBackend {
     /// Whether an operation can wait on something outside the process (a server, a file lock,
-    /// a pool), which the operation timeout bounds. The in-memory map answers at once, and a
-    /// timer armed for it on every request would be cost without purpose.
+    /// a pool), which the operation timeout bounds.
     fn may_stall(&self) -> bool {
         !matches!(self, AnyBackend::Memory(_))
     }
@@ -67,7 +75,7 @@ impl Store {
         options: Options,
         metrics: &StoreMetrics,
     ) -> Result<Store, Error> {
-        let deadline = options.op_timeout.max(std::time::Duration::from_secs(5));
+        let deadline = options.op_timeout.max(Duration::from_secs(5));
         let opening = async {
             Ok::<_, Error>(match url {
                 StoreUrl::Memory => AnyBackend::Memory(MemoryBackend::new()),
@@ -85,12 +93,16 @@ impl Store {
             .map_err(|_| Error::Timeout(deadline))??;
         let kind = url.kind();
         let metrics = metrics.handles(kind.as_str(), options.namespace);
+        let watchdog = backend
+            .may_stall()
+            .then(|| Watchdog::start(options.op_timeout));
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
                 kind,
                 options,
                 metrics,
+                watchdog,
             }),
         })
     }
@@ -103,79 +115,92 @@ impl Store {
         &self.inner.options
     }
 
-    pub async fn create(
-        &self,
-        record: &Record,
+    pub fn create<'a>(
+        &'a self,
+        record: &'a Record,
         max_per_user: Option<NonZeroU32>,
-    ) -> Result<(), Error> {
-        self.timed(Op::create, async {
+    ) -> Timed<'a, impl Future<Output = Result<(), Error>>> {
+        self.timed(Op::create, async move {
             dispatch!(&self.inner.backend, b => b.create(record, max_per_user))
         })
-        .await
     }
 
-    pub async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
-        self.timed(Op::load, async {
+    pub fn load<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> Timed<'a, impl Future<Output = Result<Option<Record>, Error>>> {
+        self.timed(Op::load, async move {
             dispatch!(&self.inner.backend, b => b.load(id))
         })
-        .await
     }
 
-    pub async fn touch(&self, record: &Record) -> Result<bool, Error> {
-        self.timed(Op::touch, async {
+    pub fn touch<'a>(
+        &'a self,
+        record: &'a Record,
+    ) -> Timed<'a, impl Future<Output = Result<bool, Error>>> {
+        self.timed(Op::touch, async move {
             dispatch!(&self.inner.backend, b => b.touch(record))
         })
-        .await
     }
 
     /// See [`Backend::replace_data`]: an atomic compare-and-swap of `data`.
-    pub async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
-        self.timed(Op::replace_data, async {
+    pub fn replace_data<'a>(
+        &'a self,
+        id: &'a str,
+        expected: &'a str,
+        new: &'a str,
+    ) -> Timed<'a, impl Future<Output = Result<bool, Error>>> {
+        self.timed(Op::replace_data, async move {
             dispatch!(&self.inner.backend, b => b.replace_data(id, expected, new))
         })
-        .await
     }
 
-    pub async fn delete(&self, id: &str) -> Result<bool, Error> {
-        self.timed(Op::delete, async {
+    pub fn delete<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> Timed<'a, impl Future<Output = Result<bool, Error>>> {
+        self.timed(Op::delete, async move {
             dispatch!(&self.inner.backend, b => b.delete(id))
         })
-        .await
     }
 
-    pub async fn list_user(&self, user: &str) -> Result<Vec<Record>, Error> {
-        self.timed(Op::list_user, async {
+    pub fn list_user<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> Timed<'a, impl Future<Output = Result<Vec<Record>, Error>>> {
+        self.timed(Op::list_user, async move {
             dispatch!(&self.inner.backend, b => b.list_user(user))
         })
-        .await
     }
 
-    pub async fn count_user(&self, user: &str) -> Result<u64, Error> {
-        self.timed(Op::count_user, async {
+    pub fn count_user<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> Timed<'a, impl Future<Output = Result<u64, Error>>> {
+        self.timed(Op::count_user, async move {
             dispatch!(&self.inner.backend, b => b.count_user(user))
         })
-        .await
     }
 
-    pub async fn delete_user(&self, user: &str) -> Result<u64, Error> {
-        self.timed(Op::delete_user, async {
+    pub fn delete_user<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> Timed<'a, impl Future<Output = Result<u64, Error>>> {
+        self.timed(Op::delete_user, async move {
             dispatch!(&self.inner.backend, b => b.delete_user(user))
         })
-        .await
     }
 
-    pub async fn purge_expired(&self) -> Result<u64, Error> {
-        self.timed(Op::purge_expired, async {
+    pub fn purge_expired<'a>(&'a self) -> Timed<'a, impl Future<Output = Result<u64, Error>>> {
+        self.timed(Op::purge_expired, async move {
             dispatch!(&self.inner.backend, b => b.purge_expired())
         })
-        .await
     }
 
-    pub async fn ping(&self) -> Result<(), Error> {
-        self.timed(Op::ping, async {
+    pub fn ping<'a>(&'a self) -> Timed<'a, impl Future<Output = Result<(), Error>>> {
+        self.timed(Op::ping, async move {
             dispatch!(&self.inner.backend, b => b.ping())
         })
-        .await
     }
 
     /// Deletes expired records every `purge_interval` until the last clone of this store is
@@ -200,27 +225,44 @@ impl Store {
         })
     }
 
-    async fn timed<T>(
-        &self,
-        op: Op,
-        operation: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        let started = Instant::now();
-        let limit = self.inner.options.op_timeout;
-        let result = if self.inner.backend.may_stall() {
-            // The deadline from the start already read: one clock read fewer per operation.
-            let deadline = tokio::time::Instant::from_std(started + limit);
-            match tokio::time::timeout_at(deadline, operation).await {
-                Ok(result) => result,
-                Err(_) => Err(Error::Timeout(limit)),
-            }
-        } else {
-            operation.await
+    fn timed<'a, T, F>(&'a self, op: Op, operation: F) -> Timed<'a, F>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        Timed {
+            bounded: Bounded::new(self.inner.watchdog.as_ref(), Instant::now(), operation),
+            handle: self.inner.metrics.get(op),
+            limit: self.inner.options.op_timeout,
+        }
+    }
+}
+
+pin_project! {
+    /// A store operation under way: bounded by the store's watchdog, counted and timed in
+    /// `/metrics` when it ends. Built in place around the backend's future, so the operation's
+    /// state is not copied into a wrapper of each layer.
+    pub struct Timed<'a, F> {
+        #[pin]
+        bounded: Bounded<'a, F>,
+        handle: &'a OpHandle,
+        limit: Duration,
+    }
+}
+
+impl<T, F> Future for Timed<'_, F>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let started = this.bounded.started();
+        let result = match ready!(this.bounded.poll(cx)) {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::Timeout(*this.limit)),
         };
-        self.inner
-            .metrics
-            .get(op)
-            .record(result.is_ok(), started.elapsed());
-        result
+        this.handle.record(result.is_ok(), started.elapsed());
+        Poll::Ready(result)
     }
 }

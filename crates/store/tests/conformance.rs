@@ -216,6 +216,63 @@ mod outage {
     }
 }
 
+/// A store that stops answering without closing its connections (a paused process, a
+/// partition) must not hold requests beyond the operation limit: the one case a refused
+/// connection does not cover.
+mod stall {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use authbench_contract::StoreUrl;
+    use authbench_store::{Error, Namespace, Options, Store, StoreMetrics};
+    use authbench_testkit::redis::RedisServer;
+
+    use crate::cases::record;
+
+    fn signal(pid: u32, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_that_stops_answering_times_out_at_the_limit_then_answers_again() {
+        let server = RedisServer::start();
+        let pid = server.pid().expect("a running redis-server");
+        let mut options = Options::new(Namespace::Sessions);
+        options.op_timeout = Duration::from_millis(200);
+        let store = Store::open(
+            &StoreUrl::Redis(server.url()),
+            options,
+            &StoreMetrics::default(),
+        )
+        .await
+        .expect("open");
+        let kept = record("kept", "alice", Duration::from_secs(600));
+        store.create(&kept, None).await.expect("create while up");
+
+        signal(pid, "STOP");
+        let started = Instant::now();
+        let outcome = store.load(&kept.id).await;
+        let took = started.elapsed();
+        signal(pid, "CONT");
+        assert!(
+            matches!(outcome, Err(Error::Timeout(limit)) if limit == Duration::from_millis(200)),
+            "{outcome:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_millis(400),
+            "a stalled load failed after {took:?}; the limit is 200 ms"
+        );
+        assert_eq!(
+            store.load(&kept.id).await.expect("load after resume"),
+            Some(kept)
+        );
+    }
+}
+
 /// Data this program did not write is reported as corrupt, never a panic or a wrong record.
 mod corrupt {
     use authbench_contract::StoreUrl;

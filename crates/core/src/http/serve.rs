@@ -62,15 +62,22 @@ async fn serve_with_header_timeout(
                 let service = TowerToHyperService::new(app.for_connection(idleness.clone()));
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection);
+                // The connection is served in a task of its own, watched from another: a
+                // watchdog polled beside the connection would be polled, and its timer
+                // re-registered, on every wake-up of every request.
+                let serving = tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                });
                 tokio::spawn(async move {
+                    let closing = serving.abort_handle();
                     tokio::select! {
-                        served = connection => {
-                            if let Err(error) = served {
-                                tracing::debug!(%error, "connection ended with an error");
-                            }
-                        }
-                        // Dropping the connection closes it.
+                        biased;
+                        _ = serving => {}
+                        // Aborting the serving task drops the connection, which closes it.
                         () = idleness.stalled(header_timeout) => {
+                            closing.abort();
                             tracing::debug!("closed a connection that sent no request head in time");
                         }
                     }
