@@ -6,8 +6,9 @@
 //! store, a hung handler) that almost never happens. Here one background task advances a tick
 //! count, and an operation still waiting registers in the waiter list of the tick at which its
 //! limit will have passed; that tick wakes only those, and each one woken compares its own start
-//! time with the limit. An operation that answers in time costs a registration in a
-//! [`Notify`]'s list and its removal; one that stalls fails between `limit` and `limit + 2 ticks`
+//! time with the limit. An operation that answers at once costs a shared pointer's count up
+//! and down; one that waits and answers in time, a registration in a [`Notify`]'s list and its
+//! removal; one that stalls fails between `limit` and `limit + 2 ticks`
 //! after it started.
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 use tokio::sync::Notify;
-use tokio::sync::futures::Notified;
+use tokio::sync::futures::OwnedNotified;
 
 /// How often the watchdog ticks: a twentieth of the limit, between 1 ms and 100 ms (12.5 ms at a
 /// limit of 250 ms).
@@ -44,7 +45,7 @@ struct Shared {
     /// One waiter list per tick, reused round-robin: the list of tick `t` is `slots[t % len]`.
     /// One more than the ticks in a limit (plus one for the tick under way), so that a list is
     /// never woken before the tick it was chosen for.
-    slots: Box<[Notify]>,
+    slots: Box<[Arc<Notify>]>,
 }
 
 impl Watchdog {
@@ -56,7 +57,9 @@ impl Watchdog {
             limit,
             ticks_per_limit,
             now: AtomicU64::new(0),
-            slots: (0..ticks_per_limit + 2).map(|_| Notify::new()).collect(),
+            slots: (0..ticks_per_limit + 2)
+                .map(|_| Arc::new(Notify::new()))
+                .collect(),
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
         tokio::spawn(async move {
@@ -78,20 +81,21 @@ impl Watchdog {
     }
 
     /// `future`, failing with [`Elapsed`] once the limit has passed since `started`.
-    pub fn bound<F: Future>(&self, started: Instant, future: F) -> Bounded<'_, F> {
+    pub fn bound<F: Future>(&self, started: Instant, future: F) -> Bounded<F> {
         Bounded::new(Some(self), started, future)
     }
 }
 
 impl Shared {
-    fn slot(&self, tick: u64) -> &Notify {
+    fn slot(&self, tick: u64) -> &Arc<Notify> {
         &self.slots[(tick % self.slots.len() as u64) as usize]
     }
 
     /// The waiter list of the tick `ahead` ticks from now.
-    fn after(&self, ahead: u64) -> Notified<'_> {
+    fn after(&self, ahead: u64) -> OwnedNotified {
         self.slot(self.now.load(Ordering::Relaxed) + ahead)
-            .notified()
+            .clone()
+            .notified_owned()
     }
 }
 
@@ -103,24 +107,24 @@ pin_project! {
     /// An operation under a [`Watchdog`], or under none (then it is just the operation). Made
     /// in place around the operation, so that bounding it adds no copy of the operation's
     /// state.
-    pub struct Bounded<'a, F> {
+    pub struct Bounded<F> {
         #[pin]
         future: F,
         // Registered the first time the operation is not answered at once.
         #[pin]
-        tick: Option<Notified<'a>>,
-        watchdog: Option<&'a Shared>,
+        tick: Option<OwnedNotified>,
+        watchdog: Option<Arc<Shared>>,
         started: Instant,
     }
 }
 
-impl<'a, F> Bounded<'a, F> {
+impl<F> Bounded<F> {
     /// `future` under `watchdog`, its limit counted from `started`.
-    pub fn new(watchdog: Option<&'a Watchdog>, started: Instant, future: F) -> Self {
+    pub fn new(watchdog: Option<&Watchdog>, started: Instant, future: F) -> Self {
         Bounded {
             future,
             tick: None,
-            watchdog: watchdog.map(|watchdog| &*watchdog.shared),
+            watchdog: watchdog.map(|watchdog| watchdog.shared.clone()),
             started,
         }
     }
@@ -130,7 +134,7 @@ impl<'a, F> Bounded<'a, F> {
     }
 }
 
-impl<F: Future> Future for Bounded<'_, F> {
+impl<F: Future> Future for Bounded<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -138,7 +142,7 @@ impl<F: Future> Future for Bounded<'_, F> {
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        let Some(watchdog) = *this.watchdog else {
+        let Some(watchdog) = this.watchdog.as_deref() else {
             return Poll::Pending;
         };
         loop {

@@ -301,12 +301,13 @@ impl Backend for PostgresBackend {
         let Some(row) = c.client.query_opt(&c.load, &[&id, &now_millis()]).await? else {
             return Ok(None);
         };
+        // Borrowed from the row, then copied once into the record's shared strings.
         Ok(Some(Record {
             id: id.into(),
-            user: get::<String>(&row, 0)?.into(),
+            user: get::<&str>(&row, 0)?.into(),
             created: get(&row, 1)?,
             expires: get(&row, 2)?,
-            data: get::<String>(&row, 3)?.into(),
+            data: get::<&str>(&row, 3)?.into(),
         }))
     }
 
@@ -343,11 +344,11 @@ impl Backend for PostgresBackend {
         rows.iter()
             .map(|row| {
                 Ok(Record {
-                    id: get::<String>(row, 0)?.into(),
+                    id: get::<&str>(row, 0)?.into(),
                     user: user.into(),
                     created: get(row, 1)?,
                     expires: get(row, 2)?,
-                    data: get::<String>(row, 3)?.into(),
+                    data: get::<&str>(row, 3)?.into(),
                 })
             })
             .collect()

@@ -243,7 +243,7 @@ pin_project! {
     /// state is not copied into a wrapper of each layer.
     pub struct Timed<'a, F> {
         #[pin]
-        bounded: Bounded<'a, F>,
+        bounded: Bounded<F>,
         handle: &'a OpHandle,
         limit: Duration,
     }

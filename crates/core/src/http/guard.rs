@@ -30,6 +30,8 @@ use http::StatusCode;
 use pin_project_lite::pin_project;
 use tower::Service;
 
+use crate::deadline::{Bounded, Elapsed, Watchdog};
+
 use super::error::error_response;
 use super::idle::Idleness;
 use super::metrics::{HttpMetrics, RouteMetrics};
@@ -75,7 +77,7 @@ impl Guards {
                 unmatched: self.metrics.route(authbench_contract::routes::UNMATCHED),
                 known: self.routes,
             }),
-            timeout: self.timeout,
+            watchdog: Watchdog::start(self.timeout),
             idleness: None,
         }
     }
@@ -103,7 +105,8 @@ impl RouteTable {
 pub struct Guarded {
     router: Router,
     table: Arc<RouteTable>,
-    timeout: Duration,
+    /// Bounds every request by the request timeout.
+    watchdog: Watchdog,
     /// The connection this copy serves, once [`Guarded::for_connection`] set it.
     idleness: Option<Arc<Idleness>>,
 }
@@ -119,6 +122,8 @@ impl Guarded {
 }
 
 type Handled = CatchUnwind<AssertUnwindSafe<RouteFuture<Infallible>>>;
+/// What [`Handled`] gives: the response, or the panic that took its place.
+type HandledOutput = Result<Result<Response, Infallible>, Box<dyn std::any::Any + Send>>;
 
 impl<B> Service<http::Request<B>> for Guarded
 where
@@ -147,12 +152,10 @@ where
             Service::<Request>::call(&mut self.router, request)
         })) {
             Ok(future) => Either::Left(AssertUnwindSafe(future).catch_unwind()),
-            Err(_) => Either::Right(futures::future::ready(())),
+            Err(panic) => Either::Right(futures::future::ready(Err(panic))),
         };
         GuardFuture {
-            handling,
-            timer: None,
-            deadline: started + self.timeout,
+            handling: self.watchdog.bound(started, handling),
             started,
             method,
             metrics,
@@ -164,13 +167,11 @@ where
 pin_project! {
     /// The guarded handler's answer, counted and timed when it is ready.
     pub struct GuardFuture {
-        // Left: the routed request, under its panic guard; right: routing panicked.
+        // Left: the routed request, under its panic guard; right: routing panicked. Bounded by
+        // the request timeout, which registers with the watchdog only if the request is not
+        // answered at once.
         #[pin]
-        handling: Either<Handled, Ready<()>>,
-        // Armed the first time the request is not answered at once: most routes answer on their
-        // first poll, and a timer for them would be cost without purpose.
-        timer: Option<Pin<Box<tokio::time::Sleep>>>,
-        deadline: Instant,
+        handling: Bounded<Either<Handled, Ready<HandledOutput>>>,
         started: Instant,
         method: http::Method,
         metrics: Arc<RouteMetrics>,
@@ -183,26 +184,15 @@ impl Future for GuardFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let answered = match this.handling.as_pin_mut() {
-            Either::Left(handling) => handling.poll(cx),
-            Either::Right(_) => Poll::Ready(Err(Box::new("panicked while routing") as _)),
-        };
-        let response = match answered {
-            Poll::Ready(Ok(Ok(response))) => response,
-            Poll::Ready(Ok(Err(infallible))) => match infallible {},
-            Poll::Ready(Err(_panic)) => panicked(),
-            Poll::Pending => {
-                let deadline = tokio::time::Instant::from_std(*this.deadline);
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                ready!(timer.as_mut().poll(cx));
-                error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "timeout",
-                    "the request took longer than the server's request timeout",
-                )
-            }
+        let response = match ready!(this.handling.poll(cx)) {
+            Ok(Ok(Ok(response))) => response,
+            Ok(Ok(Err(infallible))) => match infallible {},
+            Ok(Err(_panic)) => panicked(),
+            Err(Elapsed) => error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took longer than the server's request timeout",
+            ),
         };
         let elapsed = this.started.elapsed();
         this.metrics.record(this.method, response.status(), elapsed);
