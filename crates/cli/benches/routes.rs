@@ -27,10 +27,11 @@
 //! Figures are meaningful as ratios within one run, not as absolute numbers.
 //!
 //! On a shared machine both ratios move by 10-20% turn to turn with code that does not change.
-//! `BENCH_INSTRUCTIONS=1` gives the figure that does not move: each route's user-space
+//! `BENCH_INSTRUCTIONS=1` gives the figure that barely moves: each route's user-space
 //! instructions per request under callgrind, ours and the reference's (the reference's over ours
-//! is the ratio). It leaves out the kernel's share, which is the same for both: they send the
-//! same bytes.
+//! is the ratio), the median of `BENCH_ROUNDS` (default 3) counts taken in turn, since how
+//! requests batch into wake-ups still moves one count by a percent or two. It leaves out the
+//! kernel's share, which is the same for both: they send the same bytes.
 
 mod callgrind;
 mod reference;
@@ -157,7 +158,8 @@ fn main() {
 fn instructions(cases: &[Case], main_db: &str, dir: &std::path::Path) {
     println!(
         "user-space instructions per request under callgrind (both servers on CPU {SERVER_CPU}, \
-         wrk -c8 for 4 s after 2 s of warm-up); ratio: the reference's over ours"
+         wrk -c8, median of BENCH_ROUNDS (default 3) counts of 4 s each, after 2 s of \
+         warm-up); ratio: the reference's over ours"
     );
     println!(
         "{:<8} {:<26} {:>10} {:>10} {:>5} {:>12} {:>10} {:>5}",
@@ -546,16 +548,25 @@ fn measure_instructions(
         reference,
         auth,
     } = start_pair(case, main_db, dir, Some(&dumps));
+    let seconds = 4;
     let per_request = |server: &ServerProcess, path: &str| {
-        run_wrk(&server.url(path), &[&auth], connections.into(), 2);
         callgrind::zero(server.pid());
-        let seconds = 4;
         let throughput = run_wrk(&server.url(path), &[&auth], connections.into(), seconds);
         let instructions = callgrind::dump(server.pid(), &dumps);
         instructions as f64 / (throughput.requests_per_second * seconds as f64)
     };
+    // How a route's requests batch into wake-ups moves the count by a percent or two from one
+    // measurement to the next: the median of a few, ours and the reference's taken in turn.
+    let rounds: usize = env_or("BENCH_ROUNDS", 3);
     let route = |path: &str| {
-        let (ours, theirs) = (per_request(&ours, path), per_request(&reference, path));
+        run_wrk(&ours.url(path), &[&auth], connections.into(), 2);
+        run_wrk(&reference.url(path), &[&auth], connections.into(), 2);
+        let (mut counted_ours, mut counted_theirs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds.max(1) {
+            counted_ours.push(per_request(&ours, path));
+            counted_theirs.push(per_request(&reference, path));
+        }
+        let (ours, theirs) = (median(counted_ours), median(counted_theirs));
         (ours, theirs, theirs / ours)
     };
     let (root_ours, root_theirs, root_ratio) = route("/");
@@ -565,6 +576,7 @@ fn measure_instructions(
         ratios.push(ratio);
         format!("{ours:>12.0} {theirs:>10.0} {ratio:>5.2}")
     } else {
+        run_wrk(&ours.url("/user/balance"), &[&auth], connections.into(), 2);
         let ours = per_request(&ours, "/user/balance");
         format!("{ours:>12.0} {:>10} {:>5}", "-", "-")
     };

@@ -4,23 +4,21 @@
 //! A `tokio::time::timeout` per operation inserts an entry into the runtime's timer wheel and
 //! removes it again on every call, on the hot path of every request, to catch an event (a stalled
 //! store, a hung handler) that almost never happens. Here one background task advances a tick
-//! count, and an operation still waiting registers in the waiter list of the tick at which its
+//! count, and an operation still waiting leaves its waker in the list of the tick at which its
 //! limit will have passed; that tick wakes only those, and each one woken compares its own start
-//! time with the limit. An operation that answers at once costs a shared pointer's count up
-//! and down; one that waits and answers in time, a registration in a [`Notify`]'s list and its
-//! removal; one that stalls fails between `limit` and `limit + 2 ticks`
-//! after it started.
+//! time with the limit. An operation that answers at once costs a shared pointer's count up and
+//! down; one that waits and answers in time, a waker put into a list and taken out again under an
+//! uncontended lock. One that stalls fails between `limit` and `limit + 2 ticks` after it
+//! started.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
-use tokio::sync::Notify;
-use tokio::sync::futures::OwnedNotified;
 
 /// How often the watchdog ticks: a twentieth of the limit, between 1 ms and 100 ms (12.5 ms at a
 /// limit of 250 ms).
@@ -42,10 +40,10 @@ struct Shared {
     ticks_per_limit: u64,
     /// Ticks since the start.
     now: AtomicU64,
-    /// One waiter list per tick, reused round-robin: the list of tick `t` is `slots[t % len]`.
+    /// One waiter list per tick, reused round-robin: the list of tick `t` is `lists[t % len]`.
     /// One more than the ticks in a limit (plus one for the tick under way), so that a list is
     /// never woken before the tick it was chosen for.
-    slots: Box<[Arc<Notify>]>,
+    lists: Box<[WaiterList]>,
 }
 
 impl Watchdog {
@@ -57,8 +55,8 @@ impl Watchdog {
             limit,
             ticks_per_limit,
             now: AtomicU64::new(0),
-            slots: (0..ticks_per_limit + 2)
-                .map(|_| Arc::new(Notify::new()))
+            lists: (0..ticks_per_limit + 2)
+                .map(|_| WaiterList::default())
                 .collect(),
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
@@ -70,7 +68,7 @@ impl Watchdog {
                 ticks.tick().await;
                 let Some(shared) = weak.upgrade() else { return };
                 let now = shared.now.fetch_add(1, Ordering::Relaxed) + 1;
-                shared.slot(now).notify_waiters();
+                shared.list(now).wake_all();
             }
         });
         Watchdog { shared }
@@ -87,15 +85,102 @@ impl Watchdog {
 }
 
 impl Shared {
-    fn slot(&self, tick: u64) -> &Arc<Notify> {
-        &self.slots[(tick % self.slots.len() as u64) as usize]
+    fn list(&self, tick: u64) -> &WaiterList {
+        &self.lists[(tick % self.lists.len() as u64) as usize]
     }
 
-    /// The waiter list of the tick `ahead` ticks from now.
-    fn after(&self, ahead: u64) -> OwnedNotified {
-        self.slot(self.now.load(Ordering::Relaxed) + ahead)
-            .clone()
-            .notified_owned()
+    /// Leaves `waker` in the list of the tick `ahead` ticks from now.
+    fn wait(&self, ahead: u64, waker: &Waker) -> Registration {
+        let tick = self.now.load(Ordering::Relaxed) + ahead;
+        let (round, key) = self.list(tick).add(waker);
+        Registration { tick, round, key }
+    }
+}
+
+/// Where an operation's waker waits: the list, the list's round it was added in, its place.
+#[derive(Clone, Copy, Debug)]
+struct Registration {
+    tick: u64,
+    round: u64,
+    key: usize,
+}
+
+/// Wakers waiting for one tick. Emptied (and its round advanced) when the tick comes; a waker
+/// taken out by its operation before that leaves a free place for the next.
+#[derive(Debug, Default)]
+struct WaiterList {
+    round: AtomicU64,
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    wakers: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+impl WaiterList {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        // A waker list holds no invariant a panic could break half-way.
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add(&self, waker: &Waker) -> (u64, usize) {
+        let mut waiting = self.lock();
+        let round = self.round.load(Ordering::Relaxed);
+        let key = match waiting.free.pop() {
+            Some(key) => {
+                waiting.wakers[key] = Some(waker.clone());
+                key
+            }
+            None => {
+                waiting.wakers.push(Some(waker.clone()));
+                waiting.wakers.len() - 1
+            }
+        };
+        (round, key)
+    }
+
+    /// Whether the tick this registration waits for has come (the list was emptied since).
+    fn has_woken(&self, registration: Registration) -> bool {
+        self.round.load(Ordering::Acquire) != registration.round
+    }
+
+    /// Replaces the waker of a registration still waiting, if the task's waker changed.
+    fn update(&self, registration: Registration, waker: &Waker) {
+        let mut waiting = self.lock();
+        if self.round.load(Ordering::Relaxed) != registration.round {
+            return;
+        }
+        if let Some(Some(kept)) = waiting.wakers.get_mut(registration.key)
+            && !kept.will_wake(waker)
+        {
+            kept.clone_from(waker);
+        }
+    }
+
+    fn remove(&self, registration: Registration) {
+        let mut waiting = self.lock();
+        if self.round.load(Ordering::Relaxed) != registration.round {
+            return;
+        }
+        if let Some(slot) = waiting.wakers.get_mut(registration.key)
+            && slot.take().is_some()
+        {
+            waiting.free.push(registration.key);
+        }
+    }
+
+    fn wake_all(&self) {
+        let wakers = {
+            let mut waiting = self.lock();
+            self.round.fetch_add(1, Ordering::Release);
+            waiting.free.clear();
+            std::mem::take(&mut waiting.wakers)
+        };
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
     }
 }
 
@@ -110,11 +195,19 @@ pin_project! {
     pub struct Bounded<F> {
         #[pin]
         future: F,
-        // Registered the first time the operation is not answered at once.
-        #[pin]
-        tick: Option<OwnedNotified>,
         watchdog: Option<Arc<Shared>>,
+        // Made the first time the operation is not answered at once.
+        registration: Option<Registration>,
         started: Instant,
+    }
+
+    impl<F> PinnedDrop for Bounded<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let (Some(watchdog), Some(registration)) = (this.watchdog.as_deref(), *this.registration) {
+                watchdog.list(registration.tick).remove(registration);
+            }
+        }
     }
 }
 
@@ -123,8 +216,8 @@ impl<F> Bounded<F> {
     pub fn new(watchdog: Option<&Watchdog>, started: Instant, future: F) -> Self {
         Bounded {
             future,
-            tick: None,
             watchdog: watchdog.map(|watchdog| watchdog.shared.clone()),
+            registration: None,
             started,
         }
     }
@@ -138,32 +231,33 @@ impl<F: Future> Future for Bounded<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
         let Some(watchdog) = this.watchdog.as_deref() else {
             return Poll::Pending;
         };
-        loop {
-            if this.tick.is_none() {
-                // The tick count may be up to one tick stale: one more keeps the first wake at
-                // or after the limit.
-                this.tick
-                    .set(Some(watchdog.after(watchdog.ticks_per_limit + 1)));
+        let ahead = match *this.registration {
+            // The tick count may be up to one tick stale: one more keeps the first wake at or
+            // after the limit.
+            None => watchdog.ticks_per_limit + 1,
+            Some(registration) => {
+                let list = watchdog.list(registration.tick);
+                if !list.has_woken(registration) {
+                    list.update(registration, cx.waker());
+                    return Poll::Pending;
+                }
+                if this.started.elapsed() >= watchdog.limit {
+                    *this.registration = None;
+                    return Poll::Ready(Err(Elapsed));
+                }
+                // Woken a little early (the ticker ran late): wait for the next tick.
+                1
             }
-            let Some(tick) = this.tick.as_mut().as_pin_mut() else {
-                return Poll::Pending;
-            };
-            if tick.poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            if this.started.elapsed() >= watchdog.limit {
-                return Poll::Ready(Err(Elapsed));
-            }
-            // Woken a little early (the ticker ran late): wait for the next tick.
-            this.tick.set(Some(watchdog.after(1)));
-        }
+        };
+        *this.registration = Some(watchdog.wait(ahead, cx.waker()));
+        Poll::Pending
     }
 }
 
@@ -218,6 +312,26 @@ mod tests {
             assert_eq!(result, Err(Elapsed));
             assert!(took >= limit && took < limit * 2, "failed after {took:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn operations_that_answer_in_time_leave_no_waker_behind() {
+        let watchdog = Watchdog::start(Duration::from_secs(10));
+        for _ in 0..100 {
+            let waits_once = tokio::time::sleep(Duration::from_micros(100));
+            assert_eq!(watchdog.bound(Instant::now(), waits_once).await, Ok(()));
+        }
+        let waiting: usize = (watchdog.shared.lists.iter())
+            .map(|list| list.lock().wakers.iter().flatten().count())
+            .sum();
+        assert_eq!(waiting, 0);
+        let places: usize = (watchdog.shared.lists.iter())
+            .map(|list| list.lock().wakers.len())
+            .sum();
+        assert!(
+            places <= 2,
+            "{places} places kept for no waker: freed places are not reused"
+        );
     }
 
     #[tokio::test]
