@@ -88,7 +88,7 @@ fn every_fixture_renders_every_section() {
                 "{name}: nav link to {id}"
             );
         }
-        for claim in ["c1", "c2", "c3", "c4", "c5", "c6", "c7"] {
+        for claim in ["c1a", "c1b", "c2", "c3", "c4", "c5", "c6", "c7"] {
             assert!(
                 page.contains(&format!("id=\"claim-{claim}\"")),
                 "{name}: claim {claim}"
@@ -275,8 +275,8 @@ fn flagged_steps_are_marked_on_charts_in_tables_and_in_claims() {
     );
     let c1 = claims::assess(&report)
         .into_iter()
-        .find(|c| c.id == "C1")
-        .expect("C1");
+        .find(|c| c.id == "C1a")
+        .expect("C1a");
     assert!(
         c1.caveats
             .iter()

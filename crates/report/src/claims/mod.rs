@@ -5,13 +5,15 @@
 //!
 //! # Layout
 //!
-//! - `store`: C1 session store load, C2 stateless tokens.
+//! - `store`: C1a session store load, C2 stateless tokens.
+//! - `saturation`: C1b, whether the session store saturates first, from its measured ceiling.
 //! - `tokens`: C3 size, C4 revocation, C5 refresh.
 //! - `scale`: C6 scale-out, from systems that ran as several server processes (`replicated`:
 //!   each one's 401s by where its state lives and how it was routed).
 //! - `algorithms`: C7 algorithms.
 
 mod algorithms;
+mod saturation;
 mod scale;
 mod store;
 mod tokens;
@@ -30,7 +32,7 @@ use crate::model::{
 /// One claim and what this run says about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Claim {
-    /// `C1` to `C7`, as the README numbers them.
+    /// `C1a`, `C1b`, then `C2` to `C7`, as the README numbers them.
     pub id: &'static str,
     pub title: &'static str,
     /// The claim as the source articles make it.
@@ -70,12 +72,17 @@ impl fmt::Display for Verdict {
     }
 }
 
-const STATEMENTS: [(&str, &str, &str); 7] = [
+const STATEMENTS: [(&str, &str, &str); 8] = [
     (
-        "C1",
+        "C1a",
         "Session store load",
-        "With sessions, every authenticated request reads the session store. Its load grows with \
-         request rate and active users, and it is the first thing to saturate as traffic grows.",
+        "With sessions, every authenticated request reads the session store, and its load grows \
+         with request rate and active users.",
+    ),
+    (
+        "C1b",
+        "Store saturates first",
+        "As traffic grows, the session store is the first thing to saturate.",
     ),
     (
         "C2",
@@ -140,11 +147,12 @@ impl Claim {
     }
 }
 
-/// Every claim, C1 to C7, in order.
+/// Every claim, C1a to C7, in order.
 pub fn assess(report: &Report) -> Vec<Claim> {
     let run = Run::new(report);
     vec![
         store::session_load(&run),
+        saturation::saturates_first(&run),
         store::stateless(&run),
         tokens::size(&run),
         tokens::revocation(&run),

@@ -1,9 +1,10 @@
-//! The claims about state: C1 (the session store's load, and whether it saturates first) and C2
-//! (JWT validation needs no store). C6, scaling out, is in `scale`.
+//! The claims about state: C1a (every authenticated request reads the session store) and C2
+//! (JWT validation needs no store). C1b, whether the store saturates first, is in `saturation`;
+//! C6, scaling out, in `scale`.
 
 use super::{Claim, Run, Style, System, Verdict};
-use crate::format::{count, extent, micros, number, percent, short, span};
-use crate::model::{Operation, Revocation, StoreKind};
+use crate::format::{count, extent, micros, number, span};
+use crate::model::{Operation, Revocation};
 
 /// A session system "reads the store on every request" when it makes at least this many store
 /// operations per request at every step (logins and expiry make it a little above 1, not below).
@@ -15,21 +16,18 @@ const SESSION_OVER_JWT: f64 = 3.0;
 /// A JWT system "needs no store" on the request path below this many operations per request:
 /// what is left is logins creating refresh families.
 const NO_STORE: f64 = 0.25;
-/// A process using this share of the cores it may use is at its limit.
-const SATURATED: f64 = 0.85;
 
 pub(super) fn session_load(run: &Run<'_>) -> Claim {
     let sessions: Vec<&System<'_>> = run.of(Style::Session).collect();
     if sessions.is_empty() {
         return Claim::not_measured(
-            "C1",
+            "C1a",
             "No session-backed system ran in this scenario: there is no session store to measure.",
         );
     }
     let mut evidence = Vec::new();
     let mut caveats = Vec::new();
     let mut lowest = None::<f64>;
-    let mut server_first = false;
     for system in &sessions {
         let Some((low, high)) = system.extent(|d| d.store_operations_per_request) else {
             evidence.push(format!("{}: no store counters were read.", system.name()));
@@ -38,7 +36,6 @@ pub(super) fn session_load(run: &Run<'_>) -> Claim {
         lowest = Some(lowest.map_or(low, |l| l.min(low)));
         evidence.push(per_request_line(run, system, low, high));
         evidence.extend(growth_line(run, system));
-        server_first |= saturation(run, system, &mut evidence, &mut caveats);
     }
     let jwt_highest = extent(
         run.of(Style::Jwt)
@@ -58,20 +55,16 @@ pub(super) fn session_load(run: &Run<'_>) -> Claim {
     let verdict = match lowest {
         None => Verdict::NotMeasured,
         Some(low) if low < READS_SELDOM => Verdict::Contradicts,
-        // The claim has two halves: the store is read on every request (measured per request),
-        // and it saturates first. A run whose server saturated while the store had room
-        // supports the first half and not the second.
         Some(low)
             if low >= READS_EVERY_REQUEST
-                && jwt_highest.is_none_or(|j| low >= SESSION_OVER_JWT * j)
-                && !server_first =>
+                && jwt_highest.is_none_or(|j| low >= SESSION_OVER_JWT * j) =>
         {
             Verdict::Supports
         }
         Some(_) => Verdict::Mixed,
     };
     caveats.extend(run.flag_caveat(sessions));
-    Claim::new("C1", verdict, evidence, caveats)
+    Claim::new("C1a", verdict, evidence, caveats)
 }
 
 /// "session-redis: 1.08–1.10 Redis commands and 3.79–18.9 µs of Redis CPU per request (…)."
@@ -114,120 +107,6 @@ fn growth_line(run: &Run<'_>, system: &System<'_>) -> Option<String> {
         number(first.result.requests_per_second),
         number(last.result.requests_per_second),
     ))
-}
-
-fn cores(count: f64) -> String {
-    if count == 1.0 {
-        "1 core".to_owned()
-    } else {
-        format!("{} cores", short(count))
-    }
-}
-
-/// Which of the server and the store was nearer its limit at the top step, as far as the
-/// figures can say: the store's CPU per second against the server's and the cores it had.
-/// True when the server saturated while the store still had room.
-fn saturation(
-    run: &Run<'_>,
-    system: &System<'_>,
-    evidence: &mut Vec<String>,
-    caveats: &mut Vec<String>,
-) -> bool {
-    let Some(top) = system.top() else {
-        return false;
-    };
-    let seconds = top.result.duration_s;
-    let Some(server_cpu) = top.result.resources.server_cpu_s.filter(|_| seconds > 0.0) else {
-        return false;
-    };
-    let server_cores = server_cpu / seconds;
-    let limit = system.core_limit(run.report.machine.cores);
-    let growth = system
-        .cells
-        .iter()
-        .rev()
-        .nth(1)
-        .filter(|before| before.result.requests_per_second > 0.0)
-        .map(|before| top.result.requests_per_second / before.result.requests_per_second - 1.0);
-    let growth_text = growth.map_or(String::new(), |g| {
-        format!(
-            "; requests/s changed {}{} from the step before",
-            if g >= 0.0 { "+" } else { "" },
-            percent(g)
-        )
-    });
-    let store_cpu = top.result.store.as_ref().and_then(|store| store.cpu_s);
-    let Some(store_cpu) = store_cpu else {
-        evidence.push(format!(
-            "At {}, {}'s server used {} of the {} it may use{}.",
-            run.load(top.load),
-            system.name(),
-            number(server_cores),
-            cores(limit),
-            growth_text
-        ));
-        caveats.push(format!(
-            "{}'s store ({}) runs inside the server process: the server counts its operations, \
-             but its CPU is part of the server's, so whether the store would saturate first \
-             cannot be told from this run.",
-            system.name(),
-            system.info.store.map_or("unknown", StoreKind::as_str)
-        ));
-        return false;
-    };
-    let store_cores = store_cpu / seconds;
-    evidence.push(format!(
-        "At {}, {}'s server used {} of the {} it may use and {} used {} cores{}.",
-        run.load(top.load),
-        system.name(),
-        number(server_cores),
-        cores(limit),
-        system.store_name(),
-        number(store_cores),
-        growth_text
-    ));
-    let derived = &top.result.derived;
-    let per_request = derived
-        .server_cpu_us_per_request
-        .zip(derived.store_cpu_us_per_request);
-    if server_cores >= SATURATED * limit && store_cores < SATURATED {
-        evidence.push(format!(
-            "So the first thing to saturate in this run was {}'s server, not {}.",
-            system.name(),
-            system.store_name()
-        ));
-        let mut text = "The verdict rests on the store load per request; which saturates first \
-                        depends on how many server cores share one store."
-            .to_owned();
-        if let Some((server_us, store_us)) = per_request.filter(|(_, store_us)| *store_us > 0.0) {
-            text.push_str(&format!(
-                " Per request the server spent {} of CPU and {} {}, so one store core keeps up \
-                 with about {} server cores like this one: the store saturates first only when \
-                 that many share it, a scale-out a single-instance run does not measure (C6).",
-                micros(server_us),
-                system.store_name(),
-                micros(store_us),
-                number(server_us / store_us)
-            ));
-        }
-        caveats.push(text);
-        return true;
-    }
-    if store_cores >= SATURATED {
-        evidence.push(format!(
-            "{} was near a full core ({}) at the top step: in this run the store saturated first.",
-            system.store_name(),
-            number(store_cores)
-        ));
-    } else {
-        caveats.push(format!(
-            "Neither {}'s server nor {} was near its limit at the top step, so nothing shows \
-             which saturates first.",
-            system.name(),
-            system.store_name()
-        ));
-    }
-    false
 }
 
 pub(super) fn stateless(run: &Run<'_>) -> Claim {
