@@ -9,10 +9,25 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// The CFS period: 100 ms, the kernel's default. The quota is the cap's share of it.
-const PERIOD_US: u64 = 100_000;
+/// The shortest CFS period a cap uses. The quota is the cap's share of the period, and a group
+/// that spends its quota waits for the next period: under the kernel's default of 100 ms, a store
+/// capped at 5% would answer in 5 ms bursts with stalls of up to 95 ms between them, which a
+/// machine 20 times smaller would not. Short periods spread the same share evenly.
+const SHORT_PERIOD_US: u64 = 10_000;
+/// The longest: the kernel's default.
+const LONG_PERIOD_US: u64 = 100_000;
 /// The kernel refuses quotas under 1 ms.
 const MIN_QUOTA_US: u64 = 1_000;
+
+/// The period for a cap of `cores`: the shortest from 10 ms whose quota the kernel accepts.
+fn period_for(cores: f64) -> u64 {
+    let shortest = (MIN_QUOTA_US as f64 / cores).ceil();
+    if shortest.is_finite() {
+        (shortest as u64).clamp(SHORT_PERIOD_US, LONG_PERIOD_US)
+    } else {
+        LONG_PERIOD_US
+    }
+}
 
 /// Where the CPU controller is mounted, and how its files are named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +99,8 @@ impl Controller {
 
     /// Creates the group `name` (replacing a leftover of that name) capped at `cores`.
     pub fn cap(&self, name: &str, cores: f64) -> Result<CpuGroup, CapError> {
-        let quota_us = (cores * PERIOD_US as f64).round() as u64;
+        let period_us = period_for(cores);
+        let quota_us = (cores * period_us as f64).round() as u64;
         if !cores.is_finite() || quota_us < MIN_QUOTA_US {
             return Err(CapError::TooSmall { cores });
         }
@@ -111,13 +127,13 @@ impl Controller {
         match self.version {
             Version::V2 => write(
                 &group.dir.join("cpu.max"),
-                &format!("{quota_us} {PERIOD_US}"),
+                &format!("{quota_us} {period_us}"),
                 "set the quota in",
             )?,
             Version::V1 => {
                 write(
                     &group.dir.join("cpu.cfs_period_us"),
-                    &PERIOD_US.to_string(),
+                    &period_us.to_string(),
                     "set the period in",
                 )?;
                 write(
@@ -295,4 +311,22 @@ fn number(path: &Path) -> Result<u64, CapError> {
         path: path.to_path_buf(),
         text,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_get_the_shortest_period_whose_quota_the_kernel_accepts() {
+        assert_eq!(period_for(0.5), 10_000);
+        assert_eq!(period_for(0.1), 10_000);
+        assert_eq!(period_for(0.05), 20_000);
+        assert_eq!(period_for(0.01), 100_000);
+        assert_eq!(period_for(0.0), 100_000);
+        for cores in [0.01, 0.03, 0.05, 0.2, 1.5] {
+            let quota = (cores * period_for(cores) as f64).round() as u64;
+            assert!(quota >= MIN_QUOTA_US, "{cores}: quota {quota} µs");
+        }
+    }
 }

@@ -112,6 +112,10 @@ pub struct CpuCap {
     pub enforced_cores: f64,
     /// Which mechanism enforced it, e.g. `cgroup v1 cpu.cfs_quota_us`.
     pub mechanism: String,
+    /// The CFS period the quota is a share of, in ms: the longest the capped store can be held
+    /// back at once. Missing from reports written before it was recorded.
+    #[serde(default)]
+    pub period_ms: Option<f64>,
     /// CFS periods in which the store ran, over the run.
     pub periods: u64,
     /// Periods in which it used its whole quota and was held back.

@@ -92,6 +92,7 @@ fn sample_report() -> Report {
                 cores: 0.25,
                 enforced_cores: 0.25,
                 mechanism: "cgroup v1 cpu.cfs_quota_us".into(),
+                period_ms: Some(10.0),
                 periods: 100,
                 throttled_periods: 40,
                 throttled_s: 1.5,

@@ -212,6 +212,7 @@ fn info(started: &Started) -> OwnedStoreInfo {
             cores,
             enforced_cores: enforced.cores,
             mechanism: group.version().as_str().to_owned(),
+            period_ms: Some(enforced.period_us as f64 / 1e3),
             periods: enforced.periods,
             throttled_periods: enforced.throttled_periods,
             throttled_s: enforced.throttled_us as f64 / 1e6,

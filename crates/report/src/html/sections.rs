@@ -179,7 +179,11 @@ fn owned_stores(report: &Report) -> Markup {
                                     Some(cap) => {
                                         (short(cap.cores)) " cores asked, "
                                         (short(cap.enforced_cores)) " enforced ("
-                                        (cap.mechanism) ")"
+                                        (cap.mechanism)
+                                        @if let Some(period) = cap.period_ms {
+                                            ", per " (short(period)) " ms period"
+                                        }
+                                        ")"
                                     }
                                     None => "none",
                                 }
