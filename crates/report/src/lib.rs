@@ -9,7 +9,7 @@
 //! - [`slo`]: latency targets as written on the command line, judged against measured steps.
 //! - [`compare`]: two runs side by side, and which changes are regressions.
 //! - [`histogram`]: the stored latency histograms, decoded, and their percentile spectra.
-//! - [`claims`]: the claims under test (C1–C7), judged from what a run measured.
+//! - [`claims`]: the claims under test (C1a–C7), judged from what a run measured.
 //! - [`html`]: report.html, one self-contained page with charts, tables and the claims.
 //! - [`summary`]: the text table a run prints when it ends.
 //! - [`format`](mod@format): numbers, latencies, sizes and spans as every rendering writes them.

@@ -1,4 +1,4 @@
-//! The claims under test (C1–C7, listed in the README and docs/ARCHITECTURE.md), judged from what one run measured: for each, the
+//! The claims under test (C1a, C1b, C2–C7, listed in the README and docs/ARCHITECTURE.md), judged from what one run measured: for each, the
 //! figures behind it and whether they support it, contradict it, or were not measured by this
 //! scenario. Verdicts come from thresholds on measured ratios, and every sentence quotes numbers
 //! from the report, so two runs that measured different things read differently.
