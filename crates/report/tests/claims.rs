@@ -105,6 +105,64 @@ fn scale_out_is_never_measured_by_a_single_instance_run() {
 }
 
 #[test]
+fn a_capped_store_shared_by_two_replicas_saturates_first_on_its_measured_ceiling() {
+    let report = fixture("store-bound");
+    let c1b = assessed(&report, "C1b");
+    assert_eq!(c1b.verdict, Verdict::Supports, "{c1b:#?}");
+    let system = report
+        .systems
+        .iter()
+        .find(|s| s.name == "session-redis")
+        .expect("session-redis");
+    let ceiling = system.store_ceiling.as_ref().expect("a measured ceiling");
+    assert!(
+        c1b.evidence.iter().any(|line| line.contains(&format!(
+            "{} GET <session key>/s",
+            number(ceiling.operations_per_second)
+        ))),
+        "the ceiling it rests on: {:#?}",
+        c1b.evidence
+    );
+    // The step it quotes had the store at its CPU limit under the cap, the servers well below.
+    let shown = report
+        .steps
+        .iter()
+        .flat_map(|step| &step.results)
+        .filter(|r| r.system == "session-redis")
+        .find(|r| {
+            r.derived
+                .store_cpu_of_ceiling
+                .is_some_and(|share| share >= 0.8)
+        })
+        .expect("a step at the store's limit");
+    let share = shown.derived.store_cpu_of_ceiling.expect("a CPU share");
+    assert!(
+        c1b.evidence.iter().any(|line| line
+            .contains(&format!("{} of its CPU limit", percent(share)))
+            && line.contains("the store saturated first")),
+        "{:#?}",
+        c1b.evidence
+    );
+    assert!(
+        c1b.evidence
+            .iter()
+            .any(|line| line.contains("jwt-hs256 served") && line.contains("session-redis's")),
+        "JWT beside it at the same load: {:#?}",
+        c1b.evidence
+    );
+    let [store] = report.stores.as_slice() else {
+        panic!("one run-owned store: {:?}", report.stores)
+    };
+    let cap = store.cpu_cap.as_ref().expect("a cap");
+    assert_eq!(cap.cores, 0.05);
+    assert!(
+        cap.throttled_periods > 0,
+        "the kernel held it back: {cap:?}"
+    );
+    assert_eq!(assessed(&report, "C1a").verdict, Verdict::Supports);
+}
+
+#[test]
 fn in_process_stores_leave_which_saturates_first_not_measured() {
     let claims = claims::assess(&fixture("quickstart"));
     let c1b = claim(&claims, "C1b");

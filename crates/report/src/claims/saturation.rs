@@ -136,6 +136,9 @@ fn judge_system(
     };
     if let Some(step) = shown {
         evidence.push(step.line(run, system, limit, finding));
+        if finding == Finding::StoreFirst {
+            evidence.extend(beside_jwt(run, system, step));
+        }
     }
     if finding == Finding::ServersFirst {
         caveats.extend(store_cores_per_server(system));
@@ -239,17 +242,54 @@ impl Step {
             Finding::Neither => "neither reached its limit (the step nearest the store's limit)",
         };
         format!(
-            "At {} ({} requests/s), {} ran at {}, while {}'s servers used {} of {} cores ({}): {}.",
+            "At {} ({} requests/s), {} ran at {}, while {}'s servers used {} of {} ({}): {}.",
             run.load(self.load),
             number(self.requests_per_second),
             system.store_name(),
             shares.join(" and "),
             system.name(),
             number(self.server_cores),
-            short(limit),
+            cores(limit),
             percent(self.servers),
             conclusion
         )
+    }
+}
+
+/// What JWT systems without revocation (no store on the request path) served at the same load,
+/// on servers like these: the throughput the store cost the session system.
+fn beside_jwt(run: &Run<'_>, system: &System<'_>, step: &Step) -> Option<String> {
+    let served: Vec<String> = run
+        .of(Style::Jwt)
+        .filter(|jwt| jwt.revocation() == crate::model::Revocation::None)
+        .filter_map(|jwt| {
+            let cell = jwt.cells.iter().find(|cell| cell.load == step.load)?;
+            let rps = cell.result.requests_per_second;
+            (step.requests_per_second > 0.0).then(|| {
+                format!(
+                    "{} served {} requests/s ({}× {}'s)",
+                    jwt.name(),
+                    number(rps),
+                    short(rps / step.requests_per_second),
+                    system.name()
+                )
+            })
+        })
+        .collect();
+    (!served.is_empty()).then(|| {
+        format!(
+            "At the same load, without the store on the request path: {}.",
+            served.join("; ")
+        )
+    })
+}
+
+/// "1 core", "2 cores", "1.5 cores".
+fn cores(count: f64) -> String {
+    if count == 1.0 {
+        "1 core".to_owned()
+    } else {
+        format!("{} cores", short(count))
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 7] = [
+pub const FIXTURES: [&str; 8] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -15,6 +15,7 @@ pub const FIXTURES: [&str; 7] = [
     "open-model",
     "revocation",
     "scale-out",
+    "store-bound",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
