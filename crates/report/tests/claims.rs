@@ -163,6 +163,55 @@ fn a_capped_store_shared_by_two_replicas_saturates_first_on_its_measured_ceiling
 }
 
 #[test]
+fn a_far_store_adds_its_measured_round_trip_to_every_session_request_and_not_to_jwt() {
+    let report = fixture("store-distance");
+    // The relay's distance, as measured before the steps, is the distance asked for.
+    for store in &report.stores {
+        if let Some(network) = &store.network {
+            let off = (network.measured_rtt_ms - network.rtt_ms).abs();
+            assert!(
+                off <= (0.1 * network.rtt_ms).max(0.1),
+                "{}: measured {} ms for {} ms",
+                store.name,
+                network.measured_rtt_ms,
+                network.rtt_ms
+            );
+        }
+    }
+    let p50 = |system: &str, vus: f64| {
+        report
+            .steps
+            .iter()
+            .filter(|step| step.load == vus)
+            .flat_map(|step| &step.results)
+            .find(|r| r.system == system)
+            .and_then(|r| {
+                r.operations
+                    .iter()
+                    .find(|o| o.operation == Operation::Balance)
+            })
+            .map(|o| o.latency.p50_us as f64)
+            .expect("a balance p50")
+    };
+    // One user in flight: each session request waits one store round trip, so p50 grows by
+    // about the RTT, while JWT's does not wait on the store at all.
+    let (near, zone, far) = (
+        p50("session-rtt0", 1.0),
+        p50("session-rtt500us", 1.0),
+        p50("session-rtt2ms", 1.0),
+    );
+    assert!(
+        zone - near >= 450.0 && zone - near <= 700.0,
+        "{near} → {zone} µs"
+    );
+    assert!(
+        far - near >= 1_900.0 && far - near <= 2_400.0,
+        "{near} → {far} µs"
+    );
+    assert!(p50("jwt-hs256", 1.0) < near, "JWT waits on no store");
+}
+
+#[test]
 fn in_process_stores_leave_which_saturates_first_not_measured() {
     let claims = claims::assess(&fixture("quickstart"));
     let c1b = claim(&claims, "C1b");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 8] = [
+pub const FIXTURES: [&str; 9] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -16,6 +16,7 @@ pub const FIXTURES: [&str; 8] = [
     "revocation",
     "scale-out",
     "store-bound",
+    "store-distance",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
