@@ -427,6 +427,37 @@ async fn the_redis_ceiling_lands_near_redis_benchmark() {
     assert_eq!(ours.command, "GET <session key>");
 }
 
+/// A Redis that asks for a password (and a database other than 0 in the URL) is measured as the
+/// servers reach it: each raw connection authenticates and selects first; a wrong password is
+/// an error that names the refused command and not the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_ceiling_authenticates_like_the_servers() {
+    let redis = RedisServer::start();
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut admin = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: () = redis::cmd("CONFIG")
+        .arg(["SET", "requirepass", "ceiling-secret"])
+        .query_async(&mut admin)
+        .await
+        .expect("set a password");
+    let url = format!("redis://:ceiling-secret@127.0.0.1:{}/3", redis.port());
+    let probe = StoreProbe::connect(&url).await.expect("probe");
+    let found = ceiling::measure(&probe, &url, 1, Duration::from_millis(500))
+        .await
+        .expect("a ceiling behind a password");
+    assert!(found.operations_per_second > 1_000.0, "{found:?}");
+
+    let wrong = format!("redis://:not-it@127.0.0.1:{}/3", redis.port());
+    let error = ceiling::measure(&probe, &wrong, 1, Duration::from_millis(500))
+        .await
+        .expect_err("a wrong password is refused");
+    let text = authbench_contract::error::Chain(&error).to_string();
+    assert!(!text.contains("not-it"), "the password leaked: {text}");
+}
+
 /// The PostgreSQL ceiling runs the session select on temporary tables: it measures a rate and
 /// the server's CPU, and leaves nothing behind in the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -100,14 +100,16 @@ async fn redis_load(
         .query_async(&mut setup)
         .await
         .map_err(redis_error(url, "the ceiling's record"))?;
-    let address = client.get_connection_info().addr().to_string();
+    let info = client.get_connection_info();
+    let address = info.addr().to_string();
     let address = address.trim_start_matches("redis://").to_owned();
+    let hello = Arc::new(hello(info.redis_settings()));
     let deadline = Instant::now() + duration;
     let mut workers = Vec::new();
     for _ in 0..connections {
-        let (address, done) = (address.clone(), done.clone());
+        let (address, hello, done) = (address.clone(), hello.clone(), done.clone());
         workers.push(tokio::spawn(async move {
-            redis_connection(&address, deadline, &done).await
+            redis_connection(&address, &hello, deadline, &done).await
         }));
     }
     for worker in workers {
@@ -129,17 +131,57 @@ async fn redis_load(
     Ok(())
 }
 
+/// What a raw connection sends before its lookups, as the servers' client does: `AUTH` where the
+/// URL carries a password (with the user where it names one), `SELECT` where it names a
+/// database other than 0. Each is answered `+OK`.
+fn hello(settings: &redis::RedisConnectionInfo) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    if let Some(password) = settings.password() {
+        let mut auth = vec!["AUTH".to_owned()];
+        auth.extend(settings.username().map(str::to_owned));
+        auth.push(password.to_owned());
+        commands.push(auth);
+    }
+    if settings.db() != 0 {
+        commands.push(vec!["SELECT".to_owned(), settings.db().to_string()]);
+    }
+    commands
+}
+
+/// One command in RESP.
+fn resp(args: &[String]) -> String {
+    let mut out = format!("*{}\r\n", args.len());
+    for arg in args {
+        out.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    out
+}
+
 /// One connection sending [`IN_FLIGHT`] `GET`s at a time, written as one batch and read back
 /// whole, as `redis-benchmark -P` does: the client spends next to nothing per lookup, so the
 /// store is the limit. Raw RESP, since every reply has the same known size.
 async fn redis_connection(
     address: &str,
+    hello: &[Vec<String>],
     deadline: Instant,
     done: &AtomicU64,
 ) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut stream = tokio::net::TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
+    for command in hello {
+        stream.write_all(resp(command).as_bytes()).await?;
+        let mut ok = [0u8; 5];
+        stream.read_exact(&mut ok).await?;
+        if &ok != b"+OK\r\n" {
+            // The password is never echoed: only the command's name.
+            return Err(std::io::Error::other(format!(
+                "{} was refused: {:?}",
+                command[0],
+                String::from_utf8_lossy(&ok)
+            )));
+        }
+    }
     let get = format!("*2\r\n$3\r\nGET\r\n${}\r\n{REDIS_KEY}\r\n", REDIS_KEY.len());
     let batch = get.repeat(IN_FLIGHT);
     let reply = format!("${}\r\n{RECORD}\r\n", RECORD.len());

@@ -168,6 +168,7 @@ impl SystemFigures<'_> {
                 kind.map_or("unknown", StoreKind::as_str)
             )),
         }
+        self.store_limit(operations, cpu_us);
         let replicas = self.system.replica_count();
         if replicas > 1 && matches!(kind, Some(StoreKind::Memory | StoreKind::Sqlite)) {
             let routed = self.system.routing.map_or(String::new(), |mode| {
@@ -198,6 +199,79 @@ impl SystemFigures<'_> {
                  figures are what the embedded store did"
             ));
         }
+    }
+
+    /// Against the store's ceiling, measured before the steps: how many stores like the one
+    /// measured (or shards of it) the target needs, by operations/s and by CPU, and whether the
+    /// store or the app tier binds first. Without a measured ceiling, says so.
+    fn store_limit(&mut self, operations: Option<f64>, cpu_us: Option<f64>) {
+        let Some(ceiling) = &self.system.store_ceiling else {
+            if matches!(self.system.store, Some(StoreKind::Redis | StoreKind::Postgres)) {
+                self.assumptions.push(
+                    "the store's own limit was not measured in this run (its ceiling was \
+                     switched off or could not be measured): how many stores the target needs \
+                     is not planned"
+                        .into(),
+                );
+            }
+            return;
+        };
+        let mut needed = Vec::new();
+        if let Some(per_request) = operations.filter(|_| ceiling.operations_per_second > 0.0) {
+            let stores = self.planned * per_request / ceiling.operations_per_second;
+            needed.push(stores);
+            self.line(
+                "stores by operations/s",
+                stores.ceil(),
+                "stores",
+                format!(
+                    "ceil(target × {per_request:.4} / {:.0} {}/s, the measured ceiling)",
+                    ceiling.operations_per_second, ceiling.command
+                ),
+            );
+        }
+        if let (Some(cpu_us), Some(cores)) = (cpu_us, ceiling.cpu_cores.filter(|c| *c > 0.0)) {
+            let stores = self.planned * cpu_us / 1e6 / cores;
+            needed.push(stores);
+            self.line(
+                "stores by CPU",
+                stores.ceil(),
+                "stores",
+                format!(
+                    "ceil(target × {cpu_us:.2} µs / {cores:.3} cores, the store's CPU at its \
+                     ceiling)"
+                ),
+            );
+        }
+        let Some(stores) = needed.into_iter().reduce(f64::max) else {
+            return;
+        };
+        self.assumptions.push(format!(
+            "the store's ceiling was measured with {} connections and {} lookups in flight on \
+             each, {} (a cap or distance it ran with is part of it); by CPU the store can carry \
+             less than at the ceiling, where it batches the most",
+            ceiling.connections,
+            ceiling.in_flight,
+            if ceiling.cpu_cores.is_some() {
+                "its CPU read from the store itself"
+            } else {
+                "its CPU not readable"
+            }
+        ));
+        let binding = if stores > 1.0 {
+            format!(
+                "the store binds: the target needs {:.2} stores like the one measured (shards, \
+                 or a store that much larger), whatever the app tier",
+                stores
+            )
+        } else {
+            format!(
+                "the app tier binds: one store like the one measured carries the target at {:.0}% \
+                 of its limit",
+                stores * 100.0
+            )
+        };
+        self.assumptions.push(binding);
     }
 
     /// Logins, the sessions (or refresh families) they leave alive, and the memory those take.

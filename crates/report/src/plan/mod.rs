@@ -267,9 +267,15 @@ fn shared_assumptions(report: &Report, input: &PlanInput, slo: &str) -> Vec<Stri
         "per-request costs (store operations, store and server CPU, store bytes per session) \
          are those of the capacity step, scaled linearly to the target"
             .into(),
-        "the store is shared by every instance: its throughput, CPU and memory are totals; its \
-         own limits (e.g. one Redis core) were not measured"
-            .into(),
+        if report.systems.iter().any(|s| s.store_ceiling.is_some()) {
+            "the store is shared by every instance: its throughput, CPU and memory are totals, \
+             held against the store's ceiling where the run measured one"
+                .into()
+        } else {
+            "the store is shared by every instance: its throughput, CPU and memory are totals; its \
+             own limits (e.g. one Redis core) were not measured"
+                .into()
+        },
     ];
     if report.load_model == LoadModel::Open {
         assumptions.push(
