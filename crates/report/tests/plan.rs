@@ -432,10 +432,19 @@ fn a_measured_store_ceiling_plans_the_stores_the_target_needs_and_says_which_tie
     let ceiling = info.store_ceiling.as_ref().expect("a measured ceiling");
     let (_, best) = best_step(&report, "session-redis", 50_000);
     let cpu_us = best.derived.store_cpu_us_per_request.expect("Redis CPU");
-    let by_cpu = session.line("stores by CPU").expect("planned from the ceiling");
+    let by_cpu = session
+        .line("stores by CPU")
+        .expect("planned from the ceiling");
     let cores = ceiling.cpu_cores.expect("CPU at the ceiling");
-    assert_eq!(by_cpu.value, (target * cpu_us / 1e6 / cores).ceil(), "{by_cpu:?}");
-    assert!(by_cpu.value > 1.0, "a 0.05-core Redis cannot carry 50,000 req/s");
+    assert_eq!(
+        by_cpu.value,
+        (target * cpu_us / 1e6 / cores).ceil(),
+        "{by_cpu:?}"
+    );
+    assert!(
+        by_cpu.value > 1.0,
+        "a 0.05-core Redis cannot carry 50,000 req/s"
+    );
     let ops = best.derived.store_operations_per_request.expect("measured");
     let by_ops = session.line("stores by operations/s").expect("planned");
     assert_eq!(
@@ -447,9 +456,19 @@ fn a_measured_store_ceiling_plans_the_stores_the_target_needs_and_says_which_tie
     assert!(!text.contains("own limits (e.g. one Redis core) were not measured"));
 
     // A run without a ceiling still says it is assuming.
-    let old = plan(&fixture("redis-vs-jwt"), &PlanInput::new(target, slo("p99<50ms")))
-        .expect("a plan");
+    let old = plan(
+        &fixture("redis-vs-jwt"),
+        &PlanInput::new(target, slo("p99<50ms")),
+    )
+    .expect("a plan");
     let text = render_text(&old);
-    assert!(text.contains("own limits (e.g. one Redis core) were not measured"), "{text}");
-    assert!(old.systems.iter().all(|s| s.line("stores by CPU").is_none()));
+    assert!(
+        text.contains("own limits (e.g. one Redis core) were not measured"),
+        "{text}"
+    );
+    assert!(
+        old.systems
+            .iter()
+            .all(|s| s.line("stores by CPU").is_none())
+    );
 }

@@ -206,7 +206,10 @@ impl SystemFigures<'_> {
     /// store or the app tier binds first. Without a measured ceiling, says so.
     fn store_limit(&mut self, operations: Option<f64>, cpu_us: Option<f64>) {
         let Some(ceiling) = &self.system.store_ceiling else {
-            if matches!(self.system.store, Some(StoreKind::Redis | StoreKind::Postgres)) {
+            if matches!(
+                self.system.store,
+                Some(StoreKind::Redis | StoreKind::Postgres)
+            ) {
                 self.assumptions.push(
                     "the store's own limit was not measured in this run (its ceiling was \
                      switched off or could not be measured): how many stores the target needs \
@@ -248,8 +251,9 @@ impl SystemFigures<'_> {
         };
         self.assumptions.push(format!(
             "the store's ceiling was measured with {} connections and {} lookups in flight on \
-             each, {} (a cap or distance it ran with is part of it); by CPU the store can carry \
-             less than at the ceiling, where it batches the most",
+             each, {} (a cap it ran with is part of it); under the servers' traffic the store spends \
+             more CPU per lookup than at its ceiling, where it batches the most, so the CPU \
+             line is usually the tighter one",
             ceiling.connections,
             ceiling.in_flight,
             if ceiling.cpu_cores.is_some() {
