@@ -439,7 +439,7 @@ async fn the_redis_ceiling_authenticates_like_the_servers() {
         .await
         .expect("connect");
     let _: () = redis::cmd("CONFIG")
-        .arg(["SET", "requirepass", "ceiling-secret"])
+        .arg(&["SET", "requirepass", "ceiling-secret"])
         .query_async(&mut admin)
         .await
         .expect("set a password");
