@@ -7,10 +7,9 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use authbench_contract::{StoreKind, StoreUrl};
 use authbench_core::deadline::{Bounded, Watchdog};
 use pin_project_lite::pin_project;
-
-use authbench_contract::{StoreKind, StoreUrl};
 
 use crate::backend::{Backend, Options};
 use crate::error::Error;
