@@ -71,6 +71,12 @@ pub trait Backend: Send + Sync + 'static {
         new: &str,
     ) -> impl Future<Output = Result<bool, Error>> + Send;
 
+    /// Stores `records` as one batch: a population loaded before a measurement, not logins one
+    /// at a time. Each record replaces any with the same id, as `create` does, with no per-user
+    /// cap; the layout is exactly `create`'s. Returns how many were stored. Not atomic: a failure
+    /// part-way may leave part of the batch stored.
+    fn create_many(&self, records: &[Record]) -> impl Future<Output = Result<u64, Error>> + Send;
+
     /// Deletes one record. Returns whether it existed.
     fn delete(&self, id: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 

@@ -97,6 +97,13 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 
+    async fn create_many(&self, records: &[Record]) -> Result<u64, Error> {
+        for record in records {
+            self.create(record, None).await?;
+        }
+        Ok(records.len() as u64)
+    }
+
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
         let now = now_millis();
         let state = self.lock();

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::backend::{Backend, Options};
@@ -152,6 +154,8 @@ struct Slot {
 #[derive(Debug)]
 struct Shared {
     config: tokio_postgres::Config,
+    /// The table, named after the namespace.
+    table: &'static str,
     sql: [String; STATEMENTS],
     slots: Vec<Slot>,
     /// Bounds a whole reconnect (connect, then prepare): a server that accepts connections but
@@ -203,6 +207,7 @@ impl PostgresBackend {
         Ok(PostgresBackend {
             shared: Arc::new(Shared {
                 config,
+                table,
                 sql,
                 slots,
                 reconnect_timeout: options.op_timeout.max(Duration::from_secs(1)),
@@ -294,6 +299,55 @@ impl Backend for PostgresBackend {
             )
             .await?;
         Ok(())
+    }
+
+    async fn create_many(&self, records: &[Record]) -> Result<u64, Error> {
+        // A connection of its own (a transaction needs one), COPY into a temporary table, then
+        // one INSERT ... ON CONFLICT that replaces as `create` does. COPY takes the rows at
+        // the server's own pace, orders of magnitude above one statement per record.
+        let mut client = Connection::open(&self.shared.config).await?;
+        let table = self.shared.table;
+        let transaction = client.transaction().await?;
+        transaction
+            .batch_execute(&format!(
+                "CREATE TEMPORARY TABLE {table}_bulk (LIKE {table} INCLUDING DEFAULTS) \
+                 ON COMMIT DROP"
+            ))
+            .await?;
+        let sink = transaction
+            .copy_in(&format!(
+                "COPY {table}_bulk (id, username, created, expires, data) FROM STDIN BINARY"
+            ))
+            .await?;
+        let types = [Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TEXT];
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        let mut writer = std::pin::pin!(writer);
+        for record in records {
+            writer
+                .as_mut()
+                .write(&[
+                    &&*record.id,
+                    &&*record.user,
+                    &record.created,
+                    &record.expires,
+                    &&*record.data,
+                ])
+                .await?;
+        }
+        writer.finish().await?;
+        let stored = transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (id, username, created, expires, data) \
+                     SELECT id, username, created, expires, data FROM {table}_bulk \
+                     ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, \
+                     created = EXCLUDED.created, expires = EXCLUDED.expires, data = EXCLUDED.data"
+                ),
+                &[],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(stored)
     }
 
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {

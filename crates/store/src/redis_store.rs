@@ -211,6 +211,9 @@ impl RedisBackend {
     }
 }
 
+/// Records per pipeline in [`Backend::create_many`].
+const BULK_PIPELINE: usize = 1_000;
+
 /// `"{created} {expires} {user_len} {user}{data}"`: the user's length makes the split
 /// unambiguous whatever bytes the user name and data hold.
 fn encode(record: &Record) -> String {
@@ -271,6 +274,35 @@ impl Backend for RedisBackend {
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())
+    }
+
+    async fn create_many(&self, records: &[Record]) -> Result<u64, Error> {
+        // The create script itself, so the layout is exactly a login's, sent as pipelines of
+        // EVALSHA: one round trip per thousand records instead of one per record.
+        let mut connection = self.connection.clone();
+        let hash = CREATE.load_async(&mut connection).await?;
+        for chunk in records.chunks(BULK_PIPELINE) {
+            let mut pipeline = redis::pipe();
+            for record in chunk {
+                pipeline
+                    .cmd("EVALSHA")
+                    .arg(&hash)
+                    .arg(2)
+                    .arg(self.record_key(&record.id))
+                    .arg(self.index_key(&record.user))
+                    .arg(encode(record))
+                    .arg(record.expires)
+                    .arg(record.created)
+                    .arg(&*record.id)
+                    .arg(0)
+                    .arg(&self.record_prefix)
+                    .arg(&self.index_prefix)
+                    .arg(&*record.user)
+                    .ignore();
+            }
+            let () = pipeline.query_async(&mut connection).await?;
+        }
+        Ok(records.len() as u64)
     }
 
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {

@@ -146,6 +146,23 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
+    async fn create_many(&self, records: &[Record]) -> Result<u64, Error> {
+        // One transaction: one fsync for the batch instead of one per record.
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            sqlx::query(&self.sql.insert)
+                .bind(&*record.id)
+                .bind(&*record.user)
+                .bind(record.created)
+                .bind(record.expires)
+                .bind(&*record.data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(records.len() as u64)
+    }
+
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
         let row: Option<(String, i64, i64, String)> = sqlx::query_as(&self.sql.load)
             .bind(id)

@@ -124,6 +124,13 @@ impl Store {
         })
     }
 
+    /// See [`Backend::create_many`]: a population loaded before a measurement. Not bounded by
+    /// the operation timeout (a million records take seconds) and not counted with the server's
+    /// operations in `/metrics`: it is the benchmark's setup, not traffic.
+    pub async fn create_many(&self, records: &[Record]) -> Result<u64, Error> {
+        dispatch!(&self.inner.backend, b => b.create_many(records))
+    }
+
     pub fn load<'a>(
         &'a self,
         id: &'a str,

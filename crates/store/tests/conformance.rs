@@ -105,6 +105,7 @@ macro_rules! conformance {
                 purge_expired_removes_expired_records,
                 metrics_count_operations,
                 ping_answers,
+                create_many_stores_every_record_as_create_would,
             );
         }
     )*};
@@ -270,6 +271,97 @@ mod stall {
             store.load(&kept.id).await.expect("load after resume"),
             Some(kept)
         );
+    }
+}
+
+/// A population loaded in bulk is all there by the store's own count, one record per session,
+/// for a batch the size a population step loads in one go.
+mod population {
+    use std::time::Instant;
+
+    use authbench_contract::StoreUrl;
+    use authbench_store::{Namespace, Record, Store, StoreMetrics, now_millis};
+    use authbench_testkit::postgres::PostgresServer;
+    use authbench_testkit::redis::RedisServer;
+
+    use crate::Fixture;
+
+    const SESSIONS: usize = 20_000;
+
+    fn population() -> Vec<Record> {
+        let now = now_millis();
+        (0..SESSIONS)
+            .map(|n| Record {
+                id: format!("population-{n:08}").into(),
+                user: format!("population-user-{n}").into(),
+                created: now,
+                expires: now + 3_600_000,
+                data: "".into(),
+            })
+            .collect()
+    }
+
+    async fn load(url: StoreUrl) -> Store {
+        let store = Store::open(
+            &url,
+            Fixture::options(Namespace::Sessions),
+            &StoreMetrics::default(),
+        )
+        .await
+        .expect("open");
+        let started = Instant::now();
+        let loaded = store.create_many(&population()).await.expect("create_many");
+        eprintln!("{url}: {loaded} sessions in {:?}", started.elapsed());
+        assert_eq!(loaded, SESSIONS as u64);
+        store
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_holds_one_record_key_per_loaded_session() {
+        let server = RedisServer::start();
+        let store = load(StoreUrl::Redis(server.url())).await;
+        let client = redis::Client::open(server.url()).expect("url");
+        let mut raw = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let (mut cursor, mut records) = (0u64, 0usize);
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("sessions:r:*")
+                .arg("COUNT")
+                .arg(5_000)
+                .query_async(&mut raw)
+                .await
+                .expect("SCAN");
+            records += keys.len();
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(records, SESSIONS);
+        let last = format!("population-{:08}", SESSIONS - 1);
+        assert!(store.load(&last).await.expect("load").is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_holds_one_row_per_loaded_session() {
+        let url = PostgresServer::shared().fresh_database();
+        let store = load(StoreUrl::Postgres(url.clone())).await;
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        let row = client
+            .query_one("SELECT count(*) FROM sessions", &[])
+            .await
+            .expect("count");
+        assert_eq!(row.get::<_, i64>(0), SESSIONS as i64);
+        let last = format!("population-{:08}", SESSIONS - 1);
+        assert!(store.load(&last).await.expect("load").is_some());
     }
 }
 

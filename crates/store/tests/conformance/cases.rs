@@ -399,3 +399,38 @@ pub async fn metrics_count_operations(fixture: &Fixture) {
 pub async fn ping_answers(fixture: &Fixture) {
     sessions(fixture).await.ping().await.expect("ping");
 }
+
+/// A population loaded as one batch reads back as if each record had been created: every
+/// record whole, per-user lists oldest first, a repeated id replaced (under its new user only).
+pub async fn create_many_stores_every_record_as_create_would(fixture: &Fixture) {
+    let store = sessions(fixture).await;
+    let earlier = record("shared-id", "old-owner", Duration::from_secs(600));
+    store.create(&earlier, None).await.expect("create");
+    let mut batch: Vec<Record> = (0..2_500)
+        .map(|n| {
+            let mut one = record(
+                &format!("bulk-{n}"),
+                &format!("user-{}", n % 50),
+                Duration::from_secs(600),
+            );
+            one.created += n;
+            one.data = format!("data {n} \t\n\u{e9}").into();
+            one
+        })
+        .collect();
+    batch.push(record("shared-id", "new-owner", Duration::from_secs(600)));
+    assert_eq!(store.create_many(&batch).await.expect("create_many"), 2_501);
+    for one in &batch {
+        assert_eq!(store.load(&one.id).await.expect("load").as_ref(), Some(one));
+    }
+    let user7: Vec<String> = batch
+        .iter()
+        .filter(|one| &*one.user == "user-7")
+        .map(|one| one.id.to_string())
+        .collect();
+    assert_eq!(ids_of(&store, "user-7").await, user7);
+    assert_eq!(store.count_user("user-7").await.expect("count"), 50);
+    assert!(ids_of(&store, "old-owner").await.is_empty());
+    assert_eq!(ids_of(&store, "new-owner").await, ["shared-id"]);
+    assert_eq!(store.create_many(&[]).await.expect("an empty batch"), 0);
+}
