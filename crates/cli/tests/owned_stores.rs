@@ -85,6 +85,10 @@ fn a_run_owned_capped_store_is_started_recorded_and_removed() {
         "measured {network:?}"
     );
     assert!(network.relay_cpu_s > 0.0, "the relay's own CPU is counted");
+    let log = store.log.as_deref().expect("the store's log is kept");
+    assert_eq!(log, "logs/store-small-redis.log");
+    let kept = std::fs::read_to_string(run_dir.join(log)).expect("the kept log reads");
+    assert!(kept.contains("Ready to accept connections"), "{kept}");
     let system = &report.systems[0];
     assert!(system.base_url.starts_with("http://"));
     assert_eq!(

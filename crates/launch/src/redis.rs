@@ -30,6 +30,9 @@ pub struct RedisSettings {
     pub appendfsync: Option<String>,
 }
 
+/// The log file's name in the temp dir.
+const LOG: &str = "redis.log";
+
 /// A `redis-server` on 127.0.0.1, killed (and its temp dir and CPU group removed) when dropped.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -93,6 +96,11 @@ impl RedisServer {
         self.dir.path()
     }
 
+    /// The server's log (its stdout and stderr), removed with the temp dir.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join(LOG)
+    }
+
     pub fn settings(&self) -> &RedisSettings {
         &self.settings
     }
@@ -128,7 +136,7 @@ impl RedisServer {
     }
 
     fn launch(&mut self) -> Result<(), LaunchError> {
-        let (log, stdout, stderr) = Log::open(self.dir.path().join("redis.log"))
+        let (log, stdout, stderr) = Log::open(self.dir.path().join(LOG))
             .map_err(|error| LaunchError::Failed(format!("cannot open its log: {error}")))?;
         let mut cmd = Command::new(&self.binary);
         cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])

@@ -80,6 +80,10 @@ pub struct OwnedStoreInfo {
     /// The emulated distance between the servers and the store, where one was asked for.
     #[serde(default)]
     pub network: Option<NetworkEmulation>,
+    /// The store's log, relative to the run folder. Missing from reports written before it was
+    /// kept.
+    #[serde(default)]
+    pub log: Option<String>,
 }
 
 /// A network distance emulated between the servers and a store, and what it measured of itself.

@@ -106,6 +106,7 @@ fn sample_report() -> Report {
                 relay_cores: None,
                 relay_cpu_s: 0.2,
             }),
+            log: Some("logs/store-small-redis.log".into()),
         }],
         systems: vec![SystemInfo {
             name: "a".into(),

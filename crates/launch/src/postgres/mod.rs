@@ -34,6 +34,8 @@ const INITDB_ARGS: [&str; 8] = [
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const RESTART_PATIENCE: Duration = Duration::from_secs(10);
 const PORT_ATTEMPTS: usize = 5;
+/// The server's log file's name in the temp dir.
+const LOG: &str = "postgres.log";
 
 /// What a run (or a test) may set on a cluster it owns: the settings that change the answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +168,11 @@ impl PostgresServer {
     /// The temp dir holding `data/`, the unix socket and the logs.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The server's log (its stdout and stderr), removed with the temp dir.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join(LOG)
     }
 
     pub fn settings(&self) -> &PostgresSettings {
@@ -301,7 +308,7 @@ impl PostgresServer {
     }
 
     fn launch(&mut self) -> Result<(), LaunchError> {
-        let (mut cmd, log) = self.server_command("postgres", "postgres.log")?;
+        let (mut cmd, log) = self.server_command("postgres", LOG)?;
         let sockets = format!("unix_socket_directories={}", self.dir.path().display());
         cmd.arg("-D")
             .arg(self.data_dir())

@@ -194,7 +194,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
     let report = assemble::report(assemble::Measured {
         scenario,
         overrides: &options.overrides,
-        stores: owned.infos(),
+        stores: owned.infos(&dir.logs),
         systems: infos,
         turns: &turns,
         status,

@@ -60,6 +60,13 @@ impl Running {
         }
     }
 
+    fn log_path(&self) -> std::path::PathBuf {
+        match self {
+            Running::Redis(server) => server.log_path(),
+            Running::Postgres(server) => server.log_path(),
+        }
+    }
+
     fn pid(&self) -> Option<u32> {
         match self {
             Running::Redis(server) => server.pid(),
@@ -199,9 +206,23 @@ impl OwnedStores {
             .collect()
     }
 
-    /// What the report says of each store, read now.
-    pub fn infos(&self) -> Vec<OwnedStoreInfo> {
-        self.started.iter().map(info).collect()
+    /// What the report says of each store, read now, each store's log copied into `logs`
+    /// (`store-<name>.log`) before the store and its temp dir go.
+    pub fn infos(&self, logs: &std::path::Path) -> Vec<OwnedStoreInfo> {
+        self.started
+            .iter()
+            .map(|started| {
+                let name = format!("store-{}.log", started.spec.name);
+                let kept = std::fs::copy(started.server.log_path(), logs.join(&name));
+                if let Err(error) = &kept {
+                    tracing::warn!(store = %started.spec.name, %error, "could not keep the store's log");
+                }
+                OwnedStoreInfo {
+                    log: kept.ok().map(|_| format!("logs/{name}")),
+                    ..info(started)
+                }
+            })
+            .collect()
     }
 }
 
@@ -228,6 +249,7 @@ fn info(started: &Started) -> OwnedStoreInfo {
         settings: settings(&started.spec.server),
         cpu_cap,
         network: started.distance.as_ref().map(network),
+        log: None,
     }
 }
 
