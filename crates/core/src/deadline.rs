@@ -74,10 +74,6 @@ impl Watchdog {
         Watchdog { shared }
     }
 
-    pub fn limit(&self) -> Duration {
-        self.shared.limit
-    }
-
     /// `future`, failing with [`Elapsed`] once the limit has passed since `started`.
     pub fn bound<F: Future>(&self, started: Instant, future: F) -> Bounded<F> {
         Bounded::new(Some(self), started, future)
