@@ -203,6 +203,30 @@ impl RedisBackend {
         key
     }
 
+    /// The keys of [`CREATE`], in its order.
+    fn create_keys(&self, record: &Record) -> (String, String) {
+        (self.record_key(&record.id), self.index_key(&record.user))
+    }
+
+    /// The arguments of [`CREATE`], in its order; `cap` 0 for none.
+    #[allow(clippy::type_complexity)]
+    fn create_args<'a>(
+        &'a self,
+        record: &'a Record,
+        cap: u32,
+    ) -> (String, i64, i64, &'a str, u32, &'a str, &'a str, &'a str) {
+        (
+            encode(record),
+            record.expires,
+            record.created,
+            &record.id,
+            cap,
+            &self.record_prefix,
+            &self.index_prefix,
+            &record.user,
+        )
+    }
+
     fn index_key(&self, user: &str) -> String {
         let mut key = String::with_capacity(self.index_prefix.len() + user.len());
         key.push_str(&self.index_prefix);
@@ -261,16 +285,8 @@ impl Backend for RedisBackend {
     async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
         let cap = max_per_user.map_or(0, NonZeroU32::get);
         let _: i64 = CREATE
-            .key(self.record_key(&record.id))
-            .key(self.index_key(&record.user))
-            .arg(encode(record))
-            .arg(record.expires)
-            .arg(record.created)
-            .arg(&*record.id)
-            .arg(cap)
-            .arg(&self.record_prefix)
-            .arg(&self.index_prefix)
-            .arg(&*record.user)
+            .key(self.create_keys(record))
+            .arg(self.create_args(record, cap))
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())
@@ -288,16 +304,8 @@ impl Backend for RedisBackend {
                     .cmd("EVALSHA")
                     .arg(&hash)
                     .arg(2)
-                    .arg(self.record_key(&record.id))
-                    .arg(self.index_key(&record.user))
-                    .arg(encode(record))
-                    .arg(record.expires)
-                    .arg(record.created)
-                    .arg(&*record.id)
-                    .arg(0)
-                    .arg(&self.record_prefix)
-                    .arg(&self.index_prefix)
-                    .arg(&*record.user)
+                    .arg(self.create_keys(record))
+                    .arg(self.create_args(record, 0))
                     .ignore();
             }
             let () = pipeline.query_async(&mut connection).await?;
