@@ -3,6 +3,7 @@
 
 use std::num::NonZeroU32;
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -77,7 +78,10 @@ impl SqliteBackend {
             // Writers wait for each other up to the operation timeout instead of failing at once.
             .busy_timeout(options.op_timeout);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let mut pool = SqlitePoolOptions::new().acquire_timeout(options.op_timeout);
+        // The pool's own wait covers opening (a first connection on a busy disk can take longer
+        // than one operation may): every operation after that is bounded by `Store`'s watchdog.
+        let mut pool = SqlitePoolOptions::new()
+            .acquire_timeout(options.op_timeout.max(Duration::from_secs(5)));
         let connect = if in_memory {
             // An in-memory database lives as long as its connection, and lives in that connection
             // alone: keep exactly one, forever.
