@@ -37,6 +37,10 @@ mod callgrind;
 mod reference;
 mod support;
 
+/// The same allocator as `authbench` itself, so the reference differs only in its code.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::Command;

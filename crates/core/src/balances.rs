@@ -31,7 +31,10 @@ impl Balances {
     /// The balance of `username` in cents, if the account exists.
     pub async fn get(&self, username: &str) -> Result<Option<i64>, maindb::Error> {
         match self {
-            Balances::MainDb(db) => db.balance_cents(username).await,
+            // Boxed: sqlx's query future is kilobytes, and inline it would make every handler
+            // that awaits this as large, copied whole at each layer, even when balances are
+            // served from the copy.
+            Balances::MainDb(db) => Box::pin(db.balance_cents(username)).await,
             Balances::InProcess(copy) => Ok(copy.get(username).copied()),
         }
     }

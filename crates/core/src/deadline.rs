@@ -209,6 +209,7 @@ pin_project! {
 
 impl<F> Bounded<F> {
     /// `future` under `watchdog`, its limit counted from `started`.
+    #[inline(always)]
     pub fn new(watchdog: Option<&Watchdog>, started: Instant, future: F) -> Self {
         Bounded {
             future,

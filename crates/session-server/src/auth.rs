@@ -33,8 +33,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sessi
     if let Some(expires) = next_deadline(state.config(), &record, now_millis) {
         record.expires = expires;
         // A touch that finds the session gone (it expired or was logged out in between) leaves the
-        // request authenticated by the read that just succeeded.
-        store.touch(&record).await?;
+        // request authenticated by the read that just succeeded. Boxed: only an idle-timeout
+        // policy writes, and inline the write's state would enlarge every request's future.
+        Box::pin(store.touch(&record)).await?;
     }
     Ok(Session { record })
 }
