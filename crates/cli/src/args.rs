@@ -30,6 +30,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create the deterministic benchmark accounts in main_DB.
     Seed(SeedArgs),
+    /// Load synthetic live records (sessions, refresh families, denylist entries or cutoffs)
+    /// straight into a store: the population a run measures lookups against. Prints one JSON
+    /// line: what was loaded, how long it took, and the store's own count of live records.
+    Populate(PopulateArgs),
     /// Write a new JWT signing key (PKCS#8 PEM, or an HS256 secret) for `serve jwt --key-file`.
     Keygen(KeygenArgs),
     /// Run a scenario: seed main_DB, start each system, step the load up, write the results.
@@ -329,6 +333,41 @@ pub struct SeedArgs {
     /// Also write the credential list (username,password per line) to this file.
     #[arg(long)]
     pub credentials_csv: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PopulateArgs {
+    /// The store: redis://..., postgres://..., or sqlite://PATH.
+    #[arg(long, value_parser = parse_store_url)]
+    pub store: StoreUrl,
+
+    /// Which records: sessions, refresh_families, denylist or cutoffs.
+    #[arg(long, default_value = "sessions", value_parser = parse_namespace)]
+    pub namespace: authbench_store::Namespace,
+
+    /// Number of the first record to load; records already loaded up to here are kept, so a
+    /// population can be topped up step by step.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+
+    /// Load records `from` up to (not including) this number.
+    #[arg(long)]
+    pub to: u64,
+
+    /// How long the records stay live. Past it the store forgets them (Redis) or its servers
+    /// purge them (SQL), so a population does not outlive the run that loaded it for long.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ttl: Duration,
+}
+
+fn parse_namespace(raw: &str) -> Result<authbench_store::Namespace, String> {
+    authbench_store::Namespace::from_name(raw).ok_or_else(|| {
+        let names: Vec<&str> = authbench_store::Namespace::ALL
+            .iter()
+            .map(|namespace| namespace.name())
+            .collect();
+        format!("allowed: {}", names.join(", "))
+    })
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {

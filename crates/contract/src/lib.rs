@@ -13,6 +13,7 @@
 //!   password.
 //! - [`error`]: how error messages read: [`error::Cause`] for a foreign root cause,
 //!   [`error::Chain`] to print a chain.
+//! - [`population`]: [`population::PopulationLoad`], what `authbench populate` reports.
 //! - [`metrics`]: the Prometheus metric and label names the servers expose and the probes read.
 
 #[macro_use]
@@ -21,6 +22,7 @@ pub mod error;
 pub mod kind;
 pub mod metrics;
 pub mod operation;
+pub mod population;
 pub mod routes;
 pub mod store_url;
 

@@ -148,6 +148,28 @@ pub fn load(model: LoadModel, value: f64) -> String {
     }
 }
 
+/// A step's position (see [`crate::model::Step::position`]) with its unit: "1,000,000
+/// sessions" in a population run, the load otherwise.
+pub fn position(report: &crate::model::Report, value: f64) -> String {
+    if report.steps_population() {
+        format!("{} sessions", short(value))
+    } else {
+        load(report.load_model, value)
+    }
+}
+
+/// A step's heading: its load, and its population where it has one.
+pub fn step(report: &crate::model::Report, step: &crate::model::Step) -> String {
+    match step.population {
+        Some(sessions) => format!(
+            "{} sessions, {}",
+            short(sessions as f64),
+            load(report.load_model, step.load)
+        ),
+        None => load(report.load_model, step.load),
+    }
+}
+
 /// A range of loads with the unit once: "1–256 VUs", "500–8,000 flows/s".
 pub fn loads(model: LoadModel, low: f64, high: f64) -> String {
     match model {

@@ -11,10 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a change would make an older reader misread a file.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Older versions this one still reads: version 1 lacks `stores`, which reads as none.
-pub const READS_VERSIONS: [u32; 2] = [1, SCHEMA_VERSION];
+pub const READS_VERSIONS: [u32; 3] = [1, 2, SCHEMA_VERSION];
 
 /// One run of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -272,7 +272,28 @@ pub struct Step {
     pub index: u32,
     /// Virtual users (closed) or flows per second (open).
     pub load: f64,
+    /// In a population scenario, the synthetic logged-in users whose records were loaded into
+    /// each system's store before this step (the load stays fixed and this rises).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<u64>,
     pub results: Vec<SystemStep>,
+}
+
+impl Step {
+    /// What sets this step apart from the others, and what its charts plot it at: the
+    /// population in a population run (where the load is the same at every step), the load
+    /// otherwise.
+    pub fn position(&self) -> f64 {
+        self.population
+            .map_or(self.load, |sessions| sessions as f64)
+    }
+}
+
+impl Report {
+    /// Whether the steps rise in population at a fixed load rather than in load.
+    pub fn steps_population(&self) -> bool {
+        self.steps.iter().any(|step| step.population.is_some())
+    }
 }
 
 /// One system at one step: its repeats merged.
@@ -294,6 +315,10 @@ pub struct SystemStep {
     pub store: Option<StoreLoad>,
     /// The server's own request counts for the measured windows (from its /metrics).
     pub server_requests: Option<u64>,
+    /// The population in this system's store at this step; none outside population scenarios
+    /// and for systems whose store lives in the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<Population>,
     pub derived: Derived,
     pub schedule: Option<Schedule>,
     /// Whether this step met the SLO (latency on the SLO's operations, errors over all).
@@ -394,6 +419,29 @@ pub struct StoreLoad {
     pub memory_delta_bytes: Option<i64>,
     /// Change in the number of keys or rows.
     pub keys_delta: Option<i64>,
+}
+
+/// A store holding a step's population, as the store itself counted and weighed it after the
+/// load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    /// The namespaces loaded for this system (`sessions`; `refresh_families`, and `denylist`
+    /// or `cutoffs` for a JWT system with revocation), one record per synthetic user in each.
+    pub namespaces: Vec<String>,
+    /// Live records in those namespaces after the load, counted by the store itself (Redis
+    /// `SCAN`, SQL `count(*)`): the population plus what the run's own logins left there.
+    pub live_records: u64,
+    /// Records added before this step (the step's population less the one before it), and
+    /// the wall time that took.
+    pub added_records: u64,
+    pub load_seconds: f64,
+    /// The store's memory after the load: Redis `used_memory`, or the PostgreSQL tables'
+    /// `pg_total_relation_size` (heap, indexes, TOAST).
+    pub memory_bytes: Option<u64>,
+    /// Memory growth since before the first load over the records loaded since, every
+    /// system's on this store together: what one more record costs the store.
+    pub bytes_per_record: Option<f64>,
 }
 
 /// Where a step's store figures were read.

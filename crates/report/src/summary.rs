@@ -10,6 +10,7 @@ use crate::format::{latency_compact, trim_number};
 /// The table as text, ready for stdout.
 pub fn table(report: &Report) -> String {
     let load = match report.load_model {
+        _ if report.steps_population() => "sessions",
         LoadModel::Closed => "vus",
         LoadModel::Open => "flows/s",
     };
@@ -32,7 +33,7 @@ pub fn table(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "{:>8}  {:<20} {:>10.0} {:>9} {:>9} {:>9} {:>8} {:>10} {:>11} {:>11}  {}",
-                trim_number(step.load),
+                trim_number(step.position()),
                 result.system,
                 result.requests_per_second,
                 percentile(result, Operation::Balance, |l| l.p50_us),
@@ -65,7 +66,7 @@ pub fn table(report: &Report) -> String {
             let result = step.results.iter().find(|r| r.system == system.name)?;
             result
                 .slo_met
-                .then_some((step.load, result.requests_per_second))
+                .then_some((step.position(), result.requests_per_second))
         });
         let _ = match best {
             Some((load_value, rps)) => writeln!(

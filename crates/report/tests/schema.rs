@@ -149,6 +149,7 @@ fn sample_report() -> Report {
         steps: vec![Step {
             index: 0,
             load: 10.0,
+            population: Some(1_000),
             results: vec![SystemStep {
                 system: "a".into(),
                 duration_s: 1.0,
@@ -197,6 +198,14 @@ fn sample_report() -> Report {
                     keys_delta: None,
                 }),
                 server_requests: Some(10),
+                population: Some(Population {
+                    namespaces: vec!["sessions".into()],
+                    live_records: 1_004,
+                    added_records: 1_000,
+                    load_seconds: 0.1,
+                    memory_bytes: Some(2 << 20),
+                    bytes_per_record: Some(180.0),
+                }),
                 derived: Derived {
                     store_operations_per_request: Some(1.0),
                     store_cpu_us_per_request: None,
@@ -259,6 +268,25 @@ fn a_version_1_report_reads_with_no_owned_stores() {
     assert_eq!(report.schema_version, 1);
 }
 
+/// A version-2 file (written before population steps) reads as a run without any.
+#[test]
+fn a_version_2_report_reads_with_no_population() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let mut value = serde_json::to_value(sample_report()).unwrap();
+    value["schema_version"] = 2.into();
+    let step = &mut value["steps"][0];
+    step.as_object_mut().unwrap().remove("population");
+    step["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("population");
+    std::fs::write(&path, value.to_string()).unwrap();
+    let report = read(&path).expect("a version-2 report reads");
+    assert_eq!(report.steps[0].population, None);
+    assert_eq!(report.steps[0].results[0].population, None);
+}
+
 #[test]
 fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -283,10 +311,10 @@ fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let error = read(&path).unwrap_err();
     assert!(matches!(error, Error::Shape { .. }), "{error}");
 
-    std::fs::write(&path, r#"{"schema_version": 3}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 4}"#).unwrap();
     let error = read(&path).unwrap_err();
     assert!(
-        error.to_string().contains("reads versions 1 to 2"),
+        error.to_string().contains("reads versions 1 to 3"),
         "{error}"
     );
 

@@ -77,6 +77,10 @@ pub trait Backend: Send + Sync + 'static {
     /// part-way may leave part of the batch stored.
     fn create_many(&self, records: &[Record]) -> impl Future<Output = Result<u64, Error>> + Send;
 
+    /// How many live records the namespace holds, all users together: what a population load
+    /// left in the store, counted by the store itself. A full scan; not for the request path.
+    fn count_live(&self) -> impl Future<Output = Result<u64, Error>> + Send;
+
     /// Deletes one record. Returns whether it existed.
     fn delete(&self, id: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 

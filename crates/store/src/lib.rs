@@ -10,12 +10,14 @@
 //! - [`store`]: [`Store`], a backend chosen by URL, with each operation bounded in time, counted
 //!   and timed.
 //! - [`metrics`]: the `/metrics` families for store operations.
+//! - [`population`]: synthetic live records, shaped like the servers' own, for population loads.
 //! - [`error`]: what can go wrong, as one [`Error`] enum.
 
 pub mod backend;
 pub mod error;
 mod memory;
 pub mod metrics;
+pub mod population;
 mod postgres;
 pub mod record;
 mod redis_store;

@@ -104,6 +104,12 @@ impl Backend for MemoryBackend {
         Ok(records.len() as u64)
     }
 
+    async fn count_live(&self) -> Result<u64, Error> {
+        let now = now_millis();
+        let state = self.lock();
+        Ok(state.records.values().filter(|r| r.is_live(now)).count() as u64)
+    }
+
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
         let now = now_millis();
         let state = self.lock();

@@ -1,5 +1,6 @@
 //! The unit every backend stores: one TTL'd record that belongs to one user.
 
+use authbench_contract::population::namespace;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -58,13 +59,27 @@ pub enum Namespace {
 }
 
 impl Namespace {
+    pub const ALL: [Namespace; 4] = [
+        Namespace::Sessions,
+        Namespace::RefreshFamilies,
+        Namespace::Denylist,
+        Namespace::Cutoffs,
+    ];
+
+    /// The namespace whose [`Namespace::name`] this is.
+    pub fn from_name(name: &str) -> Option<Namespace> {
+        Self::ALL
+            .into_iter()
+            .find(|namespace| namespace.name() == name)
+    }
+
     /// The table name (SQL) or key prefix (Redis) of this namespace.
     pub fn name(self) -> &'static str {
         match self {
-            Namespace::Sessions => "sessions",
-            Namespace::RefreshFamilies => "refresh_families",
-            Namespace::Denylist => "denylist",
-            Namespace::Cutoffs => "cutoffs",
+            Namespace::Sessions => namespace::SESSIONS,
+            Namespace::RefreshFamilies => namespace::REFRESH_FAMILIES,
+            Namespace::Denylist => namespace::DENYLIST,
+            Namespace::Cutoffs => namespace::CUTOFFS,
         }
     }
 }

@@ -238,6 +238,9 @@ impl RedisBackend {
 /// Records per pipeline in [`Backend::create_many`].
 const BULK_PIPELINE: usize = 1_000;
 
+/// Keys examined per `SCAN` call in [`Backend::count_live`].
+const SCAN_BATCH: u32 = 10_000;
+
 /// `"{created} {expires} {user_len} {user}{data}"`: the user's length makes the split
 /// unambiguous whatever bytes the user name and data hold.
 fn encode(record: &Record) -> String {
@@ -311,6 +314,29 @@ impl Backend for RedisBackend {
             let () = pipeline.query_async(&mut connection).await?;
         }
         Ok(records.len() as u64)
+    }
+
+    async fn count_live(&self) -> Result<u64, Error> {
+        // SCAN, not KEYS: the server keeps answering other clients between batches. Redis
+        // expires keys itself, so every record key it returns is live.
+        let mut connection = self.connection.clone();
+        let pattern = format!("{}*", self.record_prefix);
+        let (mut cursor, mut count) = (0u64, 0u64);
+        loop {
+            let (next, keys): (u64, Vec<redis::Value>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(SCAN_BATCH)
+                .query_async(&mut connection)
+                .await?;
+            count += keys.len() as u64;
+            if next == 0 {
+                return Ok(count);
+            }
+            cursor = next;
+        }
     }
 
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {

@@ -24,6 +24,7 @@ struct Sql {
     delete: String,
     list: String,
     count: String,
+    count_live: String,
     delete_user: String,
     purge: String,
 }
@@ -58,6 +59,7 @@ impl Sql {
                  ORDER BY created, id"
             ),
             count: format!("SELECT COUNT(*) FROM {t} WHERE user = ?1 AND expires > ?2"),
+            count_live: format!("SELECT COUNT(*) FROM {t} WHERE expires > ?1"),
             delete_user: format!("DELETE FROM {t} WHERE user = ?1 RETURNING expires"),
             purge: format!("DELETE FROM {t} WHERE expires <= ?1"),
         }
@@ -180,6 +182,14 @@ impl Backend for SqliteBackend {
             expires,
             data: data.into(),
         }))
+    }
+
+    async fn count_live(&self) -> Result<u64, Error> {
+        let count: i64 = sqlx::query_scalar(&self.sql.count_live)
+            .bind(now_millis())
+            .fetch_one(&self.pool)
+            .await?;
+        u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
     }
 
     async fn touch(&self, record: &Record) -> Result<bool, Error> {

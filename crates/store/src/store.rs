@@ -114,6 +114,7 @@ impl Store {
         &self.inner.options
     }
 
+    #[inline(always)]
     pub fn create<'a>(
         &'a self,
         record: &'a Record,
@@ -131,6 +132,13 @@ impl Store {
         dispatch!(&self.inner.backend, b => b.create_many(records))
     }
 
+    /// See [`Backend::count_live`]: a full count, for checking a population load. Not bounded
+    /// by the operation timeout and not counted in `/metrics`, as [`Store::create_many`].
+    pub async fn count_live(&self) -> Result<u64, Error> {
+        dispatch!(&self.inner.backend, b => b.count_live())
+    }
+
+    #[inline(always)]
     pub fn load<'a>(
         &'a self,
         id: &'a str,
@@ -140,6 +148,7 @@ impl Store {
         })
     }
 
+    #[inline(always)]
     pub fn touch<'a>(
         &'a self,
         record: &'a Record,
@@ -150,6 +159,7 @@ impl Store {
     }
 
     /// See [`Backend::replace_data`]: an atomic compare-and-swap of `data`.
+    #[inline(always)]
     pub fn replace_data<'a>(
         &'a self,
         id: &'a str,
@@ -161,6 +171,7 @@ impl Store {
         })
     }
 
+    #[inline(always)]
     pub fn delete<'a>(
         &'a self,
         id: &'a str,
@@ -170,6 +181,7 @@ impl Store {
         })
     }
 
+    #[inline(always)]
     pub fn list_user<'a>(
         &'a self,
         user: &'a str,
@@ -179,6 +191,7 @@ impl Store {
         })
     }
 
+    #[inline(always)]
     pub fn count_user<'a>(
         &'a self,
         user: &'a str,
@@ -188,6 +201,7 @@ impl Store {
         })
     }
 
+    #[inline(always)]
     pub fn delete_user<'a>(
         &'a self,
         user: &'a str,
@@ -197,12 +211,14 @@ impl Store {
         })
     }
 
+    #[inline(always)]
     pub fn purge_expired<'a>(&'a self) -> Timed<'a, impl Future<Output = Result<u64, Error>>> {
         self.timed(Op::purge_expired, async move {
             dispatch!(&self.inner.backend, b => b.purge_expired())
         })
     }
 
+    #[inline(always)]
     pub fn ping<'a>(&'a self) -> Timed<'a, impl Future<Output = Result<(), Error>>> {
         self.timed(Op::ping, async move {
             dispatch!(&self.inner.backend, b => b.ping())
@@ -231,6 +247,9 @@ impl Store {
         })
     }
 
+    // Each operation and this are inlined into the caller: the operation's future is then built
+    // in the caller's own state instead of being copied out through each call.
+    #[inline(always)]
     fn timed<'a, T, F>(&'a self, op: Op, operation: F) -> Timed<'a, F>
     where
         F: Future<Output = Result<T, Error>>,

@@ -343,6 +343,11 @@ mod population {
             }
         }
         assert_eq!(records, SESSIONS);
+        // The store's own count agrees with the server's.
+        assert_eq!(
+            store.count_live().await.expect("count_live"),
+            SESSIONS as u64
+        );
         let last = format!("population-{:08}", SESSIONS - 1);
         assert!(store.load(&last).await.expect("load").is_some());
     }
@@ -360,6 +365,11 @@ mod population {
             .await
             .expect("count");
         assert_eq!(row.get::<_, i64>(0), SESSIONS as i64);
+        // The store's own count agrees with the server's.
+        assert_eq!(
+            store.count_live().await.expect("count_live"),
+            SESSIONS as u64
+        );
         let last = format!("population-{:08}", SESSIONS - 1);
         assert!(store.load(&last).await.expect("load").is_some());
     }

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns parsed flags into library calls and prints the outcome.
 
 pub mod keygen;
+pub mod populate;
 pub mod relay;
 pub mod report;
 pub mod run;

@@ -21,9 +21,8 @@ use authbench_contract::error::Cause;
 use super::process::Stat;
 use super::{CONNECT_TIMEOUT, Error, SAMPLE_TIMEOUT, counter_delta, redact, signed_change};
 
-/// The tables the store creates, one per namespace (`authbench_store::Namespace::name`); the
-/// load generator does not link the store, so they are named here.
-pub const STORE_TABLES: [&str; 4] = ["sessions", "refresh_families", "denylist", "cutoffs"];
+/// The tables the store creates, one per namespace, named in the contract crate.
+pub const STORE_TABLES: [&str; 4] = authbench_contract::population::namespace::ALL;
 
 /// What the server offers: its version (as a number, and as shown to people), and
 /// `pg_stat_statements` in this database.

@@ -57,6 +57,8 @@ pub(super) struct Measured<'a> {
     pub stores: Vec<report::OwnedStoreInfo>,
     pub systems: Vec<SystemInfo>,
     pub turns: &'a [Turn],
+    /// Population scenarios: per step, each system's population (in the systems' order).
+    pub populations: &'a [Vec<Option<report::Population>>],
     pub status: report::RunStatus,
     pub started_at: SystemTime,
     pub finished_at: SystemTime,
@@ -67,7 +69,12 @@ pub(super) struct Measured<'a> {
 /// The [`report::Report`] of a run, built in one place.
 pub(super) fn report(measured: Measured<'_>) -> Result<report::Report, output::Error> {
     let scenario = measured.scenario;
-    let steps = steps(scenario, &measured.systems, measured.turns)?;
+    let steps = steps(
+        scenario,
+        &measured.systems,
+        measured.turns,
+        measured.populations,
+    )?;
     Ok(report::Report {
         schema_version: report::SCHEMA_VERSION,
         generator: format!("authbench {}", env!("CARGO_PKG_VERSION")),
@@ -93,11 +100,12 @@ fn steps(
     scenario: &Scenario,
     systems: &[SystemInfo],
     turns: &[Turn],
+    populations: &[Vec<Option<report::Population>>],
 ) -> Result<Vec<report::Step>, output::Error> {
     let mut steps = Vec::new();
     for step in 0..scenario.load.steps() {
         let mut results = Vec::new();
-        for system in systems {
+        for (index, system) in systems.iter().enumerate() {
             let mine: Vec<&Turn> = turns
                 .iter()
                 .filter(|t| t.step == step && t.system == system.name)
@@ -105,12 +113,17 @@ fn steps(
             if mine.is_empty() {
                 continue;
             }
-            results.push(system_step(scenario, system, &mine)?);
+            let mut result = system_step(scenario, system, &mine)?;
+            result.population = populations
+                .get(step)
+                .and_then(|systems| systems.get(index).cloned().flatten());
+            results.push(result);
         }
         if !results.is_empty() {
             steps.push(report::Step {
                 index: step as u32,
                 load: load_of(scenario, step),
+                population: scenario.population.as_ref().map(|p| p.sessions[step]),
                 results,
             });
         }
@@ -282,6 +295,7 @@ fn system_step(
         },
         store: store_load,
         server_requests,
+        population: None,
         derived,
         schedule,
         slo_met: false,

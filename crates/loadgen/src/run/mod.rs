@@ -8,11 +8,13 @@
 //! - `stores`: the stores the run starts itself, capped and pinned as the scenario says.
 //! - `setup`: seeding, starting the systems, their probes.
 //! - `ceiling`: each session store's ceiling, measured before the steps.
+//! - `population`: a population scenario's stores topped up before each step.
 //! - `turn`: one system's measured turn at one step.
 //! - `assemble`: turns into report.json's steps (merged repeats, derived figures, flags).
 
 mod assemble;
 mod ceiling;
+mod population;
 mod setup;
 mod store_sum;
 mod stores;
@@ -151,10 +153,31 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
             return Err(error);
         }
     };
-    ceiling::measure(scenario, &mut systems, &progress, &owned.direct_urls()).await;
+    let direct = owned.direct_urls();
+    ceiling::measure(scenario, &mut systems, &progress, &direct).await;
     let mut turns = Vec::new();
+    let mut populations = Vec::new();
+    let mut populator = population::Populator::new(&options.exe, scenario);
     let mut status = RunStatus::Complete;
     'steps: for step in 0..scenario.load.steps() {
+        if let Some(population) = &scenario.population
+            && !cancel.is_cancelled()
+        {
+            let sessions = population.sessions[step];
+            match populator
+                .top_up(scenario, &systems, sessions, &direct, &progress)
+                .await
+            {
+                Ok(figures) => populations.push(figures),
+                Err(why) => {
+                    progress.note(&format!("population: {why}"));
+                    status = RunStatus::Partial {
+                        reason: format!("the population of step {step} failed to load: {why}"),
+                    };
+                    break 'steps;
+                }
+            }
+        }
         for repeat in 0..scenario.timing.repeats.get() {
             for system in systems.iter_mut() {
                 if cancel.is_cancelled() {
@@ -197,6 +220,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
         stores: owned.infos(&dir.logs),
         systems: infos,
         turns: &turns,
+        populations: &populations,
         status,
         started_at,
         finished_at: SystemTime::now(),

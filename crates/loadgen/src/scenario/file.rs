@@ -27,6 +27,7 @@ pub struct ScenarioFile {
     pub slo: Option<SloFile>,
     pub pinning: Option<PinningFile>,
     pub store_ceiling: Option<String>,
+    pub population: Option<PopulationFile>,
     #[serde(default)]
     pub stores: Vec<StoreFile>,
     #[serde(default)]
@@ -49,6 +50,13 @@ pub struct StoreFile {
     // PostgreSQL.
     pub shared_buffers: Option<String>,
     pub synchronous_commit: Option<String>,
+}
+
+/// `[population]`: the live sessions loaded into the stores, one step each.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationFile {
+    pub sessions: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,6 +19,7 @@ mod load;
 mod location;
 mod model;
 mod overrides;
+mod population;
 mod sections;
 mod stores;
 mod systems;

@@ -35,6 +35,9 @@ pub struct Scenario {
     /// How long to saturate each session system's store before the steps, to measure its
     /// ceiling; `None` (`store_ceiling = "0s"`) for a store that must not be hammered.
     pub store_ceiling: Option<Duration>,
+    /// `[population]`: the load held at one value while the stores' population rises, step by
+    /// step; `None`: the load rises instead.
+    pub population: Option<Population>,
     /// The stores the run starts itself (`[[stores]]`), which systems name as their store.
     pub stores: Vec<OwnedStore>,
     /// In the order they take turns within a step. At least one; names unique.
@@ -110,6 +113,18 @@ pub struct Flow {
     /// Pause between one response and the next request of the same VU.
     pub think_time: Duration,
 }
+
+/// Live sessions loaded straight into each system's store before each step, for synthetic
+/// users who are logged in but send no requests. One value per step, rising; the load repeats
+/// its single value at every step. A JWT system with a store gets as many refresh families
+/// (and denylist entries or cutoffs, with revocation on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Population {
+    pub sessions: Vec<u64>,
+}
+
+/// The largest population step: ten times the largest the project documents running.
+pub const MAX_POPULATION: u64 = 100_000_000;
 
 /// The load model and its steps, in the order they run (rising).
 #[derive(Clone, Debug, PartialEq)]

@@ -9,6 +9,7 @@ use super::checker::{Checker, Lookup};
 use super::file::ScenarioFile;
 use super::load::{load, users};
 use super::model::{MainDb, Scenario};
+use super::population::{check_systems, population};
 use super::sections::{argon2, flow, pinning, slo, timing};
 use super::stores::stores;
 use super::systems::{Declared, systems};
@@ -67,7 +68,8 @@ pub fn validate(
     });
 
     let accounts = file.users.as_ref().and_then(|users| users.accounts);
-    let load = load(checker, file.load, accounts);
+    let mut load = load(checker, file.load, accounts);
+    let population = population(checker, file.population, &mut load);
     let users = users(checker, file.users, load.as_ref());
     let argon2 = argon2(checker, file.argon2);
     let flow = flow(checker, file.flow);
@@ -82,6 +84,9 @@ pub fn validate(
         names: &declared,
     };
     let systems = systems(checker, file.systems, scenario_dir, owned);
+    if let (Some(Some(_)), Some(systems)) = (&population, &systems) {
+        check_systems(checker, systems);
+    }
 
     let (
         Some(name),
@@ -100,6 +105,7 @@ pub fn validate(
         Some(pinning),
         Some(server_workers),
         Some(loadgen_workers),
+        Some(population),
     ) = (
         name,
         description,
@@ -117,6 +123,7 @@ pub fn validate(
         pinning,
         server_workers,
         loadgen_workers,
+        population,
     )
     else {
         return Err(std::mem::take(&mut checker.problems));
@@ -138,6 +145,7 @@ pub fn validate(
         timing,
         slo,
         store_ceiling,
+        population,
         stores,
         systems,
         pinning,

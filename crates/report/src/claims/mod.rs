@@ -208,7 +208,7 @@ impl<'a> Run<'a> {
                             .iter()
                             .any(|flag| matches!(flag, Flag::SystemDown { .. }));
                         (!down && result.requests > 0).then_some(Cell {
-                            load: step.load,
+                            load: step.position(),
                             result,
                         })
                     })
@@ -230,8 +230,9 @@ impl<'a> Run<'a> {
             .filter(move |system| system.style == style && !system.cells.is_empty())
     }
 
+    /// A step's position with its unit: its load, or its population in a population run.
     pub fn load(&self, value: f64) -> String {
-        format::load(self.report.load_model, value)
+        format::position(self.report, value)
     }
 
     /// "9 steps, 1–256 VUs" for a system's measured steps.
@@ -241,7 +242,15 @@ impl<'a> Run<'a> {
             (Some(first), Some(last)) if first.load != last.load => format!(
                 "{} steps, {}",
                 system.cells.len(),
-                format::loads(model, first.load, last.load)
+                if self.report.steps_population() {
+                    format!(
+                        "{}–{} sessions",
+                        format::short(first.load),
+                        format::short(last.load)
+                    )
+                } else {
+                    format::loads(model, first.load, last.load)
+                }
             ),
             (Some(only), _) => format!("1 step, {}", self.load(only.load)),
             _ => "no steps".to_owned(),

@@ -40,6 +40,7 @@ pub(super) fn saturates_first(run: &Run<'_>) -> Claim {
         if let Some(finding) = judge_system(run, system, &mut evidence, &mut caveats) {
             findings.push(finding);
         }
+        evidence.extend(crossover(run, system));
     }
     let has = |wanted: Finding| findings.contains(&wanted);
     let verdict = if findings.is_empty() || findings.iter().all(|f| *f == Finding::Neither) {
@@ -281,6 +282,60 @@ fn beside_jwt(run: &Run<'_>, system: &System<'_>, step: &Step) -> Option<String>
             "At the same load, without the store on the request path: {}.",
             served.join("; ")
         )
+    })
+}
+
+/// Where in the run the session system stopped meeting the SLO while a JWT system at the same
+/// step still met it: the load, the population, or (across systems on stores at different
+/// distances) the store, at which the answer flips. None without JWT systems to set beside it.
+fn crossover(run: &Run<'_>, system: &System<'_>) -> Option<String> {
+    let jwts: Vec<&System<'_>> = run.of(Style::Jwt).collect();
+    if jwts.is_empty() {
+        return None;
+    }
+    let flipped = system.cells.iter().find_map(|cell| {
+        if cell.result.slo_met {
+            return None;
+        }
+        let met: Vec<&str> = jwts
+            .iter()
+            .filter(|jwt| {
+                jwt.cells
+                    .iter()
+                    .any(|other| other.load == cell.load && other.result.slo_met)
+            })
+            .map(|jwt| jwt.name())
+            .collect();
+        (!met.is_empty()).then_some((cell, met))
+    });
+    Some(match flipped {
+        Some((cell, met)) => {
+            let last_met = system
+                .cells
+                .iter()
+                .take_while(|earlier| earlier.load != cell.load)
+                .filter(|earlier| earlier.result.slo_met)
+                .last()
+                .map_or(String::new(), |earlier| {
+                    format!(" (it met it up to {})", run.load(earlier.load))
+                });
+            format!(
+                "Crossover: at {}, {} missed the SLO{} while {} met it.",
+                run.load(cell.load),
+                system.name(),
+                last_met,
+                met.join(" and ")
+            )
+        }
+        None if system.cells.iter().all(|cell| cell.result.slo_met) => format!(
+            "No crossover: {} met the SLO at every step it ran ({}).",
+            system.name(),
+            run.loads(system)
+        ),
+        None => format!(
+            "No crossover: wherever {} missed the SLO, no JWT system met it at the same step.",
+            system.name()
+        ),
     })
 }
 

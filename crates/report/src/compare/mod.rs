@@ -223,15 +223,19 @@ pub fn compare(
     let mut only_in_base = Vec::new();
     let mut only_in_new = Vec::new();
     for (new_step, new_result) in results(new) {
-        let Some(base_result) = find_result(base, new_step.load, &new_result.system) else {
+        let Some(base_result) = find_result(base, new_step.position(), &new_result.system) else {
             only_in_new.push(Unmatched {
                 system: new_result.system.clone(),
-                load: new_step.load,
+                load: new_step.position(),
                 operation: None,
             });
             continue;
         };
-        notes.extend(notes::flag_notes(new_step.load, base_result, new_result));
+        notes.extend(notes::flag_notes(
+            new_step.position(),
+            base_result,
+            new_result,
+        ));
         let mut operations = Vec::new();
         for new_op in &new_result.operations {
             match find_operation(base_result, new_op.operation) {
@@ -246,13 +250,13 @@ pub fn compare(
                 only_in_base.push(unmatched_operation(new_step, base_result, base_op));
             }
         }
-        steps.push(judge.step(new_step.load, base_result, new_result, operations));
+        steps.push(judge.step(new_step.position(), base_result, new_result, operations));
     }
     for (base_step, base_result) in results(base) {
-        if find_result(new, base_step.load, &base_result.system).is_none() {
+        if find_result(new, base_step.position(), &base_result.system).is_none() {
             only_in_base.push(Unmatched {
                 system: base_result.system.clone(),
-                load: base_step.load,
+                load: base_step.position(),
                 operation: None,
             });
         }
@@ -261,7 +265,12 @@ pub fn compare(
         base: label(base),
         new: label(new),
         max_regression: threshold,
-        load_unit: load_unit(new.load_model),
+        // A population run's steps differ in population, at one load.
+        load_unit: if new.steps_population() {
+            "sessions"
+        } else {
+            load_unit(new.load_model)
+        },
         notes,
         steps,
         only_in_base,
@@ -312,7 +321,7 @@ fn find_result<'a>(report: &'a Report, load: f64, system: &str) -> Option<&'a Sy
     report
         .steps
         .iter()
-        .filter(|step| same_load(step.load, load))
+        .filter(|step| same_load(step.position(), load))
         .flat_map(|step| &step.results)
         .find(|result| result.system == system)
 }
@@ -327,7 +336,7 @@ fn find_operation(result: &SystemStep, operation: Operation) -> Option<&Operatio
 fn unmatched_operation(step: &Step, result: &SystemStep, op: &OperationStats) -> Unmatched {
     Unmatched {
         system: result.system.clone(),
-        load: step.load,
+        load: step.position(),
         operation: Some(op.operation),
     }
 }

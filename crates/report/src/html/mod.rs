@@ -9,6 +9,7 @@
 //! - `trends`: the charts against load (throughput, latency, cost, errors).
 //! - `spectra`: the latency percentile spectra from the stored histograms.
 //! - `open`: the open model's corrected and uncorrected latency, and its schedule.
+//! - `population`: a population run's loads, store counts and memory per step.
 //! - `tables`: the summary, every step, flags and failed requests.
 //! - `sections`: the claims, the scenario and the machine.
 
@@ -16,6 +17,7 @@ mod axes;
 mod charts;
 mod open;
 mod plots;
+mod population;
 mod sections;
 mod spectra;
 mod tables;
@@ -60,6 +62,9 @@ pub fn render(report: &Report) -> Result<String, Error> {
                     (section("claims", "Claims", sections::claims(report, &claims::assess(report))))
                     (section("throughput", "Throughput and latency", figures(&trends::load_figures(report))?))
                     (section("cost", "Store and server cost", cost(report)?))
+                    @if report.steps_population() {
+                        (section("population", "Session population", population::section(report)))
+                    }
                     (section("errors", "Errors", errors(report)?))
                     (section("spectrum", "Latency spectrum", spectrum(report)?))
                     @if open {
@@ -139,11 +144,12 @@ fn spectrum(report: &Report) -> Result<Markup, Error> {
     })
 }
 
-const NAV: [(&str, &str); 11] = [
+const NAV: [(&str, &str); 12] = [
     ("summary", "Summary"),
     ("claims", "Claims"),
     ("throughput", "Throughput and latency"),
     ("cost", "Store and server cost"),
+    ("population", "Population"),
     ("errors", "Errors"),
     ("spectrum", "Spectrum"),
     ("coordinated-omission", "Corrected latency"),
@@ -178,7 +184,9 @@ fn header(report: &Report, open: bool) -> Markup {
             nav aria-label="Sections" {
                 ul {
                     @for (id, label) in NAV {
-                        @if id != "coordinated-omission" || open {
+                        @if (id != "coordinated-omission" || open)
+                            && (id != "population" || report.steps_population())
+                        {
                             li { a href={ "#" (id) } { (label) } }
                         }
                     }

@@ -117,7 +117,7 @@ fn omission(report: &Report) -> Markup {
                             @for stats in &result.operations {
                                 @if let Some(raw) = &stats.latency_uncorrected {
                                     tr {
-                                        td { (format::load(report.load_model, step.load)) }
+                                        td { (format::step(report, step)) }
                                         (system_cell(report, &result.system))
                                         td { (stats.operation.as_str()) }
                                         @for latency in [&stats.latency, raw] {
@@ -167,7 +167,7 @@ fn schedule(report: &Report) -> Markup {
                     tbody {
                         @for (step, result, schedule) in kept {
                             tr {
-                                td { (format::load(report.load_model, step.load)) }
+                                td { (format::step(report, step)) }
                                 (system_cell(report, &result.system))
                                 (cell(Some(count(schedule.flows_intended))))
                                 (cell(Some(count(schedule.flows_late))))

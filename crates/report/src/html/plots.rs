@@ -76,7 +76,7 @@ pub fn points(report: &Report, system: &str, y: &dyn Fn(&SystemStep) -> Option<f
                 return None;
             }
             Some(Point {
-                x: step.load,
+                x: step.position(),
                 y: y(result).filter(|value| value.is_finite())?,
                 flagged: !result.flags.is_empty(),
             })
@@ -85,7 +85,7 @@ pub fn points(report: &Report, system: &str, y: &dyn Fn(&SystemStep) -> Option<f
 }
 
 pub fn load_axis(report: &Report) -> Axis {
-    let loads: Vec<f64> = report.steps.iter().map(|step| step.load).collect();
+    let loads: Vec<f64> = report.steps.iter().map(|step| step.position()).collect();
     let (low, high) = format::extent(loads.iter().copied()).unwrap_or((1.0, 1.0));
     let scale = if low > 0.0 && high / low >= 8.0 {
         Scale::Log
@@ -93,7 +93,11 @@ pub fn load_axis(report: &Report) -> Axis {
         Scale::Linear
     };
     Axis {
-        label: format::load_axis(report.load_model).to_owned(),
+        label: if report.steps_population() {
+            "live sessions in the store (population)".to_owned()
+        } else {
+            format::load_axis(report.load_model).to_owned()
+        },
         scale,
         ticks: Some(loads),
         format: short,

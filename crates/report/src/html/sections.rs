@@ -246,7 +246,7 @@ fn scenario_facts(report: &Report) -> Vec<(&'static str, String)> {
             number(scenario.think_time_ms)
         ));
     }
-    let loads: Vec<String> = report.steps.iter().map(|s| short(s.load)).collect();
+    let loads: Vec<String> = report.steps.iter().map(|s| short(s.position())).collect();
     let timing = format!(
         "{} s measured after {} s of warm-up, {} repeats per step",
         short(scenario.step_duration_s),

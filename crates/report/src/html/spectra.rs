@@ -35,7 +35,7 @@ fn ran<'a>(report: &'a Report, system: &str, op: Operation) -> Vec<(f64, &'a Sys
         .iter()
         .filter_map(|step| {
             let result = step.results.iter().find(|r| r.system == system)?;
-            operation(result, op).map(|_| (step.load, result))
+            operation(result, op).map(|_| (step.position(), result))
         })
         .collect()
 }
@@ -91,7 +91,7 @@ pub fn spectrum_figures(report: &Report) -> Vec<Figure> {
         return Vec::new();
     };
     let name = op.as_str();
-    let load = |value: f64| format::load(report.load_model, value);
+    let load = |value: f64| format::position(report, value);
     let mut figures = Vec::new();
     let (mut series, mut legend, mut notes) = (Vec::new(), Vec::new(), String::new());
     for (index, system) in report.systems.iter().enumerate() {
@@ -168,7 +168,7 @@ fn system_spectrum(report: &Report, op: Operation, index: usize, system: &str) -
     let (mut series, mut legend, mut notes) = (Vec::new(), Vec::new(), String::new());
     for (position, labels, dash) in chosen {
         let (at, result) = ran[position];
-        let at = format::load(report.load_model, at);
+        let at = format::position(report, at);
         let Some(stats) = operation(result, op) else {
             continue;
         };

@@ -138,7 +138,7 @@ fn summary_row(report: &Report, system: &str) -> Markup {
     let Some(&(step, result)) = met.or(ran.first()) else {
         return html! { tr { (system_cell(report, system)) td colspan="13" { "did not run" } } };
     };
-    let load = format::load(report.load_model, step.load);
+    let load = format::step(report, step);
     let balance = result
         .operations
         .iter()
@@ -225,7 +225,7 @@ pub fn steps(report: &Report) -> Markup {
                     tbody {
                         tr.step-head {
                             th colspan=(columns) scope="rowgroup" {
-                                (format::load(report.load_model, step.load))
+                                (format::step(report, step))
                             }
                         }
                         @for result in &step.results {
@@ -300,7 +300,7 @@ pub fn flags(report: &Report) -> Markup {
                         @for (step, result) in &flagged {
                             @for flag in &result.flags {
                                 tr.flagged {
-                                    td { (format::load(report.load_model, step.load)) }
+                                    td { (format::step(report, step)) }
                                     (system_cell(report, &result.system))
                                     td { (format::flag(flag)) }
                                 }
@@ -350,7 +350,7 @@ pub fn error_kinds(report: &Report) -> Markup {
                 tbody {
                     @for (step, result, operation, kind, n) in failures {
                         tr {
-                            td { (format::load(report.load_model, step.load)) }
+                            td { (format::step(report, step)) }
                             (system_cell(report, &result.system))
                             td { (operation.as_str()) }
                             td { (kind) }

@@ -432,5 +432,7 @@ pub async fn create_many_stores_every_record_as_create_would(fixture: &Fixture) 
     assert_eq!(store.count_user("user-7").await.expect("count"), 50);
     assert!(ids_of(&store, "old-owner").await.is_empty());
     assert_eq!(ids_of(&store, "new-owner").await, ["shared-id"]);
+    // The replaced record counts once: 2,500 new ids and the shared one.
+    assert_eq!(store.count_live().await.expect("count_live"), 2_501);
     assert_eq!(store.create_many(&[]).await.expect("an empty batch"), 0);
 }
