@@ -211,6 +211,53 @@ fn a_far_store_adds_its_measured_round_trip_to_every_session_request_and_not_to_
     assert!(p50("jwt-hs256", 1.0) < near, "JWT waits on no store");
 }
 
+/// The committed population run: each store counted at least the population it was given, its
+/// memory grew with it, and C1b names where (whether) the session systems fell behind JWT.
+#[test]
+fn a_population_run_records_the_stores_count_and_memory_at_every_step() {
+    let report = fixture("population");
+    assert!(report.steps_population());
+    let mut memory: Vec<(String, u64)> = Vec::new();
+    for step in &report.steps {
+        let sessions = step.population.expect("every step has its population");
+        for result in &step.results {
+            let Some(population) = &result.population else {
+                continue;
+            };
+            assert!(
+                population.live_records >= sessions,
+                "{} at {sessions}: {population:?}",
+                result.system
+            );
+            let bytes = population.memory_bytes.expect("the store was weighed");
+            if let Some((_, before)) = memory.iter().find(|(name, _)| *name == result.system) {
+                assert!(
+                    bytes > *before,
+                    "{}: memory grew with the population",
+                    result.system
+                );
+            }
+            memory.retain(|(name, _)| *name != result.system);
+            memory.push((result.system.clone(), bytes));
+        }
+    }
+    let top = report.steps.last().expect("steps");
+    assert!(
+        top.population >= Some(1_000_000),
+        "a million sessions at least"
+    );
+    let c1b = assessed(&report, "C1b");
+    for system in ["session-redis", "session-postgres"] {
+        assert!(
+            c1b.evidence
+                .iter()
+                .any(|line| line.contains("rossover") && line.contains(system)),
+            "{:?}",
+            c1b.evidence
+        );
+    }
+}
+
 #[test]
 fn in_process_stores_leave_which_saturates_first_not_measured() {
     let claims = claims::assess(&fixture("quickstart"));

@@ -414,6 +414,34 @@ fn a_replicated_systems_capacity_per_instance_is_its_throughput_divided_by_its_r
     assert_eq!(capacity.expect("planned").value, single.requests_per_second);
 }
 
+/// Store memory from a loaded population: the bytes per record measured at the largest one.
+#[test]
+fn a_population_run_prices_store_memory_from_the_largest_population_loaded() {
+    let report = fixture("population");
+    let planned = plan(&report, &PlanInput::new(10_000.0, slo("p99<50ms"))).expect("a plan");
+    let session = planned
+        .systems
+        .iter()
+        .find(|s| s.name == "session-postgres")
+        .expect("session-postgres planned");
+    let memory = session.line("store memory").expect("a memory figure");
+    assert!(
+        memory
+            .from
+            .contains("measured by loading 1,000,000 sessions"),
+        "{memory:?}"
+    );
+    let top = report.steps.last().expect("steps");
+    let bytes = top
+        .results
+        .iter()
+        .find(|r| r.system == "session-postgres")
+        .and_then(|r| r.population.as_ref()?.bytes_per_record)
+        .expect("bytes per record at the top step");
+    let active = session.line("active sessions").expect("active sessions");
+    assert!((memory.value - active.value * bytes).abs() < 1e-6 * memory.value.max(1.0));
+}
+
 #[test]
 fn a_measured_store_ceiling_plans_the_stores_the_target_needs_and_says_which_tier_binds() {
     let report = fixture("store-bound");

@@ -47,10 +47,13 @@ pub(super) async fn run(
     cancel: &CancellationToken,
     run_started: Instant,
 ) -> Turn {
-    let load = match &scenario.load {
+    let mut load = match &scenario.load {
         Load::Closed { vus } => format!("vus={}", vus[step]),
         Load::Open { flows_per_second } => format!("rate={}/s", flows_per_second[step]),
     };
+    if let Some(population) = &scenario.population {
+        load = format!("sessions={} {load}", population.sessions[step]);
+    }
     progress.turn_started(format!(
         "{load} {} r{}/{}",
         sut.info.name,

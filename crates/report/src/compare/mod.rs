@@ -265,17 +265,22 @@ pub fn compare(
         base: label(base),
         new: label(new),
         max_regression: threshold,
-        // A population run's steps differ in population, at one load.
-        load_unit: if new.steps_population() {
-            "sessions"
-        } else {
-            load_unit(new.load_model)
-        },
+        load_unit: step_unit(new),
         notes,
         steps,
         only_in_base,
         only_in_new,
     })
+}
+
+/// What tells a report's steps apart: `sessions` in a population run (one load, rising
+/// population), its load unit otherwise.
+pub fn step_unit(report: &Report) -> &'static str {
+    if report.steps_population() {
+        "sessions"
+    } else {
+        load_unit(report.load_model)
+    }
 }
 
 /// `vus` or `flows/s`: what a step's load value counts.

@@ -1,7 +1,7 @@
 //! The plan of one system: each planned figure from one measured figure of the capacity step,
 //! and the assumptions that connect them.
 
-use crate::compare::load_unit;
+use crate::compare::step_unit;
 use crate::format::routing;
 use crate::format::trim_number;
 use crate::model::{
@@ -27,8 +27,8 @@ pub(super) fn system_plan(
         planned: input.target_rps * (1.0 + input.headroom),
         at: format!(
             "at {}={} (steps[{}])",
-            load_unit(report.load_model),
-            trim_number(capacity.step.load),
+            step_unit(report),
+            trim_number(capacity.step.position()),
             capacity.step.index
         ),
         lines: Vec::new(),
@@ -105,7 +105,7 @@ impl SystemFigures<'_> {
         }
         let highest = judged
             .iter()
-            .max_by(|a, b| a.step.load.total_cmp(&b.step.load));
+            .max_by(|a, b| a.step.position().total_cmp(&b.step.position()));
         if highest.is_some_and(|h| h.verdict.met) {
             self.assumptions.push(
                 "the SLO still held at the highest measured load, so one instance may carry \
@@ -313,6 +313,17 @@ impl SystemFigures<'_> {
         let active = logins * lifetime.as_secs_f64();
         let from = format!("logins/s × lifetime {}", format_lifetime(lifetime));
         self.line(&format!("active {holders}"), active, holders, from);
+        // A loaded population measures a record's cost directly, at a known size, whatever
+        // the flow does; the largest one loaded is the nearest to a production store.
+        if let Some((sessions, bytes)) = population_bytes(self.report, &self.system.name) {
+            let from = format!(
+                "active {holders} × {bytes:.0} B per record, measured by loading {} \
+                 {holders} (population)",
+                crate::format::short(sessions as f64)
+            );
+            self.line("store memory", active * bytes, "bytes", from);
+            return login_share;
+        }
         let bytes = self.result.derived.store_bytes_per_session;
         match bytes.filter(|bytes| *bytes > 0.0 && !self.report.scenario.logout) {
             Some(bytes) => {
@@ -435,4 +446,17 @@ fn mix(report: &Report, result: &SystemStep) -> String {
         scenario.balances_per_login,
         if scenario.logout { ", logout" } else { "" }
     )
+}
+
+/// The memory per record measured at the largest population loaded into `system`'s store.
+fn population_bytes(report: &Report, system: &str) -> Option<(u64, f64)> {
+    report
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let result = step.results.iter().find(|r| r.system == system)?;
+            let bytes = result.population.as_ref()?.bytes_per_record?;
+            (bytes > 0.0).then_some((step.population?, bytes))
+        })
+        .max_by_key(|(sessions, _)| *sessions)
 }

@@ -24,7 +24,7 @@ pub use render::render_text;
 
 use std::time::Duration;
 
-use crate::compare::load_unit;
+use crate::compare::step_unit;
 use crate::format::trim_number;
 use crate::model::{Flag, LoadModel, Report, RunStatus, Step, SystemStep};
 use crate::slo::{SloError, SloTarget, SloVerdict};
@@ -137,7 +137,7 @@ pub fn plan(report: &Report, input: &PlanInput) -> Result<Plan, PlanError> {
         return Err(PlanError::InvalidHeadroom(input.headroom));
     }
     let slo = describe_slo(report, &input.slo);
-    let unit = load_unit(report.load_model);
+    let unit = step_unit(report);
     let mut systems = Vec::new();
     let mut best_attempts = Vec::new();
     for system in &report.systems {
@@ -228,7 +228,7 @@ fn best_attempt(judged: &[Judged], unit: &str) -> String {
     match closest {
         Some(j) => format!(
             "never met it at any measured step; closest at {unit}={} ({} req/s): {}",
-            trim_number(j.step.load),
+            trim_number(j.step.position()),
             trim_number(j.result.requests_per_second.round()),
             j.verdict
         ),

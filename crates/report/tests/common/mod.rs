@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 9] = [
+pub const FIXTURES: [&str; 10] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -17,6 +17,7 @@ pub const FIXTURES: [&str; 9] = [
     "scale-out",
     "store-bound",
     "store-distance",
+    "population",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
