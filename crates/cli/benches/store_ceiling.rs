@@ -55,6 +55,7 @@ fn main() {
                     &redis.url(),
                     connections,
                     Duration::from_secs(3),
+                    ceiling::Lookup::Session,
                 ))
                 .expect("a ceiling");
             let benchmark = redis_benchmark(redis.port(), connections);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use authbench_loadgen::probe::{
     self, Error, MetricsProbe, PostgresProbe, ProcessSample, RedisProbe, StoreLoad, StoreProbe,
-    ceiling,
+    ceiling::{self, Lookup},
 };
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
@@ -405,9 +405,15 @@ fn redis_benchmark_get(port: u16, clients: u32, pipeline: u32) -> f64 {
 async fn the_redis_ceiling_lands_near_redis_benchmark() {
     let redis = RedisServer::start();
     let probe = StoreProbe::connect(&redis.url()).await.expect("probe");
-    let ours = ceiling::measure(&probe, &redis.url(), 1, Duration::from_secs(2))
-        .await
-        .expect("a ceiling");
+    let ours = ceiling::measure(
+        &probe,
+        &redis.url(),
+        1,
+        Duration::from_secs(2),
+        Lookup::Session,
+    )
+    .await
+    .expect("a ceiling");
     let theirs = redis_benchmark_get(redis.port(), 1, ceiling::IN_FLIGHT as u32);
     let ratio = ours.operations_per_second / theirs;
     eprintln!(
@@ -425,6 +431,49 @@ async fn the_redis_ceiling_lands_near_redis_benchmark() {
     let cores = ours.cpu_cores.expect("Redis reports its CPU");
     assert!(cores > 0.2, "a saturated Redis is busy: {cores:.2} cores");
     assert_eq!(ours.command, "GET <session key>");
+}
+
+/// A revocation check of a token nobody revoked finds nothing: its ceiling measures that miss,
+/// on Redis and on PostgreSQL, and leaves no key behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_ceiling_measures_a_lookup_that_finds_nothing() {
+    let redis = RedisServer::start();
+    let probe = StoreProbe::connect(&redis.url()).await.expect("probe");
+    let found = ceiling::measure(
+        &probe,
+        &redis.url(),
+        1,
+        Duration::from_millis(500),
+        Lookup::Revocation,
+    )
+    .await
+    .expect("a revocation ceiling");
+    assert!(found.operations_per_second > 1_000.0, "{found:?}");
+    assert!(found.command.contains("a token not revoked"), "{found:?}");
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut admin = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let keys: u64 = redis::cmd("DBSIZE")
+        .query_async(&mut admin)
+        .await
+        .expect("DBSIZE");
+    assert_eq!(keys, 0, "the ceiling leaves nothing in the store");
+
+    let url = PostgresServer::shared().fresh_database();
+    let probe = StoreProbe::connect(&url).await.expect("probe");
+    let found = ceiling::measure(
+        &probe,
+        &url,
+        1,
+        Duration::from_millis(500),
+        Lookup::Revocation,
+    )
+    .await
+    .expect("a revocation ceiling on PostgreSQL");
+    assert!(found.operations_per_second > 500.0, "{found:?}");
+    assert!(found.command.contains("no row"), "{found:?}");
 }
 
 /// A Redis that asks for a password (and a database other than 0 in the URL) is measured as the
@@ -445,15 +494,21 @@ async fn the_redis_ceiling_authenticates_like_the_servers() {
         .expect("set a password");
     let url = format!("redis://:ceiling-secret@127.0.0.1:{}/3", redis.port());
     let probe = StoreProbe::connect(&url).await.expect("probe");
-    let found = ceiling::measure(&probe, &url, 1, Duration::from_millis(500))
+    let found = ceiling::measure(&probe, &url, 1, Duration::from_millis(500), Lookup::Session)
         .await
         .expect("a ceiling behind a password");
     assert!(found.operations_per_second > 1_000.0, "{found:?}");
 
     let wrong = format!("redis://:not-it@127.0.0.1:{}/3", redis.port());
-    let error = ceiling::measure(&probe, &wrong, 1, Duration::from_millis(500))
-        .await
-        .expect_err("a wrong password is refused");
+    let error = ceiling::measure(
+        &probe,
+        &wrong,
+        1,
+        Duration::from_millis(500),
+        Lookup::Session,
+    )
+    .await
+    .expect_err("a wrong password is refused");
     let text = authbench_contract::error::Chain(&error).to_string();
     assert!(!text.contains("not-it"), "the password leaked: {text}");
 }
@@ -465,7 +520,7 @@ async fn the_postgres_ceiling_measures_the_session_select_and_leaves_nothing() {
     let postgres = PostgresServer::shared();
     let url = postgres.fresh_database();
     let probe = StoreProbe::connect(&url).await.expect("probe");
-    let found = ceiling::measure(&probe, &url, 2, Duration::from_secs(1))
+    let found = ceiling::measure(&probe, &url, 2, Duration::from_secs(1), Lookup::Session)
         .await
         .expect("a ceiling");
     assert!(

@@ -8,6 +8,10 @@
 //! - PostgreSQL: the store's prepared primary-key `SELECT` of a session's columns with the expiry
 //!   in the query, on a temporary table of the sessions table's shape (one per connection, gone
 //!   with it: nothing is left in the database).
+//!
+//! A JWT system's revocation check (its denylist entry by `jti`, or its user's cutoff) is the
+//! same lookup on another namespace, and for a token that was never revoked it finds nothing:
+//! [`Lookup::Revocation`] measures that miss.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +24,15 @@ use super::{Error, StoreProbe, Window, redact};
 /// Lookups in flight on each connection: enough that the store, not the round trip, is the
 /// limit (a relay's distance included).
 pub const IN_FLIGHT: usize = 32;
+
+/// What a ceiling looks up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// A session by id: found, a session-sized record back.
+    Session,
+    /// A denylist entry or cutoff of a token that was never revoked: nothing found.
+    Revocation,
+}
 
 /// What the ceiling measurement found.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,13 +49,18 @@ pub struct Ceiling {
 /// A 47-byte value, the size of a session record with a short user agent.
 const RECORD: &str = "1795709572011 1795738372011 user1 curl/7.88.1\n";
 const REDIS_KEY: &str = "authbench:ceiling:record";
+/// Never set: what a revocation check of a token nobody revoked asks for.
+const REDIS_ABSENT_KEY: &str = "authbench:ceiling:absent";
+const POSTGRES_ID: &str = "ceiling-id";
+const POSTGRES_ABSENT_ID: &str = "ceiling-absent";
 
-/// Saturates the store at `url` over `connections` connections for `duration`.
+/// Saturates the store at `url` with `lookup` over `connections` connections for `duration`.
 pub async fn measure(
     probe: &StoreProbe,
     url: &str,
     connections: u32,
     duration: Duration,
+    lookup: Lookup,
 ) -> Result<Ceiling, Error> {
     let done = Arc::new(AtomicU64::new(0));
     let window = Window::open(probe).await;
@@ -52,12 +70,24 @@ pub async fn measure(
     let mut open = Vec::new();
     let command = match probe {
         StoreProbe::Redis(_) => {
-            redis_load(url, connections, duration, &done).await?;
-            "GET <session key>"
+            redis_load(url, connections, duration, &done, lookup).await?;
+            match lookup {
+                Lookup::Session => "GET <session key>",
+                Lookup::Revocation => "GET <denylist or cutoff key> (absent: a token not revoked)",
+            }
         }
         StoreProbe::Postgres(_) => {
-            open = postgres_load(url, connections, duration, &done).await?;
-            "SELECT username, created, expires, data FROM <sessions> WHERE id = $1 AND expires > $2"
+            open = postgres_load(url, connections, duration, &done, lookup).await?;
+            match lookup {
+                Lookup::Session => {
+                    "SELECT username, created, expires, data FROM <sessions> WHERE id = $1 AND \
+                     expires > $2"
+                }
+                Lookup::Revocation => {
+                    "SELECT username, created, expires, data FROM <denylist or cutoffs> WHERE id \
+                     = $1 AND expires > $2 (no row: a token not revoked)"
+                }
+            }
         }
     };
     let seconds = started.elapsed().as_secs_f64();
@@ -94,6 +124,7 @@ async fn redis_load(
     connections: u32,
     duration: Duration,
     done: &Arc<AtomicU64>,
+    lookup: Lookup,
 ) -> Result<(), Error> {
     let client = redis::Client::open(url).map_err(redis_error(url, "the ceiling"))?;
     let mut setup = client
@@ -110,12 +141,18 @@ async fn redis_load(
     let address = info.addr().to_string();
     let address = address.trim_start_matches("redis://").to_owned();
     let hello = Arc::new(hello(info.redis_settings()));
+    let (key, reply) = match lookup {
+        Lookup::Session => (REDIS_KEY, format!("${}\r\n{RECORD}\r\n", RECORD.len())),
+        Lookup::Revocation => (REDIS_ABSENT_KEY, "$-1\r\n".to_owned()),
+    };
+    let batch = Arc::new((get(key).repeat(IN_FLIGHT), reply));
     let deadline = Instant::now() + duration;
     let mut workers = Vec::new();
     for _ in 0..connections {
-        let (address, hello, done) = (address.clone(), hello.clone(), done.clone());
+        let (address, hello, done, batch) =
+            (address.clone(), hello.clone(), done.clone(), batch.clone());
         workers.push(tokio::spawn(async move {
-            redis_connection(&address, &hello, deadline, &done).await
+            redis_connection(&address, &hello, &batch, deadline, &done).await
         }));
     }
     for worker in workers {
@@ -154,6 +191,11 @@ fn hello(settings: &redis::RedisConnectionInfo) -> Vec<Vec<String>> {
     commands
 }
 
+/// `GET key` in RESP.
+fn get(key: &str) -> String {
+    resp(&["GET".to_owned(), key.to_owned()])
+}
+
 /// One command in RESP.
 fn resp(args: &[String]) -> String {
     let mut out = format!("*{}\r\n", args.len());
@@ -163,12 +205,14 @@ fn resp(args: &[String]) -> String {
     out
 }
 
-/// One connection sending [`IN_FLIGHT`] `GET`s at a time, written as one batch and read back
-/// whole, as `redis-benchmark -P` does: the client spends next to nothing per lookup, so the
-/// store is the limit. Raw RESP, since every reply has the same known size.
+/// One connection sending [`IN_FLIGHT`] `GET`s at a time (`batch`: the requests, and the one
+/// reply each gets), written as one batch and read back whole, as `redis-benchmark -P` does:
+/// the client spends next to nothing per lookup, so the store is the limit. Raw RESP, since
+/// every reply has the same known size.
 async fn redis_connection(
     address: &str,
     hello: &[Vec<String>],
+    batch: &(String, String),
     deadline: Instant,
     done: &AtomicU64,
 ) -> std::io::Result<()> {
@@ -188,9 +232,7 @@ async fn redis_connection(
             )));
         }
     }
-    let get = format!("*2\r\n$3\r\nGET\r\n${}\r\n{REDIS_KEY}\r\n", REDIS_KEY.len());
-    let batch = get.repeat(IN_FLIGHT);
-    let reply = format!("${}\r\n{RECORD}\r\n", RECORD.len());
+    let (batch, reply) = batch;
     let mut replies = vec![0u8; reply.len() * IN_FLIGHT];
     while Instant::now() < deadline {
         stream.write_all(batch.as_bytes()).await?;
@@ -219,7 +261,12 @@ async fn postgres_load(
     connections: u32,
     duration: Duration,
     done: &Arc<AtomicU64>,
+    lookup: Lookup,
 ) -> Result<Vec<Arc<tokio_postgres::Client>>, Error> {
+    let id = match lookup {
+        Lookup::Session => POSTGRES_ID,
+        Lookup::Revocation => POSTGRES_ABSENT_ID,
+    };
     let deadline = Instant::now() + duration;
     let mut workers = Vec::new();
     let mut clients = Vec::new();
@@ -233,7 +280,7 @@ async fn postgres_load(
                 "CREATE TEMP TABLE authbench_ceiling (id TEXT COLLATE \"C\" PRIMARY KEY, \
                  username TEXT COLLATE \"C\" NOT NULL, created BIGINT NOT NULL, \
                  expires BIGINT NOT NULL, data TEXT NOT NULL); \
-                 INSERT INTO authbench_ceiling VALUES ('ceiling-id', 'user1', 0, {}, '{}')",
+                 INSERT INTO authbench_ceiling VALUES ('{POSTGRES_ID}', 'user1', 0, {}, '{}')",
                 i64::MAX,
                 RECORD.trim()
             ))
@@ -252,7 +299,7 @@ async fn postgres_load(
             let (client, select, done) = (client.clone(), select.clone(), done.clone());
             workers.push(tokio::spawn(async move {
                 while Instant::now() < deadline {
-                    client.query_opt(&select, &[&"ceiling-id", &0_i64]).await?;
+                    client.query_opt(&select, &[&id, &0_i64]).await?;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok::<_, tokio_postgres::Error>(())

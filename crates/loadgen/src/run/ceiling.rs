@@ -1,18 +1,20 @@
-//! Before the steps: each session system's store saturated with session lookups, to measure its
-//! ceiling (see [`crate::probe::ceiling`]). Systems on the same store share one measurement. A
+//! Before the steps: each session system's store saturated with session lookups, and each JWT
+//! system's with its revocation check where it has one (a denylist or cutoff lookup that finds
+//! nothing), to measure its ceiling (see [`crate::probe::ceiling`]). Systems on the same store
+//! and lookup share one measurement. A
 //! store behind a delay relay is measured directly: distance changes how many requests a client
 //! needs in flight, not what the store can answer. A
 //! store that cannot be measured is an event on the system, not the end of the run: its steps
 //! are then read without a ceiling, and the report says so.
 
 use authbench_contract::error::Chain;
-use authbench_report::{StoreCeiling, SystemKind};
+use authbench_report::StoreCeiling;
 
 use super::setup::Sut;
-use crate::probe::ceiling::{self, IN_FLIGHT};
+use crate::probe::ceiling::{self, IN_FLIGHT, Lookup};
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Scenario, StoreSpec, Target};
+use crate::scenario::{Revocation, Scenario, Server, StoreSpec, Target};
 
 /// `direct` maps a relayed store URL (what the servers use) to the store's own.
 pub(super) async fn measure(
@@ -28,7 +30,7 @@ pub(super) async fn measure(
         .server_workers
         .map(|n| n.get())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-    let mut measured: Vec<(String, StoreCeiling)> = Vec::new();
+    let mut measured: Vec<((String, Lookup), StoreCeiling)> = Vec::new();
     for (spec, sut) in scenario.systems.iter().zip(systems.iter_mut()) {
         let Target::Spawned(server) = &spec.target else {
             continue;
@@ -36,10 +38,18 @@ pub(super) async fn measure(
         let (StoreSpec::Redis { url } | StoreSpec::Postgres { url }) = server.store() else {
             continue;
         };
-        if sut.info.kind != SystemKind::Session {
-            continue;
-        }
-        if let Some((_, ceiling)) = measured.iter().find(|(seen, _)| seen == url) {
+        // What the system's requests look up in the store; a JWT system without revocation
+        // looks up nothing.
+        let lookup = match server {
+            Server::Session { .. } => Lookup::Session,
+            Server::Jwt {
+                revocation: Revocation::None,
+                ..
+            } => continue,
+            Server::Jwt { .. } => Lookup::Revocation,
+        };
+        let key = (url.clone(), lookup);
+        if let Some((_, ceiling)) = measured.iter().find(|(seen, _)| *seen == key) {
             sut.info.store_ceiling = Some(ceiling.clone());
             continue;
         }
@@ -59,7 +69,7 @@ pub(super) async fn measure(
             if connections == 1 { "" } else { "s" },
             duration.as_secs_f64()
         ));
-        match ceiling::measure(probe, target, connections, duration).await {
+        match ceiling::measure(probe, target, connections, duration, lookup).await {
             Ok(found) => {
                 let ceiling = StoreCeiling {
                     command: found.command.to_owned(),
@@ -76,7 +86,7 @@ pub(super) async fn measure(
                         .cpu_cores
                         .map_or(String::new(), |cores| format!(" at {cores:.2} cores"))
                 ));
-                measured.push((url.clone(), ceiling.clone()));
+                measured.push((key, ceiling.clone()));
                 sut.info.store_ceiling = Some(ceiling);
             }
             Err(error) => {
