@@ -398,22 +398,21 @@ fn redis_benchmark_get(port: u16, clients: u32, pipeline: u32) -> f64 {
         .unwrap_or_else(|| panic!("no GET figure in redis-benchmark's output: {text}"))
 }
 
+/// The store's ceiling for `lookup` over one connection, through a probe of its own.
+async fn ceiling_of(url: &str, duration: Duration, lookup: Lookup) -> ceiling::Ceiling {
+    let probe = StoreProbe::connect(url).await.expect("probe");
+    ceiling::measure(&probe, url, 1, duration, lookup)
+        .await
+        .expect("a ceiling")
+}
+
 /// The ceiling saturates the store: on the same server, at the same connection count and
 /// requests in flight, it lands near redis-benchmark (a generous bound here, on a shared
 /// machine; `scripts/bench.sh store` prints the tight figure) and reports the store's CPU.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_redis_ceiling_lands_near_redis_benchmark() {
     let redis = RedisServer::start();
-    let probe = StoreProbe::connect(&redis.url()).await.expect("probe");
-    let ours = ceiling::measure(
-        &probe,
-        &redis.url(),
-        1,
-        Duration::from_secs(2),
-        Lookup::Session,
-    )
-    .await
-    .expect("a ceiling");
+    let ours = ceiling_of(&redis.url(), Duration::from_secs(2), Lookup::Session).await;
     let theirs = redis_benchmark_get(redis.port(), 1, ceiling::IN_FLIGHT as u32);
     let ratio = ours.operations_per_second / theirs;
     eprintln!(
@@ -438,16 +437,7 @@ async fn the_redis_ceiling_lands_near_redis_benchmark() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_revocation_ceiling_measures_a_lookup_that_finds_nothing() {
     let redis = RedisServer::start();
-    let probe = StoreProbe::connect(&redis.url()).await.expect("probe");
-    let found = ceiling::measure(
-        &probe,
-        &redis.url(),
-        1,
-        Duration::from_millis(500),
-        Lookup::Revocation,
-    )
-    .await
-    .expect("a revocation ceiling");
+    let found = ceiling_of(&redis.url(), Duration::from_millis(500), Lookup::Revocation).await;
     assert!(found.operations_per_second > 1_000.0, "{found:?}");
     assert!(found.command.contains("a token not revoked"), "{found:?}");
     let client = redis::Client::open(redis.url()).expect("url");
@@ -462,16 +452,7 @@ async fn the_revocation_ceiling_measures_a_lookup_that_finds_nothing() {
     assert_eq!(keys, 0, "the ceiling leaves nothing in the store");
 
     let url = PostgresServer::shared().fresh_database();
-    let probe = StoreProbe::connect(&url).await.expect("probe");
-    let found = ceiling::measure(
-        &probe,
-        &url,
-        1,
-        Duration::from_millis(500),
-        Lookup::Revocation,
-    )
-    .await
-    .expect("a revocation ceiling on PostgreSQL");
+    let found = ceiling_of(&url, Duration::from_millis(500), Lookup::Revocation).await;
     assert!(found.operations_per_second > 500.0, "{found:?}");
     assert!(found.command.contains("no row"), "{found:?}");
 }
