@@ -3,11 +3,9 @@
 //! records the store, the cap the kernel enforced and how often it throttled, and the round trip
 //! measured through the relay; the store and the relay are gone when the run ends.
 
-use std::process::{Command, Stdio};
-
 mod common;
 
-use common::{BINARY, assert_matches_schema, only_run_dir, report_json, text};
+use common::{assert_matches_schema, report_json, run_scenario, text};
 
 const SCENARIO: &str = r#"
 description = "a session server on a Redis the run starts, capped at a fifth of a core"
@@ -47,25 +45,12 @@ store = "small-redis"
 
 #[test]
 fn a_run_owned_capped_store_is_started_recorded_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("owned.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
-    let results = dir.path().join("results");
-    let output = Command::new(BINARY)
-        .arg("run")
-        .arg(&scenario)
-        .arg("--results")
-        .arg(&results)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output));
+    let (_dir, run_dir, output) = run_scenario(SCENARIO);
     assert!(
         text(&output).contains("started store small-redis (redis) at redis://127.0.0.1:"),
         "{}",
         text(&output)
     );
-    let run_dir = only_run_dir(&results);
     assert_matches_schema(&report_json(&run_dir));
     let report = authbench_report::read(&run_dir.join("report.json")).expect("reads back");
     let [store] = report.stores.as_slice() else {

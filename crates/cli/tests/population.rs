@@ -10,7 +10,7 @@ use authbench_testkit::redis::RedisServer;
 
 mod common;
 
-use common::{BINARY, assert_matches_schema, only_run_dir, report_json, text};
+use common::{BINARY, assert_matches_schema, report_json, run_scenario, text};
 
 fn populate(args: &[&str]) -> PopulationLoad {
     let output = Command::new(BINARY)
@@ -149,20 +149,7 @@ store = "memory"
 
 #[test]
 fn a_population_run_tops_its_store_up_before_each_step_and_records_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("population.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
-    let results = dir.path().join("results");
-    let output = Command::new(BINARY)
-        .arg("run")
-        .arg(&scenario)
-        .arg("--results")
-        .arg(&results)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output));
-    let run_dir = only_run_dir(&results);
+    let (_dir, run_dir, _) = run_scenario(SCENARIO);
     assert_matches_schema(&report_json(&run_dir));
     let report = authbench_report::read(&run_dir.join("report.json")).expect("reads back");
     let populations: Vec<Option<u64>> = report.steps.iter().map(|s| s.population).collect();

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_authbench");
 
@@ -14,6 +14,26 @@ pub fn only_run_dir(results: &Path) -> PathBuf {
         .collect();
     assert_eq!(dirs.len(), 1, "one run folder: {dirs:?}");
     dirs.into_iter().next().unwrap()
+}
+
+/// Writes `scenario` to a temporary folder and runs it there to the end; returns the folder
+/// (kept while it lives), the run's folder, and what the run printed.
+pub fn run_scenario(scenario: &str) -> (tempfile::TempDir, PathBuf, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let results = dir.path().join("results");
+    let output = Command::new(BINARY)
+        .arg("run")
+        .arg(&path)
+        .arg("--results")
+        .arg(&results)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let run_dir = only_run_dir(&results);
+    (dir, run_dir, output)
 }
 
 pub fn report_json(run_dir: &Path) -> serde_json::Value {
