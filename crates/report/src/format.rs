@@ -158,6 +158,15 @@ pub fn position(report: &crate::model::Report, value: f64) -> String {
     }
 }
 
+/// A range of step positions with the unit once: "1,000–1,000,000 sessions", or [`loads`].
+pub fn positions(report: &crate::model::Report, low: f64, high: f64) -> String {
+    if report.steps_population() {
+        format!("{}–{} sessions", short(low), short(high))
+    } else {
+        loads(report.load_model, low, high)
+    }
+}
+
 /// A step's heading: its load, and its population where it has one.
 pub fn step(report: &crate::model::Report, step: &crate::model::Step) -> String {
     match step.population {

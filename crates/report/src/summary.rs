@@ -3,17 +3,13 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Flag, Latency, LoadModel, Operation, Report, SystemStep};
+use crate::model::{Flag, Latency, Operation, Report, SystemStep};
 
 use crate::format::{latency_compact, trim_number};
 
 /// The table as text, ready for stdout.
 pub fn table(report: &Report) -> String {
-    let load = match report.load_model {
-        _ if report.steps_population() => "sessions",
-        LoadModel::Closed => "vus",
-        LoadModel::Open => "flows/s",
-    };
+    let load = crate::compare::step_unit(report);
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -237,20 +237,11 @@ impl<'a> Run<'a> {
 
     /// "9 steps, 1–256 VUs" for a system's measured steps.
     pub fn loads(&self, system: &System<'_>) -> String {
-        let model = self.report.load_model;
         match (system.cells.first(), system.cells.last()) {
             (Some(first), Some(last)) if first.load != last.load => format!(
                 "{} steps, {}",
                 system.cells.len(),
-                if self.report.steps_population() {
-                    format!(
-                        "{}–{} sessions",
-                        format::short(first.load),
-                        format::short(last.load)
-                    )
-                } else {
-                    format::loads(model, first.load, last.load)
-                }
+                format::positions(self.report, first.load, last.load)
             ),
             (Some(only), _) => format!("1 step, {}", self.load(only.load)),
             _ => "no steps".to_owned(),
