@@ -5,7 +5,8 @@
 #    psql; authbench-testkit runs throwaway copies on free ports), installing them with apt when
 #    run as root; a C compiler for aws-lc-sys; PyJWT for the JWT interop test (with pip);
 #    taskset for core pinning; headless Chromium for the HTML report test.
-# 2. Runs `cargo fmt --check`, clippy and rustdoc with warnings denied, and the whole test suite.
+# 2. Runs `cargo fmt --check`, clippy and rustdoc with warnings denied, the whole test suite, and
+#    a short run of every fuzz target (scripts/fuzz.sh, which installs cargo-fuzz).
 #
 # Usage: scripts/test.sh [--tools-only]   (from anywhere; honours CARGO_TARGET_DIR)
 #   --tools-only   stop after step 1
@@ -168,9 +169,13 @@ if [[ -f Cargo.lock ]]; then
 fi
 
 phase "cargo fmt --all --check" cargo fmt --all --check
+phase "cargo fmt --check (fuzz targets)" cargo fmt --manifest-path fuzz/Cargo.toml --check
 phase "cargo clippy (warnings denied)" \
     cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
 phase "cargo doc (broken links denied)" \
     env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items "${locked[@]}"
 phase "cargo test" cargo test --workspace "${locked[@]}"
+# Every fuzz target builds and runs briefly from its seeds and past failures (scripts/fuzz.sh
+# says how to run them for longer). The first build on a machine takes about six minutes.
+phase "fuzz smoke (4 s per target)" bash scripts/fuzz.sh --smoke 4
 printf '\n==> all checks passed\n'

@@ -8,19 +8,19 @@
 //! - [`token`]: access-token claims, signing with held key pairs, validation with jsonwebtoken.
 //! - [`config`]: lifetimes, issuer/audience, revocation mode, transport, validated.
 //! - [`state`]: [`AppState`] and the [`Options`] it opens from.
-//! - `refresh`: opaque refresh tokens, rotation and reuse detection on the store.
+//! - [`refresh`]: opaque refresh tokens, rotation and reuse detection on the store.
 //! - `auth`: request → verified claims, with the revocation check.
 //! - `metrics`: verification counts and time.
 //! - `routes`: login/refresh/logout, balance, sessions (refresh families), health, JWKS.
 
 pub mod config;
 pub mod keys;
+pub mod refresh;
 pub mod state;
 pub mod token;
 
 mod auth;
 mod metrics;
-mod refresh;
 mod routes;
 
 use authbench_contract::routes as paths;

@@ -14,8 +14,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Encoded length of a 16-byte family id and of a 32-byte secret.
-const FAMILY_LEN: usize = 22;
-const SECRET_LEN: usize = 43;
+pub const FAMILY_LEN: usize = 22;
+pub const SECRET_LEN: usize = 43;
 
 /// A freshly minted refresh token: what the client gets, and what the store keeps.
 #[derive(Debug)]

@@ -77,8 +77,14 @@ pub fn read(path: &Path) -> Result<Report, Error> {
         path: path.to_owned(),
         source,
     })?;
+    parse(path, &text)
+}
+
+/// A report.json's bytes, as if read from `path` (named in errors): the version first, then the
+/// shape.
+pub fn parse(path: &Path, text: &[u8]) -> Result<Report, Error> {
     let value: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|source| Error::NotJson {
+        serde_json::from_slice(text).map_err(|source| Error::NotJson {
             path: path.to_owned(),
             source,
         })?;

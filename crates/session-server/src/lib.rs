@@ -6,17 +6,18 @@
 //! - [`config`]: session lifetime (absolute TTL, sliding idle timeout, touch policy), cookie
 //!   settings, validated.
 //! - [`state`]: [`AppState`] (store, main_DB, passwords, metrics) and the [`Options`] it opens from.
-//! - `session_id`: 128-bit CSPRNG ids. `credentials`: the `sid` cookie or `Authorization: Session`.
+//! - [`session_id`]: 128-bit CSPRNG ids. [`credentials`]: the `sid` cookie or
+//!   `Authorization: Session`.
 //! - `auth`: request → live session, with the touch policy's write-back.
 //! - `routes`: login/logout, balance, sessions, health.
 
 pub mod config;
+pub mod credentials;
+pub mod session_id;
 pub mod state;
 
 mod auth;
-mod credentials;
 mod routes;
-mod session_id;
 
 use authbench_contract::routes as paths;
 use authbench_core::http::Guarded;

@@ -380,6 +380,15 @@ pub async fn unknown_route_is_a_json_404(target: &Target) {
     assert_json_error(response, StatusCode::NOT_FOUND).await;
 }
 
+pub async fn wrong_method_is_a_json_405(target: &Target) {
+    let response = client()
+        .put(target.url(authbench_contract::routes::LOGIN))
+        .send()
+        .await
+        .expect("PUT");
+    assert_json_error(response, StatusCode::METHOD_NOT_ALLOWED).await;
+}
+
 pub async fn healthz_is_200_and_metrics_count_requests(target: &Target) {
     let client = client();
     let health = client
@@ -438,6 +447,7 @@ macro_rules! endpoint_suite {
                 malformed_login_bodies_get_400,
                 oversized_body_gets_413_and_oversized_headers_431,
                 unknown_route_is_a_json_404,
+                wrong_method_is_a_json_405,
                 healthz_is_200_and_metrics_count_requests,
             );
         }

@@ -16,7 +16,11 @@ pub fn authorization<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str
         if !prefix.eq_ignore_ascii_case(scheme.as_bytes()) || rest.is_empty() {
             return None;
         }
-        std::str::from_utf8(rest).ok().map(str::trim)
+        // Only spaces after the scheme is no credential at all.
+        std::str::from_utf8(rest)
+            .ok()
+            .map(str::trim)
+            .filter(|credential| !credential.is_empty())
     })
 }
 
@@ -54,6 +58,13 @@ mod tests {
             map.append(name.clone(), HeaderValue::from_bytes(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn a_scheme_followed_only_by_spaces_presents_nothing() {
+        // Found by the credentials fuzz target.
+        let map = headers(&[(AUTHORIZATION, b"Session    ")]);
+        assert_eq!(authorization(&map, "Session"), None);
     }
 
     #[test]

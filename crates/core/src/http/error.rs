@@ -80,6 +80,14 @@ impl ApiError {
     pub fn not_found() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
     }
+
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take this method",
+        )
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -49,7 +49,8 @@ where
     let exposition = get(metrics::exposition).with_state(registry);
     let router = guards
         .routes(own, [(paths::METRICS, exposition)])
-        .fallback(|| async { ApiError::not_found() });
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
     guards.guard(router)
 }
 

@@ -130,7 +130,10 @@ impl MetricsSample {
             if sample.is(names::HTTP_REQUESTS, names::COUNTER_SUFFIX) {
                 let status = sample.label(names::STATUS).and_then(|s| s.parse().ok());
                 if let Some(status) = status {
-                    *requests.entry((label(names::ROUTE), status)).or_default() += count(&sample);
+                    add(
+                        requests.entry((label(names::ROUTE), status)).or_default(),
+                        &sample,
+                    );
                 }
             } else if sample.is(names::STORE_OPERATIONS, names::COUNTER_SUFFIX) {
                 let key = (
@@ -138,7 +141,7 @@ impl MetricsSample {
                     label(names::OP),
                     label(names::OUTCOME),
                 );
-                *operations.entry(key).or_default() += count(&sample);
+                add(operations.entry(key).or_default(), &sample);
             } else if sample.is(names::STORE_OPERATION_SECONDS, names::SUM_SUFFIX)
                 && sample.value.is_finite()
             {
@@ -249,8 +252,8 @@ impl MetricsSample {
             .collect();
 
         MetricsLoad {
-            total_requests: requests.iter().map(|r| r.requests).sum(),
-            total_store_operations: store_operations.iter().map(|o| o.operations).sum(),
+            total_requests: saturating_sum(requests.iter().map(|r| r.requests)),
+            total_store_operations: saturating_sum(store_operations.iter().map(|o| o.operations)),
             requests,
             store_operations,
             store_time,
@@ -307,6 +310,15 @@ impl MetricsLoad {
     }
 }
 
+fn saturating_sum(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0, u64::saturating_add)
+}
+
+/// Adds a sample's count to a total, saturating: a scrape may hold any number.
+fn add(total: &mut u64, sample: &Sample) {
+    *total = total.saturating_add(count(sample));
+}
+
 /// A counter's value as a count; counters are whole numbers, but the format writes floats.
 fn count(sample: &Sample) -> u64 {
     if sample.value.is_finite() && sample.value > 0.0 {
@@ -349,6 +361,19 @@ authbench_http_request_duration_seconds_bucket{le="2e-5",route="/login"} 0
 authbench_http_request_duration_seconds_bucket{le="+Inf",route="/login"} 4
 # EOF
 "#;
+
+    #[test]
+    fn counts_past_u64_saturate_instead_of_overflowing() {
+        // Found by the metrics_text fuzz target: two series of one key, and their delta's total.
+        let huge = "authbench_http_requests_total{route=\"/login\",status=\"200\"} 1.8e19\n";
+        let scrape = format!(
+            "{huge}{huge}authbench_http_requests_total{{route=\"/a\",status=\"200\"}} 1.8e19\n"
+        );
+        let end = MetricsSample::parse(&scrape);
+        assert_eq!(end.requests[1].requests, u64::MAX);
+        let load = MetricsSample::parse("").delta(&end);
+        assert_eq!(load.total_requests, u64::MAX);
+    }
 
     #[test]
     fn scrape_gives_requests_store_operations_and_store_time() {

@@ -31,7 +31,7 @@ pub mod metrics;
 pub(crate) mod ping;
 pub mod postgres;
 pub mod process;
-mod prometheus;
+pub mod prometheus;
 pub mod redis;
 mod window;
 

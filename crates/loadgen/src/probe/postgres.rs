@@ -303,7 +303,7 @@ fn sample_sql(statements_time: Option<&str>, force_flush: bool) -> String {
 }
 
 /// `pg_stat_statements` 1.8 (PostgreSQL 13) renamed `total_time` to `total_exec_time`.
-fn exec_time_column(extension_version: &str) -> &'static str {
+pub fn exec_time_column(extension_version: &str) -> &'static str {
     let mut parts = extension_version
         .split('.')
         .map(|p| p.parse::<u32>().unwrap_or(0));

@@ -224,8 +224,9 @@ impl Stat {
         Some(Stat {
             comm,
             ppid: field(4)?.parse().ok()?,
-            cpu: to_duration(ticks(14)? + ticks(15)?),
-            reaped_children_cpu: to_duration(signed_ticks(16)? + signed_ticks(17)?),
+            // Saturating: the fields are whatever the file holds, up to u64::MAX each.
+            cpu: to_duration(ticks(14)?.saturating_add(ticks(15)?)),
+            reaped_children_cpu: to_duration(signed_ticks(16)?.saturating_add(signed_ticks(17)?)),
         })
     }
 }
@@ -302,6 +303,15 @@ mod tests {
         assert_eq!(stat.ppid, 17);
         assert_eq!(stat.cpu, Duration::from_millis(3800));
         assert_eq!(stat.reaped_children_cpu, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn huge_tick_counts_saturate_instead_of_overflowing() {
+        // Found by the proc_and_postgres fuzz target: utime + stime past u64::MAX.
+        let max = u64::MAX;
+        let line = format!("7 (x) R 1 7 7 0 -1 0 0 0 0 0 {max} {max} 0 0 20 0 1 0 5 0 0");
+        let stat = Stat::parse(&line, 100).expect("a full line");
+        assert_eq!(stat.cpu, ticks_to_duration(max, 100));
     }
 
     #[test]

@@ -30,6 +30,7 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
+pub use env::{ExpandError, expand};
 pub use error::{Error, Problem};
 pub use model::*;
 pub use overrides::Overrides;
@@ -57,6 +58,16 @@ pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Scenario, Error> 
 /// `${VAR}` references read the process environment.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, Error> {
     parse_with_env(path, text, &Overrides::default(), &env::process_env)
+}
+
+/// [`parse`], with `${VAR}` references looked up by `lookup` instead of in the process
+/// environment.
+pub fn parse_with_lookup(
+    path: &Path,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, Error> {
+    parse_with_env(path, text, &Overrides::default(), lookup)
 }
 
 /// [`parse`], with `overrides` applied and environment variables looked up by `lookup`.

@@ -189,12 +189,13 @@ impl fmt::Display for SloTarget {
         write!(
             f,
             "p{}{}{}",
-            trim_number(self.percentile),
+            // Every digit, so that the text reads back as this very target.
+            self.percentile,
             self.latency_bound.symbol(),
             format_duration(self.latency)
         )?;
         if let Some(rate) = self.max_error_rate {
-            let percent = trim_number(rate * 100.0);
+            let percent = rate * 100.0;
             write!(f, ",errors{}{percent}%", self.error_bound.symbol())?;
         }
         if !self.operations.is_empty() {
@@ -249,6 +250,9 @@ mod tests {
         ] {
             assert_eq!(slo(text).to_string(), text);
         }
+        // Found by the slo fuzz target: a percentile with more digits than the text kept.
+        let fine = slo("p.1900099<=20ms");
+        assert_eq!(slo(&fine.to_string()), fine);
     }
 
     #[test]
