@@ -8,14 +8,16 @@
 #      (CPU 0), wrk on CPU 1: the session server per store, the JWT server per algorithm and
 #      revocation mode;
 #   4. the load generator against wrk on the same trivial route, same connections and duration;
-#   5. (only when asked for: `rss`) the load generator's RSS over a 10-minute max-rate run.
+#   5. (only when asked for: `rss`) the load generator's RSS over a 10-minute max-rate run;
+#   6. (only when asked for: `soak`) scenarios/soak.toml, 3 minutes per server (SOAK_REPEATS=60
+#      for an hour each), and each server's drift checked against the growth limits.
 # Installs wrk (and Redis/PostgreSQL, through scripts/test.sh's checks) when run as root.
-# Usage: scripts/bench.sh [store|tokens|routes|loadgen|rss]   (default: all but rss)
+# Usage: scripts/bench.sh [store|tokens|routes|loadgen|rss|soak]   (default: all but rss and soak)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 what=${1:-all}
-case $what in all | store | tokens | routes | loadgen | rss) ;; *) echo "usage: scripts/bench.sh [store|tokens|routes|loadgen|rss]" >&2; exit 2 ;; esac
+case $what in all | store | tokens | routes | loadgen | rss | soak) ;; *) echo "usage: scripts/bench.sh [store|tokens|routes|loadgen|rss|soak]" >&2; exit 2 ;; esac
 
 bash scripts/test.sh --tools-only
 for tool in wrk:wrk redis-benchmark:redis-tools pgbench:postgresql-contrib callgrind_control:valgrind; do
@@ -51,4 +53,8 @@ fi
 if [[ $what == rss ]]; then
     echo "== load generator RSS over a max-rate run (cargo bench -p authbench-cli --bench loadgen_rss; BENCH_SECONDS, default 600)"
     cargo bench --quiet -p authbench-cli --bench loadgen_rss
+fi
+if [[ $what == soak ]]; then
+    echo "== soak: drift of each server under steady load (cargo bench -p authbench-cli --bench soak; SOAK_REPEATS, default 3)"
+    cargo bench --quiet -p authbench-cli --bench soak
 fi

@@ -36,7 +36,7 @@ pub(crate) mod system;
 // The API beside `scenario`, `run` and `probe`: what drives load without a scenario (the
 // benchmarks' load generator, the coordinated-omission tests).
 pub use client::Endpoint;
-pub use drive::{CancellationToken, Driver, fixed};
+pub use drive::{Arrivals, Burst, CancellationToken, Driver, fixed};
 pub use flow::Credential;
 pub use live::Live;
 pub use recording::Recording;

@@ -176,6 +176,8 @@ pub struct Launch<'a> {
     pub main_db_url: &'a str,
     pub balance_source: BalanceSource,
     pub workers: Option<u32>,
+    /// `--request-timeout`; `None`: the server's default.
+    pub request_timeout: Option<Duration>,
     /// Cores to pin the server to (through `taskset`).
     pub cores: Option<&'a [u32]>,
     /// Folder for SQLite store files.
@@ -258,6 +260,9 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
     }
     if let Some(workers) = launch.workers {
         flags.push(("--workers".into(), workers.to_string()));
+    }
+    if let Some(timeout) = &launch.request_timeout {
+        flags.push(("--request-timeout".into(), duration(timeout)));
     }
     flags
 }

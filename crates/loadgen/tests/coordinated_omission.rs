@@ -188,7 +188,7 @@ async fn open_model_counts_a_stall_from_the_intended_start_and_flags_late_flows(
 
     let recording = driver
         .open(
-            200.0,
+            authbench_loadgen::Arrivals::steady(200.0),
             4,
             Duration::from_secs(4),
             &live,

@@ -13,15 +13,19 @@
 //! - [`html`]: report.html, one self-contained page with charts, tables and the claims.
 //! - [`summary`]: the text table a run prints when it ends.
 //! - [`format`](mod@format): numbers, latencies, sizes and spans as every rendering writes them.
+//! - [`drift`]: a long run's first repeats against its last (latency, memory, descriptors, keys).
+//! - [`overload`]: how a system went through a burst of arrivals, from its timeline.
 //! - [`plan`]: capacity needed for a target rate, from the measured per-request figures.
 
 pub mod claims;
 pub mod compare;
+pub mod drift;
 pub mod file;
 pub mod format;
 pub mod histogram;
 pub mod html;
 pub mod model;
+pub mod overload;
 pub mod plan;
 pub mod schema;
 pub mod slo;

@@ -11,10 +11,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a change would make an older reader misread a file.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
-/// Older versions this one still reads: version 1 lacks `stores`, which reads as none.
-pub const READS_VERSIONS: [u32; 3] = [1, 2, SCHEMA_VERSION];
+/// Older versions this one still reads: version 1 lacks `stores`, which reads as none; before
+/// version 4 no step has a timeline.
+pub const READS_VERSIONS: [u32; 4] = [1, 2, 3, SCHEMA_VERSION];
 
 /// One run of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -319,6 +320,13 @@ pub struct SystemStep {
     /// and for systems whose store lives in the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<Population>,
+    /// The first repeat's measured window over time, with the burst in it; none in files
+    /// written before schema version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
+    /// How the system went through the burst (`[overload]`), from the timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overload: Option<OverloadFigures>,
     pub derived: Derived,
     pub schedule: Option<Schedule>,
     /// Whether this step met the SLO (latency on the SLO's operations, errors over all).
@@ -384,6 +392,15 @@ pub struct RepeatStats {
     pub store_cpu_us_per_request: Option<f64>,
     #[serde(default)]
     pub server_cpu_us_per_request: Option<f64>,
+    /// At this repeat's end, for the drift of a long run: the server's resident memory and
+    /// open file descriptors (replicas summed), and the keys its Redis store holds by its own
+    /// count; none where not measured or before schema version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_rss_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_open_fds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_keys: Option<u64>,
 }
 
 /// CPU and memory over the measured windows.
@@ -496,6 +513,64 @@ pub struct Schedule {
     /// Of the late ones, those that waited because every connection was busy.
     pub flows_waited_for_connection: u64,
     pub max_lag_us: u64,
+}
+
+/// One tick of a measured window (half a second), as the load generator counted it live.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimelinePoint {
+    /// The tick's end, in seconds since the measured window started.
+    pub at_s: f64,
+    /// The tick's length in seconds.
+    pub seconds: f64,
+    /// Requests that finished in the tick, failed ones included.
+    pub requests: u64,
+    pub errors: u64,
+    /// The p99 of the tick's answered requests from log-spaced buckets (at most 12.5% high);
+    /// 0 when none was answered.
+    pub p99_us: u64,
+}
+
+/// A system's measured window over time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timeline {
+    pub points: Vec<TimelinePoint>,
+    /// The burst of arrivals in it (`[overload]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<BurstWindow>,
+}
+
+/// A window of the measured step in which flows arrived `factor` times as fast.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BurstWindow {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub factor: f64,
+}
+
+/// A system through a burst, read off its timeline: the rate and latency before it (what
+/// recovery means), what it answered during it, and how long after it ended the system was
+/// back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadFigures {
+    /// Requests/s finished in the ticks before the burst.
+    pub before_rps: f64,
+    /// The highest tick p99 before the burst.
+    pub before_p99_us: u64,
+    /// Requests/s finished during the burst, failed ones included.
+    pub during_rps: f64,
+    pub during_errors: u64,
+    /// The highest tick p99 during the burst.
+    pub during_p99_us: u64,
+    /// Failed requests from the burst's end to the window's end.
+    pub after_errors: u64,
+    /// Seconds from the burst's end to the first tick from which every tick to the window's
+    /// end finished at least 90% of `before_rps` with no errors and a p99 within 2x
+    /// `before_p99_us` (or 1 ms above it); `None`: that never happened before the window ended.
+    pub recovery_s: Option<f64>,
 }
 
 /// Something a reader must know before trusting the step's figures.

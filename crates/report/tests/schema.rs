@@ -179,6 +179,9 @@ fn sample_report() -> Report {
                     store_operations_per_request: Some(1.0),
                     store_cpu_us_per_request: None,
                     server_cpu_us_per_request: Some(50.0),
+                    server_rss_bytes: Some(30 << 20),
+                    server_open_fds: Some(24),
+                    store_keys: Some(1_004),
                 }],
                 resources: Resources {
                     server_cpu_s: Some(0.5),
@@ -205,6 +208,29 @@ fn sample_report() -> Report {
                     load_seconds: 0.1,
                     memory_bytes: Some(2 << 20),
                     bytes_per_record: Some(180.0),
+                }),
+                timeline: Some(Timeline {
+                    points: vec![TimelinePoint {
+                        at_s: 0.5,
+                        seconds: 0.5,
+                        requests: 5,
+                        errors: 1,
+                        p99_us: 900,
+                    }],
+                    burst: Some(BurstWindow {
+                        start_s: 0.2,
+                        end_s: 0.4,
+                        factor: 4.0,
+                    }),
+                }),
+                overload: Some(OverloadFigures {
+                    before_rps: 10.0,
+                    before_p99_us: 800,
+                    during_rps: 20.0,
+                    during_errors: 1,
+                    during_p99_us: 900,
+                    after_errors: 0,
+                    recovery_s: Some(0.5),
                 }),
                 derived: Derived {
                     store_operations_per_request: Some(1.0),
@@ -311,10 +337,10 @@ fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let error = read(&path).unwrap_err();
     assert!(matches!(error, Error::Shape { .. }), "{error}");
 
-    std::fs::write(&path, r#"{"schema_version": 4}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 5}"#).unwrap();
     let error = read(&path).unwrap_err();
     assert!(
-        error.to_string().contains("reads versions 1 to 3"),
+        error.to_string().contains("reads versions 1 to 4"),
         "{error}"
     );
 

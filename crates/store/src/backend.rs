@@ -81,6 +81,11 @@ pub trait Backend: Send + Sync + 'static {
     /// left in the store, counted by the store itself. A full scan; not for the request path.
     fn count_live(&self) -> impl Future<Output = Result<u64, Error>> + Send;
 
+    /// How many records the namespace holds, expired ones not yet removed included (in Redis,
+    /// record and index keys): what grows without bound if expiry or the purge falls behind.
+    /// A full scan; not for the request path.
+    fn count_stored(&self) -> impl Future<Output = Result<u64, Error>> + Send;
+
     /// Deletes one record. Returns whether it existed.
     fn delete(&self, id: &str) -> impl Future<Output = Result<bool, Error>> + Send;
 

@@ -110,6 +110,10 @@ impl Backend for MemoryBackend {
         Ok(state.records.values().filter(|r| r.is_live(now)).count() as u64)
     }
 
+    async fn count_stored(&self) -> Result<u64, Error> {
+        Ok(self.lock().records.len() as u64)
+    }
+
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
         let now = now_millis();
         let state = self.lock();

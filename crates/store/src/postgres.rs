@@ -380,6 +380,14 @@ impl Backend for PostgresBackend {
         u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
     }
 
+    async fn count_stored(&self) -> Result<u64, Error> {
+        let c = self.connection().await?;
+        let sql = format!("SELECT count(*) FROM {}", self.shared.table);
+        let row = Box::pin(c.client.query_one(&sql, &[])).await?;
+        let count: i64 = get(&row, 0)?;
+        u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
+    }
+
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
         let c = self.connection().await?;
         let touched = Box::pin(

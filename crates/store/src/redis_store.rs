@@ -160,6 +160,8 @@ return deleted",
 
 pub struct RedisBackend {
     connection: ConnectionManager,
+    /// `{namespace}:`, which every key of the namespace starts with.
+    namespace_prefix: String,
     record_prefix: String,
     index_prefix: String,
 }
@@ -191,9 +193,32 @@ impl RedisBackend {
         let namespace = options.namespace.name();
         Ok(RedisBackend {
             connection,
+            namespace_prefix: format!("{namespace}:"),
             record_prefix: format!("{namespace}:r:"),
             index_prefix: format!("{namespace}:u:"),
         })
+    }
+
+    /// Keys matching `pattern`, by `SCAN`, not `KEYS`: the server keeps answering other clients
+    /// between batches.
+    async fn scan_count(&self, pattern: &str) -> Result<u64, Error> {
+        let mut connection = self.connection.clone();
+        let (mut cursor, mut count) = (0u64, 0u64);
+        loop {
+            let (next, keys): (u64, Vec<redis::Value>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_BATCH)
+                .query_async(&mut connection)
+                .await?;
+            count += keys.len() as u64;
+            if next == 0 {
+                return Ok(count);
+            }
+            cursor = next;
+        }
     }
 
     fn record_key(&self, id: &str) -> String {
@@ -317,26 +342,13 @@ impl Backend for RedisBackend {
     }
 
     async fn count_live(&self) -> Result<u64, Error> {
-        // SCAN, not KEYS: the server keeps answering other clients between batches. Redis
-        // expires keys itself, so every record key it returns is live.
-        let mut connection = self.connection.clone();
-        let pattern = format!("{}*", self.record_prefix);
-        let (mut cursor, mut count) = (0u64, 0u64);
-        loop {
-            let (next, keys): (u64, Vec<redis::Value>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_BATCH)
-                .query_async(&mut connection)
-                .await?;
-            count += keys.len() as u64;
-            if next == 0 {
-                return Ok(count);
-            }
-            cursor = next;
-        }
+        // Redis expires keys itself, so every record key it returns is live.
+        self.scan_count(&format!("{}*", self.record_prefix)).await
+    }
+
+    async fn count_stored(&self) -> Result<u64, Error> {
+        self.scan_count(&format!("{}*", self.namespace_prefix))
+            .await
     }
 
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {

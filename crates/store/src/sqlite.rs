@@ -25,6 +25,7 @@ struct Sql {
     list: String,
     count: String,
     count_live: String,
+    count_stored: String,
     delete_user: String,
     purge: String,
 }
@@ -60,6 +61,7 @@ impl Sql {
             ),
             count: format!("SELECT COUNT(*) FROM {t} WHERE user = ?1 AND expires > ?2"),
             count_live: format!("SELECT COUNT(*) FROM {t} WHERE expires > ?1"),
+            count_stored: format!("SELECT COUNT(*) FROM {t}"),
             delete_user: format!("DELETE FROM {t} WHERE user = ?1 RETURNING expires"),
             purge: format!("DELETE FROM {t} WHERE expires <= ?1"),
         }
@@ -187,6 +189,13 @@ impl Backend for SqliteBackend {
     async fn count_live(&self) -> Result<u64, Error> {
         let count: i64 = sqlx::query_scalar(&self.sql.count_live)
             .bind(now_millis())
+            .fetch_one(&self.pool)
+            .await?;
+        u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))
+    }
+
+    async fn count_stored(&self) -> Result<u64, Error> {
+        let count: i64 = sqlx::query_scalar(&self.sql.count_stored)
             .fetch_one(&self.pool)
             .await?;
         u64::try_from(count).map_err(|_| Error::Corrupt(format!("negative count {count}")))

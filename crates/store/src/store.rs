@@ -138,6 +138,11 @@ impl Store {
         dispatch!(&self.inner.backend, b => b.count_live())
     }
 
+    /// See [`Backend::count_stored`]: for checking that expiry keeps a store bounded.
+    pub async fn count_stored(&self) -> Result<u64, Error> {
+        dispatch!(&self.inner.backend, b => b.count_stored())
+    }
+
     #[inline(always)]
     pub fn load<'a>(
         &'a self,

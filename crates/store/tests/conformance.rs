@@ -103,6 +103,7 @@ macro_rules! conformance {
                 concurrent_replace_data_has_exactly_one_winner,
                 cutoffs_are_isolated_from_sessions,
                 purge_expired_removes_expired_records,
+                purge_keeps_the_store_bounded_under_churn,
                 metrics_count_operations,
                 ping_answers,
                 create_many_stores_every_record_as_create_would,

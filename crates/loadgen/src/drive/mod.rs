@@ -15,6 +15,7 @@
 //! match the recording. Cancel with the token rather than by dropping the future: a dropped call
 //! leaves its tasks to run until the deadline.
 
+mod arrivals;
 mod closed;
 mod fixed;
 mod open;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
+pub use arrivals::{Arrivals, Burst};
 pub use fixed::fixed;
 /// Re-exported so that callers need no direct dependency to stop a turn early.
 pub use tokio_util::sync::CancellationToken;

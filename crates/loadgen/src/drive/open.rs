@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::{Driver, pause_until};
+use super::{Arrivals, Driver, pause_until};
 use crate::flow::{TurnContext, Vu};
 use crate::live::Live;
 use crate::recording::Recorder;
@@ -44,8 +44,8 @@ struct Shared {
 }
 
 impl Driver {
-    /// Starts `flows_per_second` flows (login -> balances -> \[refresh\] -> \[logout\], each from a
-    /// fresh login) on an even schedule for `duration`, each on an idle VU of a pool of at most
+    /// Starts flows (login -> balances -> \[refresh\] -> \[logout\], each from a fresh login) when
+    /// `arrivals` has them due, for `duration`, each on an idle VU of a pool of at most
     /// `max_active`. A flow due while every VU is busy waits for one and is counted late; a
     /// scheduler that wakes late dispatches every flow already due at once. The first request of
     /// a flow is timed from its intended start (and, raw, from its actual send); the next ones
@@ -54,7 +54,7 @@ impl Driver {
     /// bounded by the request timeout), so nothing is in flight on return.
     pub async fn open(
         &mut self,
-        flows_per_second: f64,
+        arrivals: Arrivals,
         max_active: usize,
         duration: Duration,
         live: &Live,
@@ -72,14 +72,10 @@ impl Driver {
         };
         let mut workers: Vec<Worker> = Vec::new();
         let mut idle: Vec<usize> = Vec::new();
-        let rate_is_valid = flows_per_second.is_finite() && flows_per_second > 0.0;
-        let total = if rate_is_valid {
-            flows_within(duration, flows_per_second)
+        let total = if arrivals.is_valid() {
+            arrivals.within(duration)
         } else {
-            tracing::warn!(
-                flows_per_second,
-                "no flows started: the rate must be positive"
-            );
+            tracing::warn!(?arrivals, "no flows started: the rate must be positive");
             0
         };
         let mut dispatched: u64 = 0;
@@ -88,7 +84,7 @@ impl Driver {
         let mut blocked_until: Option<Instant> = None;
 
         while dispatched < total {
-            let intended = started + Duration::from_secs_f64(dispatched as f64 / flows_per_second);
+            let intended = started + arrivals.due(dispatched);
             let wake = intended.checked_sub(TIMER_SLACK).unwrap_or(intended);
             if Instant::now() < wake {
                 tokio::select! {
@@ -133,7 +129,7 @@ impl Driver {
         }
 
         let intended = if cancel.is_cancelled() {
-            flows_within(started.elapsed(), flows_per_second).clamp(dispatched, total)
+            arrivals.within(started.elapsed()).clamp(dispatched, total)
         } else {
             total
         };
@@ -211,26 +207,4 @@ async fn run_flow(vu: &mut Vu, start: FlowStart, turn: &TurnContext<'_>) -> bool
         }
     }
     true
-}
-
-/// How many flows of an even schedule fall inside `window`: those at `i / rate < window`.
-fn flows_within(window: Duration, flows_per_second: f64) -> u64 {
-    // The epsilon keeps an exact product (4 s x 200/s) from rounding up to one flow too many.
-    (window.as_secs_f64() * flows_per_second - 1e-9)
-        .ceil()
-        .max(0.0) as u64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_even_schedule_counts_flows_strictly_inside_the_window() {
-        assert_eq!(flows_within(Duration::from_secs(4), 200.0), 800);
-        assert_eq!(flows_within(Duration::from_millis(4010), 200.0), 802);
-        assert_eq!(flows_within(Duration::from_millis(4012), 200.0), 803);
-        assert_eq!(flows_within(Duration::from_secs(1), 0.5), 1);
-        assert_eq!(flows_within(Duration::ZERO, 10.0), 0);
-    }
 }

@@ -28,6 +28,9 @@ pub struct ProcessSample {
     pub peak_rss_bytes: u64,
     /// The cores it may run on, as the kernel lists them (`Cpus_allowed_list`, e.g. `0-3,6`).
     pub allowed_cores: String,
+    /// Its open file descriptors (sockets included); `None` where `/proc/PID/fd` can't be
+    /// listed (another user's process).
+    pub open_fds: Option<u64>,
 }
 
 impl ProcessSample {
@@ -50,6 +53,9 @@ impl ProcessSample {
                 path,
                 what: "no Cpus_allowed_list line".into(),
             })?,
+            open_fds: std::fs::read_dir(proc_path(pid, "fd"))
+                .ok()
+                .map(|entries| entries.count() as u64),
         })
     }
 
@@ -62,6 +68,7 @@ impl ProcessSample {
             rss_change_bytes: signed_change(self.rss_bytes, end.rss_bytes),
             peak_rss_bytes: end.peak_rss_bytes,
             allowed_cores: end.allowed_cores.clone(),
+            open_fds: end.open_fds,
         }
     }
 
@@ -85,6 +92,8 @@ pub struct ProcessLoad {
     pub peak_rss_bytes: u64,
     /// The cores it was allowed at the step's end.
     pub allowed_cores: String,
+    /// Open file descriptors at the step's end.
+    pub open_fds: Option<u64>,
 }
 
 /// A process's CPU time and memory, read from `/proc` at each sample.
@@ -129,6 +138,7 @@ impl Summable for ProcessLoad {
         self.rss_bytes += other.rss_bytes;
         self.rss_change_bytes += other.rss_change_bytes;
         self.peak_rss_bytes += other.peak_rss_bytes;
+        self.open_fds = self.open_fds.zip(other.open_fds).map(|(a, b)| a + b);
     }
 }
 

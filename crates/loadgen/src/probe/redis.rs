@@ -221,6 +221,7 @@ impl RedisSample {
             cpu,
             memory_change_bytes: signed_change(self.used_memory_bytes, end.used_memory_bytes),
             keys_change: signed_change(self.keys, end.keys),
+            keys: end.keys,
             restarted,
         }
     }
@@ -254,6 +255,8 @@ pub struct RedisLoad {
     pub memory_change_bytes: i64,
     /// Keys at the end minus at the start, over every database.
     pub keys_change: i64,
+    /// Keys in every database at the step's end (Redis's own count).
+    pub keys: u64,
     /// The server restarted or its stats were reset during the step: the counts are the end's.
     pub restarted: bool,
 }

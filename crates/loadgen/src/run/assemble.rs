@@ -14,6 +14,7 @@ use authbench_report::{
 use super::store_sum::{self, StoreSum};
 use super::turn::Turn;
 use crate::output::{self, Interval, RunDir};
+use crate::probe::StoreLoad;
 use crate::recording::{ErrorCounts, Recording};
 use crate::scenario::{Load, Operation, Scenario};
 
@@ -278,6 +279,7 @@ fn system_step(
             });
         }
     }
+    let timeline = timeline(scenario, turns);
     let mut step = SystemStep {
         system: system.name.clone(),
         duration_s: seconds,
@@ -296,6 +298,8 @@ fn system_step(
         store: store_load,
         server_requests,
         population: None,
+        overload: timeline.as_ref().and_then(report::overload::figures),
+        timeline,
         derived,
         schedule,
         slo_met: false,
@@ -306,6 +310,19 @@ fn system_step(
         .evaluate(&step, &scenario.slo)
         .is_ok_and(|verdict| verdict.met);
     Ok(step)
+}
+
+/// The first measured turn's timeline, with the scenario's burst.
+fn timeline(scenario: &Scenario, turns: &[&Turn]) -> Option<report::Timeline> {
+    let turn = turns.iter().find(|turn| !turn.timeline.is_empty())?;
+    Some(report::Timeline {
+        points: turn.timeline.clone(),
+        burst: scenario.overload.map(|overload| report::BurstWindow {
+            start_s: overload.start.as_secs_f64(),
+            end_s: overload.end().as_secs_f64(),
+            factor: overload.factor,
+        }),
+    })
 }
 
 /// The store's memory growth per login, when that growth is the logins' sessions (or refresh
@@ -392,6 +409,12 @@ fn repeat_stats(
                 .as_ref()
                 .map(|server| server.cpu_seconds() * 1e6),
         ),
+        server_rss_bytes: turn.server.as_ref().map(|server| server.rss_bytes),
+        server_open_fds: turn.server.as_ref().and_then(|server| server.open_fds),
+        store_keys: match &turn.store {
+            Some(StoreLoad::Redis(redis)) => Some(redis.keys),
+            _ => None,
+        },
     }
 }
 

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::setup::Sut;
-use crate::drive::Driver;
+use crate::drive::{Arrivals, Burst, Driver};
 use crate::live::Live;
 use crate::probe::{MetricsLoad, ProcessLoad, ProcessProbe, StoreLoad, Window};
 use crate::progress::{Progress, Rates};
 use crate::recording::Recording;
 use crate::scenario::{Load, Operation, Scenario};
+use authbench_report::TimelinePoint;
 
 /// How often the live line is redrawn.
 const LIVE_EVERY: Duration = Duration::from_millis(500);
@@ -33,6 +34,8 @@ pub(super) struct Turn {
     pub loadgen: Option<ProcessLoad>,
     pub store: Option<StoreLoad>,
     pub metrics: Option<MetricsLoad>,
+    /// The measured window, tick by tick, as the live line saw it.
+    pub timeline: Vec<TimelinePoint>,
     /// Why the figures are incomplete (cancelled mid-turn, the system died).
     pub partial: Option<String>,
     pub skipped: Option<String>,
@@ -71,6 +74,7 @@ pub(super) async fn run(
         loadgen: None,
         store: None,
         metrics: None,
+        timeline: Vec::new(),
         partial: None,
         skipped: sut.down.clone(),
     };
@@ -81,11 +85,15 @@ pub(super) async fn run(
 
     let live = Live::new();
     if !scenario.timing.warmup.is_zero() {
+        let warmup = Span {
+            duration: scenario.timing.warmup,
+            burst: None,
+        };
         drive(
             scenario,
             &mut sut.driver,
             step,
-            scenario.timing.warmup,
+            warmup,
             &live,
             cancel,
             progress,
@@ -107,16 +115,27 @@ pub(super) async fn run(
 
     turn.start = run_started.elapsed();
     let started = Instant::now();
-    let recording = drive(
+    let measured = Span {
+        duration: scenario.timing.step_duration,
+        burst: scenario.overload.map(|overload| Burst {
+            start: overload.start,
+            end: overload.end(),
+            factor: overload.factor,
+        }),
+    };
+    // What the warmup left in the live counters is not the measured window's.
+    live.snapshot_and_reset();
+    let (recording, timeline) = drive(
         scenario,
         &mut sut.driver,
         step,
-        scenario.timing.step_duration,
+        measured,
         &live,
         cancel,
         progress,
     )
     .await;
+    turn.timeline = timeline;
     turn.wall = started.elapsed();
 
     // A process gone by the end (the server died) is reported below, from its exit status.
@@ -167,16 +186,24 @@ pub(super) async fn run(
     turn
 }
 
-/// Runs the load model for `duration`, redrawing the live line as it goes.
+/// How long to drive, and the burst within it.
+struct Span {
+    duration: Duration,
+    burst: Option<Burst>,
+}
+
+/// Runs the load model for `window`, redrawing the live line as it goes; the live counters at
+/// each redraw are the timeline.
 async fn drive(
     scenario: &Scenario,
     driver: &mut Driver,
     step: usize,
-    duration: Duration,
+    window: Span,
     live: &Live,
     cancel: &CancellationToken,
     progress: &Progress,
-) -> Recording {
+) -> (Recording, Vec<TimelinePoint>) {
+    let duration = window.duration;
     let work = async {
         match &scenario.load {
             Load::Closed { vus } => {
@@ -187,7 +214,10 @@ async fn drive(
             Load::Open { flows_per_second } => {
                 driver
                     .open(
-                        flows_per_second[step],
+                        Arrivals {
+                            rate: flows_per_second[step],
+                            burst: window.burst,
+                        },
                         scenario.users.max_active.get() as usize,
                         duration,
                         live,
@@ -200,20 +230,34 @@ async fn drive(
     tokio::pin!(work);
     let mut ticker = tokio::time::interval(LIVE_EVERY);
     ticker.tick().await;
-    let mut last = Instant::now();
+    let started = Instant::now();
+    let mut last = started;
+    let mut timeline = Vec::new();
+    let mut tick = |last: &mut Instant| {
+        let snapshot = live.snapshot_and_reset();
+        let now = Instant::now();
+        let seconds = now.duration_since(*last).as_secs_f64().max(f64::EPSILON);
+        *last = now;
+        timeline.push(TimelinePoint {
+            at_s: now.duration_since(started).as_secs_f64(),
+            seconds,
+            requests: snapshot.requests,
+            errors: snapshot.errors,
+            p99_us: u64::try_from(snapshot.p99.as_micros()).unwrap_or(u64::MAX),
+        });
+        Rates {
+            requests_per_second: snapshot.requests as f64 / seconds,
+            p99: snapshot.p99,
+            errors: snapshot.errors,
+        }
+    };
     loop {
         tokio::select! {
-            recording = &mut work => return recording,
-            _ = ticker.tick() => {
-                let snapshot = live.snapshot_and_reset();
-                let seconds = last.elapsed().as_secs_f64().max(f64::EPSILON);
-                last = Instant::now();
-                progress.update(Rates {
-                    requests_per_second: snapshot.requests as f64 / seconds,
-                    p99: snapshot.p99,
-                    errors: snapshot.errors,
-                });
+            recording = &mut work => {
+                tick(&mut last);
+                return (recording, timeline);
             }
+            _ = ticker.tick() => progress.update(tick(&mut last)),
         }
     }
 }

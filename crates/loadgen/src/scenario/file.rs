@@ -18,6 +18,7 @@ pub struct ScenarioFile {
     pub balance_source: Option<BalanceSource>,
     pub request_timeout: Option<String>,
     pub server_workers: Option<i64>,
+    pub server_timeout: Option<String>,
     pub loadgen_workers: Option<i64>,
     pub users: Option<UsersFile>,
     pub argon2: Option<Argon2File>,
@@ -28,6 +29,7 @@ pub struct ScenarioFile {
     pub pinning: Option<PinningFile>,
     pub store_ceiling: Option<String>,
     pub population: Option<PopulationFile>,
+    pub overload: Option<OverloadFile>,
     #[serde(default)]
     pub stores: Vec<StoreFile>,
     #[serde(default)]
@@ -50,6 +52,15 @@ pub struct StoreFile {
     // PostgreSQL.
     pub shared_buffers: Option<String>,
     pub synchronous_commit: Option<String>,
+}
+
+/// `[overload]`: a burst of arrivals within each measured step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadFile {
+    pub factor: Option<f64>,
+    pub start: Option<String>,
+    pub duration: Option<String>,
 }
 
 /// `[population]`: the live sessions loaded into the stores, one step each.

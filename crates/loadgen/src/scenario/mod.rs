@@ -18,6 +18,7 @@ mod file;
 mod load;
 mod location;
 mod model;
+mod overload;
 mod overrides;
 mod population;
 mod sections;

@@ -44,8 +44,13 @@ pub struct Scenario {
     pub systems: Vec<System>,
     /// Cores for the spawned servers and for the load generator; `None`: no pinning.
     pub pinning: Option<Pinning>,
+    /// `[overload]`: a burst of arrivals within each measured step; `None`: the steady rate.
+    pub overload: Option<Overload>,
     /// `--workers` for each spawned server; `None`: the server's default (one per core).
     pub server_workers: Option<NonZeroU32>,
+    /// `--request-timeout` for each spawned server (past it a request gets a 503); `None`: the
+    /// server's default.
+    pub server_timeout: Option<Duration>,
     /// Load-generator runtime threads; `None`: one per core the load generator may run on.
     pub loadgen_workers: Option<NonZeroU32>,
     /// How long one request may take before the load generator counts a timeout error.
@@ -61,6 +66,23 @@ impl Scenario {
             .unwrap_or(u32::MAX)
             .saturating_mul(self.timing.repeats.get());
         turn.saturating_mul(turns)
+    }
+}
+
+/// A burst of arrivals at `factor` times the step's rate, from `start` into each measured
+/// step for `duration`: the same offset in every system's turn, so each meets it under its own
+/// load. Open model only.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overload {
+    pub factor: f64,
+    pub start: Duration,
+    pub duration: Duration,
+}
+
+impl Overload {
+    /// When the burst ends, from the start of the measured step.
+    pub fn end(&self) -> Duration {
+        self.start.saturating_add(self.duration)
     }
 }
 

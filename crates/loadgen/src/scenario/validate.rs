@@ -9,6 +9,7 @@ use super::checker::{Checker, Lookup};
 use super::file::ScenarioFile;
 use super::load::{load, users};
 use super::model::{MainDb, Scenario};
+use super::overload::overload;
 use super::population::{check_systems, population};
 use super::sections::{argon2, flow, pinning, slo, timing};
 use super::stores::stores;
@@ -63,6 +64,9 @@ pub fn validate(
     let server_workers = checker.optional(file.server_workers, |checker, workers| {
         checker.positive_count(workers, "server_workers")
     });
+    let server_timeout = checker.optional(file.server_timeout, |checker, text| {
+        checker.positive_duration(&text, "server_timeout", "every request would time out")
+    });
     let loadgen_workers = checker.optional(file.loadgen_workers, |checker, workers| {
         checker.positive_count(workers, "loadgen_workers")
     });
@@ -74,6 +78,7 @@ pub fn validate(
     let argon2 = argon2(checker, file.argon2);
     let flow = flow(checker, file.flow);
     let timing = timing(checker, file.timing);
+    let overload = overload(checker, file.overload, load.as_ref(), timing.as_ref());
     let slo = slo(checker, file.slo, flow.as_ref());
     let pinning = checker.optional(file.pinning, pinning);
     let scenario_dir = path.parent().unwrap_or(Path::new(""));
@@ -106,6 +111,8 @@ pub fn validate(
         Some(server_workers),
         Some(loadgen_workers),
         Some(population),
+        Some(overload),
+        Some(server_timeout),
     ) = (
         name,
         description,
@@ -124,6 +131,8 @@ pub fn validate(
         server_workers,
         loadgen_workers,
         population,
+        overload,
+        server_timeout,
     )
     else {
         return Err(std::mem::take(&mut checker.problems));
@@ -146,10 +155,12 @@ pub fn validate(
         slo,
         store_ceiling,
         population,
+        overload,
         stores,
         systems,
         pinning,
         server_workers,
+        server_timeout,
         loadgen_workers,
         request_timeout,
     })

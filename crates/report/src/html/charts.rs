@@ -88,6 +88,13 @@ pub struct Guide {
     pub label: String,
 }
 
+/// A vertical reference line, such as the start of a burst.
+#[derive(Clone, Debug)]
+pub struct Mark {
+    pub x: f64,
+    pub label: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Chart {
     pub title: String,
@@ -95,16 +102,18 @@ pub struct Chart {
     pub y: Axis,
     pub series: Vec<Series>,
     pub guides: Vec<Guide>,
+    pub marks: Vec<Mark>,
 }
 
 /// Draws a chart into an SVG document.
 pub fn svg(chart: &Chart) -> Result<String, Error> {
     register_font()?;
-    let xs: Vec<f64> = chart
+    let mut xs: Vec<f64> = chart
         .series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.x))
         .collect();
+    xs.extend(chart.marks.iter().map(|mark| mark.x));
     let mut ys: Vec<f64> = chart
         .series
         .iter()
@@ -170,6 +179,31 @@ fn draw(
         context.draw_series(std::iter::once(Text::new(
             guide.label.clone(),
             at,
+            label_style,
+        )))?;
+    }
+    for mark in &chart.marks {
+        let Some(at) = x.forward(mark.x) else {
+            continue;
+        };
+        context.draw_series(DashedLineSeries::new(
+            vec![(at, y.low), (at, y.high)],
+            6,
+            4,
+            GUIDE.stroke_width(1),
+        ))?;
+        // Just right of the line, at the top, where the label reads as naming it.
+        let label_style = ("sans-serif", 13)
+            .into_font()
+            .color(&GUIDE)
+            .pos(Pos::new(HPos::Left, VPos::Top));
+        let top = (
+            at + (x.high - x.low) * 0.006,
+            y.high - (y.high - y.low) * 0.01,
+        );
+        context.draw_series(std::iter::once(Text::new(
+            mark.label.clone(),
+            top,
             label_style,
         )))?;
     }
@@ -243,6 +277,10 @@ mod tests {
                         flagged: true,
                     },
                 ],
+            }],
+            marks: vec![Mark {
+                x: 1.5,
+                label: "burst".into(),
             }],
             guides: vec![Guide {
                 y: 500.0,

@@ -15,7 +15,9 @@
 
 mod axes;
 mod charts;
+mod drift;
 mod open;
+mod overload;
 mod plots;
 mod population;
 mod sections;
@@ -64,6 +66,15 @@ pub fn render(report: &Report) -> Result<String, Error> {
                     (section("cost", "Store and server cost", cost(report)?))
                     @if report.steps_population() {
                         (section("population", "Session population", population::section(report)))
+                    }
+                    @if overload::present(report) {
+                        (section("overload", "Overload", html! {
+                            (overload::section(report))
+                            (figures(&overload::figures(report))?)
+                        }))
+                    }
+                    @if drift::present(report) {
+                        (section("drift", "Drift over the run", drift::section(report)))
                     }
                     (section("errors", "Errors", errors(report)?))
                     (section("spectrum", "Latency spectrum", spectrum(report)?))
@@ -144,12 +155,14 @@ fn spectrum(report: &Report) -> Result<Markup, Error> {
     })
 }
 
-const NAV: [(&str, &str); 12] = [
+const NAV: [(&str, &str); 14] = [
     ("summary", "Summary"),
     ("claims", "Claims"),
     ("throughput", "Throughput and latency"),
     ("cost", "Store and server cost"),
     ("population", "Population"),
+    ("overload", "Overload"),
+    ("drift", "Drift"),
     ("errors", "Errors"),
     ("spectrum", "Spectrum"),
     ("coordinated-omission", "Corrected latency"),
@@ -186,6 +199,8 @@ fn header(report: &Report, open: bool) -> Markup {
                     @for (id, label) in NAV {
                         @if (id != "coordinated-omission" || open)
                             && (id != "population" || report.steps_population())
+                            && (id != "overload" || overload::present(report))
+                            && (id != "drift" || drift::present(report))
                         {
                             li { a href={ "#" (id) } { (label) } }
                         }

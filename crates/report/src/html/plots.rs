@@ -171,6 +171,7 @@ pub fn figure(draft: Draft<'_>) -> Option<Figure> {
         y,
         series,
         guides,
+        marks: Vec::new(),
     };
     Some(Figure {
         id: id.to_owned(),

@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use authbench_store::{Namespace, Record, Store, StoreMetrics, now_millis};
+use authbench_store::{Namespace, Options, Record, Store, StoreMetrics, now_millis};
 use prometheus_client::registry::Registry;
 
 use crate::Fixture;
@@ -435,4 +435,52 @@ pub async fn create_many_stores_every_record_as_create_would(fixture: &Fixture) 
     // The replaced record counts once: 2,500 new ids and the shared one.
     assert_eq!(store.count_live().await.expect("count_live"), 2_501);
     assert_eq!(store.create_many(&[]).await.expect("an empty batch"), 0);
+}
+
+/// Logins and logouts over several expiry periods, with the purge running as the servers run it:
+/// the store's own count of what it holds (expired records not yet removed included) stays near
+/// the live set, not the number ever created, and falls to nothing once everything expired.
+pub async fn purge_keeps_the_store_bounded_under_churn(fixture: &Fixture) {
+    const ROUNDS: usize = 12;
+    const PER_ROUND: usize = 40;
+    let purge_interval = Duration::from_millis(200);
+    let options = Options {
+        purge_interval,
+        ..Fixture::options(Namespace::Sessions)
+    };
+    let store = fixture.store_with(options, &StoreMetrics::default()).await;
+    let purge = store.spawn_purge_task();
+    let mut highest = 0;
+    let mut last_expiry = 0;
+    for round in 0..ROUNDS {
+        for i in 0..PER_ROUND {
+            let id = format!("churn-{round}-{i}");
+            let session = record(&id, &format!("user{i}"), SHORT);
+            last_expiry = session.expires;
+            store.create(&session, None).await.expect("create");
+            // Every other user logs out; the rest leave their session to expire.
+            if i % 2 == 0 {
+                assert!(store.delete(&id).await.expect("delete"));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        highest = highest.max(store.count_stored().await.expect("count_stored"));
+    }
+    // Live at any moment: the sessions of the last SHORT (3 rounds), plus those expired within
+    // the last purge interval (2 rounds), plus Redis's per-user index keys: far below the 480
+    // ever created, 240 of them never logged out.
+    let bound = (PER_ROUND * 5) as u64;
+    assert!(
+        highest <= bound,
+        "{} held {highest} records at once under churn; bound {bound}",
+        store.kind()
+    );
+    wait_past(last_expiry + 2 * purge_interval.as_millis() as i64).await;
+    assert_eq!(
+        store.count_stored().await.expect("count_stored"),
+        0,
+        "{}",
+        store.kind()
+    );
+    purge.abort();
 }

@@ -121,6 +121,7 @@ async fn spawn(context: &Context<'_>, system: &System, server: &Server) -> Resul
             main_db_url: context.main_db_url,
             balance_source: scenario.balance_source,
             workers: scenario.server_workers.map(|n| n.get()),
+            request_timeout: scenario.server_timeout,
             cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
             data_dir: &dir.data,
             log: dir.logs.join(log_name(&system.name, replica)),
