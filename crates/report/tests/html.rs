@@ -57,6 +57,21 @@ fn expected_charts(report: &Report) -> usize {
         + 1
         + report.systems.len()
         + uncorrected
+        + overload_charts(report)
+}
+
+/// Rate and p99 through the burst, for each step that had one.
+fn overload_charts(report: &Report) -> usize {
+    let bursts = report
+        .steps
+        .iter()
+        .filter(|step| {
+            step.results
+                .iter()
+                .any(|r| r.timeline.as_ref().is_some_and(|t| t.burst.is_some()))
+        })
+        .count();
+    2 * bursts
 }
 
 #[test]

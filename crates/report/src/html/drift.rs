@@ -5,7 +5,7 @@ use maud::{Markup, html};
 
 use super::tables::{cell, system_cell};
 use crate::drift::{self, Drift, Edges, WINDOW_S};
-use crate::format::{self, bytes, count, micros, number};
+use crate::format::{self, bytes, count, micros, short};
 use crate::model::{Operation, Report, Step, SystemStep};
 
 /// The operation whose latency drift is shown: the authenticated request every flow repeats.
@@ -28,7 +28,7 @@ pub fn section(report: &Report) -> Markup {
     html! {
         p {
             "Each system's first repeats of a step against its last: the repeats of the first "
-            (number(WINDOW_S / 60.0)) " minutes of measured time (at most a third of them) and as \
+            (short(WINDOW_S / 60.0)) " minutes of measured time (at most a third of them) and as \
              many at the end. Latency is the median of those repeats' " (OPERATION.as_str())
             " percentiles; memory, open descriptors and store keys are read at the end of each \
              window. A leak rises from first to last and keeps rising; a store whose expiry keeps \

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 10] = [
+pub const FIXTURES: [&str; 12] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -18,6 +18,8 @@ pub const FIXTURES: [&str; 10] = [
     "store-bound",
     "store-distance",
     "population",
+    "overload",
+    "soak",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
