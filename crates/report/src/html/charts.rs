@@ -8,7 +8,7 @@ use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Error;
-use super::axes::Frame;
+use super::axes::{Frame, Ticked};
 
 /// Every chart is this size; CSS scales it down on narrow screens.
 pub const SIZE: (u32, u32) = (700, 380);
@@ -160,52 +160,31 @@ fn draw(
         let Some(level) = y.forward(guide.y) else {
             continue;
         };
-        let style = GUIDE.stroke_width(1);
-        context.draw_series(DashedLineSeries::new(
-            vec![(x.low, level), (x.high, level)],
-            6,
-            4,
-            style,
-        ))?;
         // Right-aligned just above the line, where curves rising to it are least likely to be.
-        let label_style = ("sans-serif", 13)
-            .into_font()
-            .color(&GUIDE)
-            .pos(Pos::new(HPos::Right, VPos::Bottom));
-        let at = (
-            x.high - (x.high - x.low) * 0.01,
-            level + (y.high - y.low) * 0.01,
-        );
-        context.draw_series(std::iter::once(Text::new(
-            guide.label.clone(),
-            at,
-            label_style,
-        )))?;
+        let label = Label {
+            text: &guide.label,
+            at: (
+                x.high - (x.high - x.low) * 0.01,
+                level + (y.high - y.low) * 0.01,
+            ),
+            pos: Pos::new(HPos::Right, VPos::Bottom),
+        };
+        reference_line(&mut context, [(x.low, level), (x.high, level)], label)?;
     }
     for mark in &chart.marks {
         let Some(at) = x.forward(mark.x) else {
             continue;
         };
-        context.draw_series(DashedLineSeries::new(
-            vec![(at, y.low), (at, y.high)],
-            6,
-            4,
-            GUIDE.stroke_width(1),
-        ))?;
         // Just right of the line, at the top, where the label reads as naming it.
-        let label_style = ("sans-serif", 13)
-            .into_font()
-            .color(&GUIDE)
-            .pos(Pos::new(HPos::Left, VPos::Top));
-        let top = (
-            at + (x.high - x.low) * 0.006,
-            y.high - (y.high - y.low) * 0.01,
-        );
-        context.draw_series(std::iter::once(Text::new(
-            mark.label.clone(),
-            top,
-            label_style,
-        )))?;
+        let label = Label {
+            text: &mark.label,
+            at: (
+                at + (x.high - x.low) * 0.006,
+                y.high - (y.high - y.low) * 0.01,
+            ),
+            pos: Pos::new(HPos::Left, VPos::Top),
+        };
+        reference_line(&mut context, [(at, y.low), (at, y.high)], label)?;
     }
     for series in &chart.series {
         let points: Vec<(f64, f64)> = series
@@ -238,6 +217,32 @@ fn draw(
         context.draw_series(flagged.map(|p| Circle::new(p, 7, FLAG_COLOR.stroke_width(2))))?;
     }
     root.present()?;
+    Ok(())
+}
+
+/// Where a reference line's name goes, and which of its corners sits there.
+struct Label<'a> {
+    text: &'a str,
+    at: (f64, f64),
+    pos: Pos,
+}
+
+/// A thin dashed line from one end to the other, with its name beside it.
+fn reference_line<DB: DrawingBackend>(
+    context: &mut ChartContext<'_, DB, Cartesian2d<Ticked, Ticked>>,
+    ends: [(f64, f64); 2],
+    label: Label<'_>,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    context.draw_series(DashedLineSeries::new(ends, 6, 4, GUIDE.stroke_width(1)))?;
+    let style = ("sans-serif", 13).into_font().color(&GUIDE).pos(label.pos);
+    context.draw_series(std::iter::once(Text::new(
+        label.text.to_owned(),
+        label.at,
+        style,
+    )))?;
     Ok(())
 }
 
