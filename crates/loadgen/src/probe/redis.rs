@@ -200,12 +200,17 @@ impl RedisSample {
                 continue;
             }
             calls.insert(name.clone(), count);
-            total_calls += count;
+            // Saturating: the counters are whatever the server answered, up to u64::MAX each.
+            total_calls = u64::saturating_add(total_calls, count);
             if SCRIPT_COMMANDS.contains(&name.as_str()) {
-                script_calls += count;
+                script_calls = u64::saturating_add(script_calls, count);
             }
-            commands_usec += counter_delta(before.usec, stat.usec);
-            failed_calls += counter_delta(before.failed_calls, stat.failed_calls);
+            commands_usec =
+                u64::saturating_add(commands_usec, counter_delta(before.usec, stat.usec));
+            failed_calls = u64::saturating_add(
+                failed_calls,
+                counter_delta(before.failed_calls, stat.failed_calls),
+            );
         }
         let cpu = if restarted {
             end.cpu
@@ -334,6 +339,23 @@ mod tests {
         cmdstat_config|resetstat:calls=1,usec=35,usec_per_call=35.00\r\n\
         cmdstat_info:calls=2,usec=90,usec_per_call=45.00\r\n\r\n\
         # Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\ndb2:keys=4,expires=0,avg_ttl=0\r\n";
+
+    #[test]
+    fn command_counts_past_u64_saturate_instead_of_overflowing() {
+        // Found by the redis_info fuzz target: two commands whose calls add up past u64::MAX.
+        let max = u64::MAX;
+        let huge = format!(
+            "cmdstat_get:calls={max},usec={max},failed_calls={max}\r\n\
+             cmdstat_set:calls={max},usec={max},failed_calls={max}\r\n"
+        );
+        let end = INFO.replace("cmdstat_get:", &format!("{huge}cmdstat_old:"));
+        let end = RedisSample::parse(&end).expect("parses");
+        let load = RedisSample::parse(INFO).expect("parses").delta(&end);
+        assert_eq!(
+            (load.total_calls, load.commands_usec, load.failed_calls),
+            (max, max, max)
+        );
+    }
 
     #[test]
     fn version_comes_from_info_server_and_a_fork_without_it_is_named_so() {

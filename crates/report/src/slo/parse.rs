@@ -8,7 +8,6 @@ use std::time::Duration;
 use crate::model::Operation;
 
 use super::{Bound, SloTarget};
-use crate::format::trim_number;
 
 /// The accepted form, repeated in every parse error so the fix is one read away.
 const ACCEPTED_FORM: &str = "expected pPERCENTILE<LATENCY with optional `,errors<RATE%` and \
@@ -136,17 +135,43 @@ fn parse_latency(term: &str, value: &str) -> Result<Duration, SloParseError> {
 pub fn latency(value: &str) -> Option<Duration> {
     let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     let (number, unit) = value.split_at(split);
-    let micros_per_unit = match unit.trim() {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
+    let nanos_per_unit: u128 = match unit.trim() {
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
         _ => return None,
     };
-    let micros = number.parse::<f64>().ok()? * micros_per_unit;
-    if !micros.is_finite() || micros < 1.0 {
+    let nanos = decimal_times(number, nanos_per_unit)?;
+    if nanos < 1_000 {
         return None;
     }
-    Some(Duration::from_nanos((micros * 1e3).round() as u64))
+    Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
+}
+
+/// `number` (digits, with at most one `.`) times `factor`, to the nearest whole number, in
+/// integers: a float would move the last digits of a large target, which then would not read
+/// back as itself.
+fn decimal_times(number: &str, factor: u128) -> Option<u128> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |text: &str| text.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    // Past twelve decimals a digit is worth less than a thousandth of a nanosecond: dropped.
+    let fraction = &fraction[..fraction.len().min(12)];
+    let scale = 10u128.pow(u32::try_from(fraction.len()).ok()?);
+    let parse = |text: &str| {
+        if text.is_empty() {
+            Some(0)
+        } else {
+            text.parse::<u128>().ok()
+        }
+    };
+    let scaled = parse(whole)?
+        .checked_mul(scale)?
+        .checked_add(parse(fraction)?)?
+        .checked_mul(factor)?;
+    Some(scaled.checked_add(scale / 2)? / scale)
 }
 
 fn parse_error_rate(term: &str, value: &str) -> Result<f64, SloParseError> {
@@ -214,7 +239,14 @@ fn format_duration(duration: Duration) -> String {
     } else if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", nanos / 1_000_000)
     } else {
-        format!("{}us", trim_number(nanos as f64 / 1e3))
+        // Whole microseconds and a decimal part in integers: exact, however large.
+        let decimals = format!("{:03}", nanos % 1_000);
+        let decimals = decimals.trim_end_matches('0');
+        if decimals.is_empty() {
+            format!("{}us", nanos / 1_000)
+        } else {
+            format!("{}.{decimals}us", nanos / 1_000)
+        }
     }
 }
 
@@ -250,9 +282,21 @@ mod tests {
         ] {
             assert_eq!(slo(text).to_string(), text);
         }
-        // Found by the slo fuzz target: a percentile with more digits than the text kept.
-        let fine = slo("p.1900099<=20ms");
-        assert_eq!(slo(&fine.to_string()), fine);
+        // Found by the slo fuzz target: a percentile with more digits than the text kept, and
+        // a latency too large for a float to hold to the nanosecond.
+        for text in [
+            "p.1900099<=20ms",
+            "p99<4419451.4144144s",
+            "p99<1.0005ms",
+            "p99<.5ms",
+        ] {
+            let target = slo(text);
+            assert_eq!(slo(&target.to_string()), target, "{text}");
+        }
+        assert_eq!(
+            slo("p99<4419451.4144144s").latency,
+            Duration::new(4_419_451, 414_414_400)
+        );
     }
 
     #[test]
