@@ -15,7 +15,7 @@ use std::num::NonZeroU32;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use authbench_contract::routes;
+use authbench_contract::{StoreUrl, routes};
 use authbench_core::http::Guarded;
 use authbench_core::maindb::MainDb;
 use authbench_core::password::{Cost, Passwords};
@@ -60,18 +60,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         seed::seed(&db, &passwords, NonZeroU32::new(2).expect("nonzero"))
             .await
             .expect("seed");
-        let store = "memory".parse().expect("store URL");
-        let mut session = authbench_session_server::Options::new(main_db_url.clone(), store);
-        session.common.password_cost = CHEAP;
-        let session = authbench_session_server::AppState::open(&session)
-            .await
-            .expect("session server");
-        let store = "memory".parse().expect("store URL");
-        let mut jwt = authbench_jwt_server::Options::new(main_db_url.clone(), store);
-        jwt.common.password_cost = CHEAP;
-        let jwt = authbench_jwt_server::AppState::open(&jwt)
-            .await
-            .expect("JWT server");
+        let session = session_server(&main_db_url).await;
+        let jwt = jwt_server(&main_db_url).await;
         [
             login(authbench_session_server::app(session), "Session").await,
             login(authbench_jwt_server::app(jwt), "Bearer").await,
@@ -83,6 +73,20 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         _dir: dir,
     }
 });
+
+async fn session_server(main_db_url: &str) -> authbench_session_server::AppState {
+    let mut options = authbench_session_server::Options::new(main_db_url, StoreUrl::Memory);
+    options.common.password_cost = CHEAP;
+    let opened = authbench_session_server::AppState::open(&options).await;
+    opened.expect("session server")
+}
+
+async fn jwt_server(main_db_url: &str) -> authbench_jwt_server::AppState {
+    let mut options = authbench_jwt_server::Options::new(main_db_url, StoreUrl::Memory);
+    options.common.password_cost = CHEAP;
+    let opened = authbench_jwt_server::AppState::open(&options).await;
+    opened.expect("JWT server")
+}
 
 async fn login(app: Guarded, scheme: &str) -> Server {
     let body = format!(
