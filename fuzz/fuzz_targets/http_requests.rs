@@ -88,6 +88,11 @@ async fn jwt_server(main_db_url: &str) -> authbench_jwt_server::AppState {
     opened.expect("JWT server")
 }
 
+async fn body_of(response: axum::response::Response) -> bytes::Bytes {
+    let body = response.into_body().collect().await.expect("body");
+    body.to_bytes()
+}
+
 async fn login(app: Guarded, scheme: &str) -> Server {
     let body = format!(
         r#"{{"username":"{}","password":"{}"}}"#,
@@ -101,12 +106,7 @@ async fn login(app: Guarded, scheme: &str) -> Server {
     let response = app.clone().oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::OK, "the seeded login works");
     let set_cookie = response.headers().get(header::SET_COOKIE).cloned();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let body = body_of(response).await;
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let value = match json.get("access_token").and_then(|t| t.as_str()) {
         Some(token) => token.to_owned(),
@@ -189,14 +189,7 @@ fuzz_target!(|data: &[u8]| {
             .oneshot(request)
             .await
             .expect("infallible");
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        (status, body)
+        (response.status(), body_of(response).await)
     });
     assert!(
         !status.is_server_error(),
