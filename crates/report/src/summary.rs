@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::model::{Flag, Latency, Operation, Report, SystemStep};
 
-use crate::format::{latency_compact, trim_number};
+use crate::format::{latency_compact, trim_number, trim_number_to};
 
 /// The table as text, ready for stdout.
 pub fn table(report: &Report) -> String {
@@ -74,7 +74,39 @@ pub fn table(report: &Report) -> String {
             None => writeln!(out, "  {:<20} met it at no step", system.name),
         };
     }
+    overload(report, &mut out);
     out
+}
+
+/// Per step with a burst: how long each system took to recover, and what failed meanwhile.
+fn overload(report: &Report, out: &mut String) {
+    let load = crate::compare::step_unit(report);
+    for step in &report.steps {
+        let burst = step.results.iter().find_map(|r| r.timeline.as_ref()?.burst);
+        let Some(burst) = burst else { continue };
+        let _ = writeln!(
+            out,
+            "\nBurst at {load}={} ({}x from {} s to {} s):",
+            trim_number(step.position()),
+            trim_number(burst.factor),
+            trim_number(burst.start_s),
+            trim_number(burst.end_s),
+        );
+        for result in &step.results {
+            let Some(figures) = &result.overload else {
+                continue;
+            };
+            let recovered = match figures.recovery_s {
+                Some(seconds) => format!("back {} s after it", trim_number_to(seconds, 1)),
+                None => "not back by the step's end".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<20} {recovered}; {} errors during it, {} after",
+                result.system, figures.during_errors, figures.after_errors,
+            );
+        }
+    }
 }
 
 fn percentile(result: &SystemStep, operation: Operation, pick: impl Fn(&Latency) -> u64) -> String {

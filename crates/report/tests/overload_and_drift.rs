@@ -7,6 +7,7 @@ use authbench_report::drift;
 use authbench_report::html::render;
 use authbench_report::model::Operation;
 use authbench_report::overload;
+use authbench_report::summary;
 use common::fixture;
 
 #[test]
@@ -57,6 +58,16 @@ fn the_overload_run_recovered_within_seconds_of_every_burst() {
         assert!(html.contains(&format!(r#"id="chart-overload-p99-{rate}""#)));
     }
     assert!(html.contains("burst ×30"));
+    // The text a run prints when it ends says the same.
+    let summary = summary::table(&report);
+    assert!(
+        summary.contains("Burst at flows/s=40 (30x from 20 s to 40 s):"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("back 3.5 s after it; 18924 errors during it"),
+        "{summary}"
+    );
 }
 
 #[test]
