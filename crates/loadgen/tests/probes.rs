@@ -9,6 +9,7 @@ use authbench_loadgen::probe::{
     self, Error, MetricsProbe, PostgresProbe, ProcessSample, RedisProbe, StoreLoad, StoreProbe,
     ceiling::{self, Lookup},
 };
+use authbench_loadgen::scenario::RequestCounter;
 use authbench_testkit::postgres::PostgresServer;
 use authbench_testkit::redis::RedisServer;
 use tokio_postgres::NoTls;
@@ -269,14 +270,19 @@ async fn metrics_probe_reads_a_servers_scrape() {
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let probe = MetricsProbe::new(&format!("http://{addr}")).expect("probe");
+    let probe =
+        MetricsProbe::new(&format!("http://{addr}"), &RequestCounter::reference()).expect("probe");
     let sample = probe.sample().await.expect("scrape");
     assert_eq!(sample.requests.len(), 1);
     assert_eq!(sample.requests[0].requests, 7);
     assert_eq!(sample.store_operations[0].operations, 7);
     assert_eq!(sample.delta(&sample).total_requests, 0);
 
-    let missing = MetricsProbe::new(&format!("http://{addr}/nothing/metrics")).expect("probe");
+    let missing = MetricsProbe::new(
+        &format!("http://{addr}/nothing/metrics"),
+        &RequestCounter::reference(),
+    )
+    .expect("probe");
     let error = missing.sample().await.expect_err("404");
     assert!(
         matches!(error, Error::MetricsStatus { status: 404, .. }),
@@ -309,7 +315,11 @@ async fn probes_give_up_quickly_on_servers_that_are_not_there() {
     );
     assert!(!message.contains("hunter2"), "{message}");
 
-    let probe = MetricsProbe::new(&format!("http://127.0.0.1:{port}")).expect("probe");
+    let probe = MetricsProbe::new(
+        &format!("http://127.0.0.1:{port}"),
+        &RequestCounter::reference(),
+    )
+    .expect("probe");
     let error = probe.sample().await.expect_err("nothing listens");
     assert!(
         error

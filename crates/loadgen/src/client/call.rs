@@ -7,21 +7,32 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri}
 use http_body_util::Full;
 use tokio::time::Instant;
 
-/// A JSON request body prepared once and sent many times, with its `Content-Length`.
+/// A request body prepared once and sent many times, with its `Content-Type` and
+/// `Content-Length`.
 #[derive(Clone, Debug)]
-pub struct JsonBody {
+pub struct RequestBody {
     bytes: Bytes,
+    content_type: HeaderValue,
     length: HeaderValue,
 }
 
-impl JsonBody {
-    pub fn new(bytes: Bytes) -> JsonBody {
+impl RequestBody {
+    pub fn new(bytes: Bytes, content_type: HeaderValue) -> RequestBody {
         let length = HeaderValue::from(bytes.len());
-        JsonBody { bytes, length }
+        RequestBody {
+            bytes,
+            content_type,
+            length,
+        }
     }
 
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
+    }
+
+    #[cfg(test)]
+    pub fn content_type(&self) -> &HeaderValue {
+        &self.content_type
     }
 }
 
@@ -48,8 +59,8 @@ pub struct Call<'a> {
     /// Origin form: `/user/balance`.
     pub path: &'a Uri,
     pub auth: Option<&'a AuthHeader>,
-    /// Sent as `application/json`. POST requests without one still carry `Content-Length: 0`.
-    pub body: Option<&'a JsonBody>,
+    /// POST requests without one still carry `Content-Length: 0`.
+    pub body: Option<&'a RequestBody>,
     pub response_body: Body,
 }
 
@@ -72,7 +83,6 @@ pub struct KeptResponse {
 }
 
 static ZERO_LENGTH: HeaderValue = HeaderValue::from_static("0");
-static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Every header is set here, Content-Length included, so hyper adds none and the byte count
 /// (see [`super::size`]) sees exactly what goes on the wire.
@@ -81,11 +91,11 @@ pub(super) fn build_request(call: &Call<'_>, host: &HeaderValue) -> Request<Full
     headers.insert(HOST, host.clone());
     match call.body {
         Some(body) => {
-            headers.insert(CONTENT_TYPE, APPLICATION_JSON.clone());
+            headers.insert(CONTENT_TYPE, body.content_type.clone());
             headers.insert(CONTENT_LENGTH, body.length.clone());
         }
         // Without it hyper would decide, and the byte count would have to guess.
-        None if call.method == Method::POST => {
+        None if call.method != Method::GET && call.method != Method::HEAD => {
             headers.insert(CONTENT_LENGTH, ZERO_LENGTH.clone());
         }
         None => {}

@@ -14,7 +14,7 @@
 //! # Layout
 //!
 //! - `endpoint`: [`Endpoint`], the base URL resolved once, and why one is refused.
-//! - `call`: what a caller sends and gets back ([`Call`], [`JsonBody`], [`Reply`]), and the
+//! - `call`: what a caller sends and gets back ([`Call`], [`RequestBody`], [`Reply`]), and the
 //!   hyper request built from a call.
 //! - `connection`: [`Connection`], the socket, the exchange and the request timeout.
 //! - `size`: the byte counts above.
@@ -24,7 +24,7 @@ mod connection;
 mod endpoint;
 mod size;
 
-pub use call::{AuthHeader, Body, Call, JsonBody, KeptResponse, Reply};
+pub use call::{AuthHeader, Body, Call, KeptResponse, Reply, RequestBody};
 pub use connection::Connection;
 pub use endpoint::Endpoint;
 

@@ -5,10 +5,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 
-use super::JsonBody;
+use super::RequestBody;
 
 /// `METHOD SP path SP HTTP/1.1 CRLF`, `name: value CRLF` per header, `CRLF`, body.
-pub(super) fn request_size(request: &Request<Full<Bytes>>, body: Option<&JsonBody>) -> u64 {
+pub(super) fn request_size(request: &Request<Full<Bytes>>, body: Option<&RequestBody>) -> u64 {
     let target = request
         .uri()
         .path_and_query()

@@ -30,7 +30,10 @@ async fn endpoint_takes_only_a_plain_http_base_url() {
 #[test]
 fn request_size_is_what_goes_on_the_wire() {
     let path = Uri::from_static("/login");
-    let body = JsonBody::new(Bytes::from_static(br#"{"username":"u","password":"p"}"#));
+    let body = RequestBody::new(
+        Bytes::from_static(br#"{"username":"u","password":"p"}"#),
+        HeaderValue::from_static("application/json"),
+    );
     let call = Call {
         method: &Method::POST,
         path: &path,

@@ -32,8 +32,8 @@ pub use tokio_util::sync::CancellationToken;
 use tokio::time::Instant;
 
 use crate::client::Endpoint;
-use crate::flow::{Credential, TurnContext, Vu};
-use crate::scenario::{Flow, Routing};
+use crate::flow::{Credential, FlowRoutes, TurnContext, Vu};
+use crate::scenario::{Flow, Mapping, Routing};
 
 /// After a failed connect a VU waits this long (or its think time, if longer) before trying
 /// again, so that a dead server doesn't turn every VU into a busy loop of refused connects.
@@ -49,6 +49,8 @@ pub struct Driver {
     router: Arc<AtomicUsize>,
     credentials: Arc<[Credential]>,
     flow: Flow,
+    /// The system's routes, shared by its VUs.
+    routes: Arc<FlowRoutes>,
     request_timeout: Duration,
     /// VU `i` logs in with `credentials[i]`. `None`: not created yet, or lent to a running task.
     vus: Vec<Option<Vu>>,
@@ -71,6 +73,7 @@ impl Driver {
             router: Arc::new(AtomicUsize::new(0)),
             credentials,
             flow,
+            routes: Arc::new(FlowRoutes::default()),
             request_timeout,
             vus: Vec::new(),
             accounts_stride: usize::MAX,
@@ -84,6 +87,12 @@ impl Driver {
     /// revocation cutoff from that user's logout in the same second would refuse).
     pub fn rotating_accounts(mut self, stride: usize) -> Driver {
         self.accounts_stride = stride;
+        self
+    }
+
+    /// Sends the flow to the service's own routes instead of authbench's.
+    pub fn mapped(mut self, mapping: &Mapping) -> Driver {
+        self.routes = Arc::new(FlowRoutes::new(mapping));
         self
     }
 
@@ -141,7 +150,7 @@ impl Driver {
         Some(Vu::spread_over(
             self.endpoints_of(index),
             Some(self.router.clone()),
-            &accounts,
+            (&accounts, self.routes.clone()),
             self.flow,
             self.request_timeout,
         ))

@@ -1,8 +1,7 @@
 //! The accounts a VU logs in as, one flow each in turn, with their login bodies prepared once.
 
-use bytes::Bytes;
-
-use crate::client::JsonBody;
+use super::routes::FlowRoutes;
+use crate::client::RequestBody;
 
 /// One account a VU logs in as.
 #[derive(Clone, PartialEq, Eq)]
@@ -24,21 +23,15 @@ impl std::fmt::Debug for Credential {
 /// abandoning the login) starts the next one as the next account.
 #[derive(Debug)]
 pub(super) struct Accounts {
-    login_bodies: Vec<JsonBody>,
+    login_bodies: Vec<Option<RequestBody>>,
     current: usize,
 }
 
 impl Accounts {
-    pub(super) fn new(credentials: &[Credential]) -> Accounts {
+    pub(super) fn new(credentials: &[Credential], routes: &FlowRoutes) -> Accounts {
         let login_bodies = credentials
             .iter()
-            .map(|credential| {
-                let login = serde_json::json!({
-                    "username": credential.username,
-                    "password": credential.password,
-                });
-                JsonBody::new(Bytes::from(login.to_string()))
-            })
+            .map(|credential| routes.login_body(credential))
             .collect();
         Accounts {
             login_bodies,
@@ -46,9 +39,9 @@ impl Accounts {
         }
     }
 
-    /// What `POST /login` sends for the current account.
-    pub(super) fn login_body(&self) -> &JsonBody {
-        &self.login_bodies[self.current]
+    /// What the login request sends for the current account.
+    pub(super) fn login_body(&self) -> Option<&RequestBody> {
+        self.login_bodies.get(self.current)?.as_ref()
     }
 
     /// The next account of this VU's own, for the next flow.

@@ -1,18 +1,21 @@
 //! A VU's credentials once logged in, and how they are learnt from the login (or refresh)
-//! answer: a `sid` cookie, or an `access_token` (and maybe a `refresh_token`) in the JSON body.
+//! answer by the system's credential rules: authbench's own servers give a `sid` cookie or an
+//! `access_token` (and maybe a `refresh_token`) in the JSON body; a mapped service whatever its
+//! mapping names.
 
-use bytes::Bytes;
-use http::HeaderValue;
 use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
-use serde::Deserialize;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::client::{AuthHeader, JsonBody};
+use crate::client::{AuthHeader, KeptResponse, RequestBody};
+use crate::scenario::{Presentation, Source};
+
+use super::routes::FlowRoutes;
 
 /// How the system under test wants credentials presented, as learnt from its login answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg(test)]
 pub enum AuthStyle {
-    /// `Cookie: sid=...`.
+    /// A `Cookie` header.
     SessionCookie,
     /// `Authorization: Bearer ...`.
     Bearer,
@@ -22,11 +25,10 @@ pub enum AuthStyle {
 #[derive(Debug)]
 pub(super) enum Auth {
     LoggedOut,
-    SessionCookie(AuthHeader),
-    Bearer {
-        authorization: AuthHeader,
-        /// `{"refresh_token": ...}`, when the server issued one.
-        refresh: Option<JsonBody>,
+    LoggedIn {
+        header: AuthHeader,
+        /// The refresh request's body, when the answer carried a refresh token.
+        refresh: Option<RequestBody>,
     },
 }
 
@@ -36,8 +38,10 @@ impl Auth {
     pub(super) fn style(&self) -> Option<AuthStyle> {
         match self {
             Auth::LoggedOut => None,
-            Auth::SessionCookie(_) => Some(AuthStyle::SessionCookie),
-            Auth::Bearer { .. } => Some(AuthStyle::Bearer),
+            Auth::LoggedIn { header, .. } if header.name == COOKIE => {
+                Some(AuthStyle::SessionCookie)
+            }
+            Auth::LoggedIn { .. } => Some(AuthStyle::Bearer),
         }
     }
 
@@ -45,53 +49,86 @@ impl Auth {
     pub(super) fn header(&self) -> Option<&AuthHeader> {
         match self {
             Auth::LoggedOut => None,
-            Auth::SessionCookie(header) => Some(header),
-            Auth::Bearer { authorization, .. } => Some(authorization),
+            Auth::LoggedIn { header, .. } => Some(header),
         }
     }
 
-    /// What `POST /refresh` sends; `None` unless the server issued a refresh token.
-    pub(super) fn refresh_body(&self) -> Option<&JsonBody> {
+    /// What the refresh request sends; `None` unless the server issued a refresh token.
+    pub(super) fn refresh_body(&self) -> Option<&RequestBody> {
         match self {
-            Auth::Bearer { refresh, .. } => refresh.as_ref(),
-            _ => None,
+            Auth::LoggedIn { refresh, .. } => refresh.as_ref(),
+            Auth::LoggedOut => None,
         }
     }
 }
 
-/// `Cookie: sid=<id>` from a `Set-Cookie: sid=<id>; ...` answer.
-pub(super) fn session_cookie(headers: &http::HeaderMap) -> Option<Auth> {
+/// The credentials an answer carries, by the first of the routes' credential rules whose source
+/// it has; `None` when it has none.
+pub(super) fn learn(routes: &FlowRoutes, answer: &KeptResponse) -> Option<Auth> {
+    let mut body = Answer::new(answer);
+    let header = routes.credential.iter().find_map(|rule| {
+        let value = body.find(&rule.from)?;
+        present(&rule.send, &value)
+    })?;
+    let refresh = body
+        .find(&routes.refresh_token_from)
+        .and_then(|token| routes.refresh_body(&token));
+    Some(Auth::LoggedIn { header, refresh })
+}
+
+/// An answer, its JSON body parsed at most once and only when a rule looks into it.
+struct Answer<'a> {
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    json: Option<Option<serde_json::Value>>,
+}
+
+impl<'a> Answer<'a> {
+    fn new(answer: &'a KeptResponse) -> Answer<'a> {
+        Answer {
+            headers: &answer.headers,
+            body: &answer.body,
+            json: None,
+        }
+    }
+
+    /// The non-empty value `source` points at.
+    fn find(&mut self, source: &Source) -> Option<String> {
+        let value = match source {
+            Source::Cookie(name) => cookie(self.headers, name),
+            Source::Header(name) => self.headers.get(name)?.to_str().ok().map(str::to_owned),
+            Source::Json(pointer) => {
+                let body = self.body;
+                let json = self
+                    .json
+                    .get_or_insert_with(|| serde_json::from_slice(body).ok());
+                json.as_ref()?.pointer(pointer)?.as_str().map(str::to_owned)
+            }
+        }?;
+        (!value.is_empty()).then_some(value)
+    }
+}
+
+/// The value of cookie `name` among the answer's `Set-Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get_all(SET_COOKIE).iter().find_map(|value| {
         let pair = value.to_str().ok()?.split(';').next()?.trim();
-        let id = pair.strip_prefix("sid=")?;
-        if id.is_empty() {
-            return None;
-        }
-        Some(Auth::SessionCookie(AuthHeader {
-            name: COOKIE,
-            value: HeaderValue::from_str(pair).ok()?,
-        }))
+        let (found, value) = pair.split_once('=')?;
+        (found == name).then(|| value.to_owned())
     })
 }
 
-/// `Authorization: Bearer <access_token>` and the refresh body from a token-pair answer.
-pub(super) fn bearer_tokens(body: &[u8]) -> Option<Auth> {
-    #[derive(Deserialize)]
-    struct Tokens {
-        access_token: String,
-        refresh_token: Option<String>,
-    }
-    let tokens: Tokens = serde_json::from_slice(body).ok()?;
-    let authorization = HeaderValue::try_from(format!("Bearer {}", tokens.access_token)).ok()?;
-    let refresh = tokens.refresh_token.map(|token| {
-        let body = serde_json::json!({ "refresh_token": token });
-        JsonBody::new(Bytes::from(body.to_string()))
-    });
-    Some(Auth::Bearer {
-        authorization: AuthHeader {
-            name: AUTHORIZATION,
-            value: authorization,
-        },
-        refresh,
+fn present(send: &Presentation, value: &str) -> Option<AuthHeader> {
+    let (name, value) = match send {
+        Presentation::Cookie(cookie) => (COOKIE, format!("{cookie}={value}")),
+        Presentation::Bearer => (AUTHORIZATION, format!("Bearer {value}")),
+        Presentation::Header(header) => (
+            HeaderName::from_bytes(header.as_bytes()).ok()?,
+            value.to_owned(),
+        ),
+    };
+    Some(AuthHeader {
+        name,
+        value: HeaderValue::try_from(value).ok()?,
     })
 }

@@ -2,10 +2,14 @@
 //! in the flow `login -> balance x N -> [refresh every K balances] -> [logout] -> login ...`, kept
 //! across turns (a turn may end mid-flow; the next one continues from there).
 //!
-//! The auth style is learnt from the login answer, so the load generator needs nothing from the
-//! servers' crates: a `sid` cookie means a session server (`Cookie: sid=...` from then on, no
-//! refresh); `access_token` in the JSON body means a JWT server (`Authorization: Bearer ...`, and
-//! `POST /refresh` with the refresh token when the flow asks for it).
+//! The routes and the credential rules come from the system's [`Mapping`]: authbench's own by
+//! default, where the auth style is learnt from the login answer, so the load generator needs
+//! nothing from the servers' crates: a `sid` cookie means a session server (`Cookie: sid=...`
+//! from then on, no refresh); `access_token` in the JSON body means a JWT server
+//! (`Authorization: Bearer ...`, and `POST /refresh` with the refresh token when the flow asks for
+//! it). A mapped service's protected requests all count as the flow's `balance`.
+//!
+//! [`Mapping`]: crate::scenario::Mapping
 //!
 //! This module decides what a VU sends next and what it learns from the answer; the load models
 //! in [`crate::drive`] decide when it sends.
@@ -14,11 +18,13 @@
 //!
 //! - `account`: [`Credential`], and the accounts a VU logs in as in turn.
 //! - `auth`: the credentials learnt from a login answer.
+//! - `routes`: [`FlowRoutes`], a mapping made ready to send.
 //! - `call`: the request each operation makes.
 
 mod account;
 mod auth;
 mod call;
+mod routes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 pub use account::Credential;
 #[cfg(test)]
 pub use auth::AuthStyle;
+pub use routes::FlowRoutes;
 
 use crate::client::{Connection, Endpoint, ErrorKind, Reply};
 use crate::live::Live;
@@ -38,7 +45,7 @@ use crate::recording::Recorder;
 use crate::recording::Sample;
 use crate::scenario::{Flow, Operation};
 use account::Accounts;
-use auth::{Auth, bearer_tokens, session_cookie};
+use auth::{Auth, learn};
 use call::call_for;
 
 /// What the VU tasks of one turn share: where to record, and when to stop sending.
@@ -79,8 +86,11 @@ pub struct Vu {
     router: Option<Arc<AtomicUsize>>,
     accounts: Accounts,
     flow: Flow,
+    routes: Arc<FlowRoutes>,
     auth: Auth,
     next: Operation,
+    /// How many protected requests this VU has sent: its place in the routes' cycle of them.
+    protected_sent: usize,
     balances_since_login: u32,
     balances_since_refresh: u32,
 }
@@ -110,7 +120,14 @@ impl Vu {
         flow: Flow,
         request_timeout: Duration,
     ) -> Vu {
-        Vu::spread_over(vec![endpoint], None, credentials, flow, request_timeout)
+        let routes = Arc::new(FlowRoutes::default());
+        Vu::spread_over(
+            vec![endpoint],
+            None,
+            (credentials, routes),
+            flow,
+            request_timeout,
+        )
     }
 
     /// A VU with one connection to each of `endpoints` (a system's replicas); `router`, shared
@@ -120,7 +137,7 @@ impl Vu {
     pub fn spread_over(
         endpoints: Vec<Arc<Endpoint>>,
         router: Option<Arc<AtomicUsize>>,
-        credentials: &[Credential],
+        (credentials, routes): (&[Credential], Arc<FlowRoutes>),
         flow: Flow,
         request_timeout: Duration,
     ) -> Vu {
@@ -132,10 +149,12 @@ impl Vu {
         Vu {
             connections,
             router,
-            accounts: Accounts::new(credentials),
+            accounts: Accounts::new(credentials, &routes),
             flow,
+            routes,
             auth: Auth::LoggedOut,
             next: Operation::Login,
+            protected_sent: 0,
             balances_since_login: 0,
             balances_since_refresh: 0,
         }
@@ -174,7 +193,17 @@ impl Vu {
             return None;
         }
         let operation = self.next;
-        let call = call_for(operation, &self.auth, self.accounts.login_body());
+        let (call, route) = call_for(
+            operation,
+            &self.routes,
+            self.protected_sent,
+            &self.auth,
+            self.accounts.login_body(),
+        );
+        if operation == Operation::Balance {
+            self.protected_sent = self.protected_sent.wrapping_add(1);
+        }
+        let expected = route.status;
         let on = self.router.as_ref().map_or(0, |count| {
             count.fetch_add(1, Ordering::Relaxed) % self.connections.len()
         });
@@ -185,7 +214,7 @@ impl Vu {
             Ok(reply) => {
                 let (finished, sent, received) =
                     (reply.finished, reply.bytes_sent, reply.bytes_received);
-                let (outcome, error) = self.absorb(operation, reply);
+                let (outcome, error) = self.absorb(operation, expected, reply);
                 self.advance(operation, outcome);
                 turn.live.record_latency(finished - from);
                 (error, finished, sent, received)
@@ -214,9 +243,15 @@ impl Vu {
     }
 
     /// Takes what an answer carries (new credentials) and says how it went.
-    fn absorb(&mut self, operation: Operation, reply: Reply) -> (Outcome, Option<ErrorKind>) {
+    fn absorb(
+        &mut self,
+        operation: Operation,
+        expected: Option<StatusCode>,
+        reply: Reply,
+    ) -> (Outcome, Option<ErrorKind>) {
         let status = reply.status;
-        if !status.is_success() {
+        let succeeded = expected.map_or(status.is_success(), |expected| expected == status);
+        if !succeeded {
             let rejected = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
             let outcome = if rejected && operation != Operation::Login {
                 Outcome::AuthRejected
@@ -227,10 +262,9 @@ impl Vu {
         }
         let learnt = match operation {
             Operation::Balance | Operation::Logout => return (Outcome::Ok, None),
-            Operation::Login => reply.kept.and_then(|kept| {
-                session_cookie(&kept.headers).or_else(|| bearer_tokens(&kept.body))
-            }),
-            Operation::Refresh => reply.kept.and_then(|kept| bearer_tokens(&kept.body)),
+            Operation::Login | Operation::Refresh => {
+                reply.kept.and_then(|kept| learn(&self.routes, &kept))
+            }
         };
         match learnt {
             Some(auth) => {

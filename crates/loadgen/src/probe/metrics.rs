@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::prometheus::{self, Sample};
 use super::window::{Probe, Summable};
 use super::{CONNECT_TIMEOUT, Error, counter_delta, redact};
+use crate::scenario::RequestCounter;
 
 /// A scrape is a few kilobytes from a local server; longer means the server is in trouble, and
 /// a probe must not hold up the step.
@@ -25,12 +26,14 @@ pub struct MetricsProbe {
     url: reqwest::Url,
     /// The URL with its password redacted, for messages.
     shown: String,
+    /// The counter of the server's requests (authbench's own, or a mapped service's).
+    counter: RequestCounter,
 }
 
 impl MetricsProbe {
     /// `url` is the server's base URL (`http://127.0.0.1:8080`), or its metrics URL in full
-    /// (ending in `/metrics`).
-    pub fn new(url: &str) -> Result<MetricsProbe, Error> {
+    /// (any path: `/metrics`, `/internal/prometheus`); `counter` counts its requests.
+    pub fn new(url: &str, counter: &RequestCounter) -> Result<MetricsProbe, Error> {
         let shown = redact(url);
         let invalid = |why: String| Error::InvalidUrl {
             probe: "metrics",
@@ -38,9 +41,8 @@ impl MetricsProbe {
             why,
         };
         let mut parsed = reqwest::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
-        if !parsed.path().ends_with(METRICS_ROUTE) {
-            let path = format!("{}{METRICS_ROUTE}", parsed.path().trim_end_matches('/'));
-            parsed.set_path(&path);
+        if matches!(parsed.path(), "" | "/") {
+            parsed.set_path(METRICS_ROUTE);
         }
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT.min(SCRAPE_TIMEOUT))
@@ -51,6 +53,7 @@ impl MetricsProbe {
             client,
             shown: redact(parsed.as_str()),
             url: parsed,
+            counter: counter.clone(),
         })
     }
 
@@ -74,7 +77,11 @@ impl MetricsProbe {
             });
         }
         let text = response.text().await.map_err(failed)?;
-        Ok(MetricsSample::parse(&text))
+        Ok(MetricsSample::parse_with(
+            &text,
+            &self.counter,
+            self.url.path(),
+        ))
     }
 }
 
@@ -119,21 +126,32 @@ type OperationKey = (String, String, String);
 type TimeKey = (String, String);
 
 impl MetricsSample {
-    /// Reads the families it knows from a scrape (with or without a registry prefix such as
-    /// `authbench_`) and ignores the rest.
+    /// Reads the families authbench's servers expose from a scrape (with or without a registry
+    /// prefix such as `authbench_`) and ignores the rest.
     pub fn parse(text: &str) -> MetricsSample {
+        MetricsSample::parse_with(text, &RequestCounter::reference(), METRICS_ROUTE)
+    }
+
+    /// [`MetricsSample::parse`], with requests read from `counter` (a status that is missing or
+    /// not a number is kept as 0), leaving out those to `scrape_path` (the probe's own).
+    pub fn parse_with(text: &str, counter: &RequestCounter, scrape_path: &str) -> MetricsSample {
         let mut requests: BTreeMap<RequestKey, u64> = BTreeMap::new();
         let mut operations: BTreeMap<OperationKey, u64> = BTreeMap::new();
         let mut time: BTreeMap<TimeKey, f64> = BTreeMap::new();
         for sample in prometheus::parse(text) {
             let label = |name| sample.label(name).unwrap_or_default().to_owned();
-            if sample.is(names::HTTP_REQUESTS, names::COUNTER_SUFFIX) {
-                let status = sample.label(names::STATUS).and_then(|s| s.parse().ok());
-                if let Some(status) = status {
-                    add(
-                        requests.entry((label(names::ROUTE), status)).or_default(),
-                        &sample,
-                    );
+            if sample.is(&counter.name, "") {
+                let route = counter
+                    .route_label
+                    .as_deref()
+                    .map_or_else(String::new, label);
+                let status = counter
+                    .status_label
+                    .as_deref()
+                    .and_then(|name| sample.label(name));
+                let status = status.and_then(|s| s.parse().ok()).unwrap_or(0);
+                if route != scrape_path {
+                    add(requests.entry((route, status)).or_default(), &sample);
                 }
             } else if sample.is(names::STORE_OPERATIONS, names::COUNTER_SUFFIX) {
                 let key = (

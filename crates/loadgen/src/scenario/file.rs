@@ -189,6 +189,77 @@ pub struct SystemFile {
     pub base_url: Option<Urls>,
     pub metrics_url: Option<Urls>,
     pub credentials_csv: Option<String>,
+    /// The service's own routes, when they are not authbench's.
+    pub mapping: Option<MappingFile>,
+}
+
+/// `[systems.mapping]`: every part left out is authbench's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    pub login: Option<RouteFile>,
+    pub credential: Option<CredentialFile>,
+    pub requests: Option<Vec<RouteFile>>,
+    pub refresh: Option<RouteFile>,
+    pub logout: Option<RouteFile>,
+    pub metrics: Option<MetricsFile>,
+}
+
+/// One mapped request. Routes share one table so that a key one of them does not take (a body
+/// on a protected request, a weight on the login) is named as exactly that.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub json: Option<toml::Value>,
+    pub form: Option<toml::Table>,
+    pub status: Option<i64>,
+    /// Protected requests.
+    pub weight: Option<i64>,
+    /// The refresh route.
+    pub token_from: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialFile {
+    pub from: Option<String>,
+    pub send: Option<String>,
+}
+
+/// `metrics = "none"`, or a table naming the service's request counter.
+#[derive(Debug)]
+pub enum MetricsFile {
+    None(String),
+    Counter(CounterFile),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterFile {
+    pub counter: Option<String>,
+    pub route_label: Option<String>,
+    pub status_label: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for MetricsFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum TextOrTable {
+            Text(String),
+            Table(CounterFile),
+        }
+        match TextOrTable::deserialize(deserializer) {
+            Ok(TextOrTable::Text(text)) => Ok(MetricsFile::None(text)),
+            Ok(TextOrTable::Table(table)) => Ok(MetricsFile::Counter(table)),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected \"none\", or a table with `counter` and optionally `route_label` and \
+                 `status_label`",
+            )),
+        }
+    }
 }
 
 /// A URL, or a list of them: an external system that runs as several replicas is given one base

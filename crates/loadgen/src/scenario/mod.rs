@@ -5,6 +5,8 @@
 //! - `file`: the file as serde reads it, key for key; unknown keys are errors.
 //! - `validate`, with `load`, `sections` and `systems`: defaults, ranges and cross-key rules,
 //!   into [`Scenario`]; `checker` collects the problems.
+//! - `mapping`: [`Mapping`], a flow on a service's own routes; `mapping_check` checks
+//!   `[systems.mapping]` into one.
 //! - `env`: `${VAR}` and `${VAR:-default}` in URLs.
 //! - `values`: single values (durations, error rates, URLs) and why one is refused.
 //! - `location`: key paths to lines, so every message points at what to fix.
@@ -17,6 +19,8 @@ mod error;
 mod file;
 mod load;
 mod location;
+mod mapping;
+mod mapping_check;
 mod model;
 mod overload;
 mod overrides;
@@ -33,6 +37,7 @@ use toml::de::DeTable;
 
 pub use env::{ExpandError, expand};
 pub use error::{Error, Problem};
+pub use mapping::*;
 pub use model::*;
 pub use overrides::Overrides;
 

@@ -5,6 +5,8 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::mapping::Mapping;
+
 pub use authbench_contract::{
     Alg, BalanceSource, Operation, Revocation, Routing, StoreKind, Touch, Transport,
 };
@@ -307,6 +309,8 @@ pub struct External {
     pub credentials_csv: PathBuf,
     /// The store it uses, when the run may probe it (Redis or Postgres URL).
     pub store: Option<StoreSpec>,
+    /// Its routes, when they are not authbench's.
+    pub mapping: Mapping,
 }
 
 /// Which cores each side may run on (Linux CPU numbers).

@@ -9,11 +9,12 @@ use super::checker::Checker;
 use authbench_contract::SystemKind;
 
 use super::file::{SystemFile, Urls};
+use super::mapping::{Mapping, ServerCounts};
 use super::model::{
     Alg, External, MAX_REPLICAS, OwnedStore, Revocation, Routing, Server, StoreSpec, System,
     Target, Transport,
 };
-use super::values;
+use super::{mapping_check, values};
 
 /// The scenario's `[[stores]]`: those that validated, and the names of all of them, so that a
 /// system naming a refused store is not refused a second time for it.
@@ -144,7 +145,7 @@ fn system_name(
 }
 
 /// The keys that only some kinds take, whether this system sets each, and which kind owns it.
-fn kind_specific_keys(file: &SystemFile) -> [(&'static str, bool, SystemKind); 10] {
+fn kind_specific_keys(file: &SystemFile) -> [(&'static str, bool, SystemKind); 11] {
     [
         ("touch", file.touch.is_some(), SystemKind::Session),
         ("ttl", file.ttl.is_some(), SystemKind::Session),
@@ -168,6 +169,7 @@ fn kind_specific_keys(file: &SystemFile) -> [(&'static str, bool, SystemKind); 1
             file.credentials_csv.is_some(),
             SystemKind::External,
         ),
+        ("mapping", file.mapping.is_some(), SystemKind::External),
     ]
 }
 
@@ -342,8 +344,24 @@ fn external(
         let purpose = format!("the base URL of system {name:?}");
         checked_urls(checker, &urls, &base_key, &purpose, values::http_base_url)
     });
+    let mapping = match file.mapping {
+        None => Some(Mapping::reference()),
+        Some(mapping) => mapping_check::mapping(checker, mapping, &format!("{prefix}.mapping")),
+    };
     let metrics_key = format!("{prefix}.metrics_url");
+    let no_counts = mapping
+        .as_ref()
+        .is_some_and(|m| m.server_counts == ServerCounts::None);
     let metrics_urls = match (file.metrics_url, &base_urls) {
+        (None, _) if no_counts => Some(Vec::new()),
+        (Some(_), _) if no_counts => {
+            checker.problem(
+                &metrics_key,
+                "the mapping says the service exposes no request counts (metrics = \"none\"); \
+                 remove one of the two",
+            );
+            None
+        }
         (None, base) => base
             .as_ref()
             .map(|urls| urls.iter().map(|base| format!("{base}/metrics")).collect()),
@@ -406,5 +424,6 @@ fn external(
         metrics_urls: metrics_urls?,
         credentials_csv: credentials_csv?,
         store: store?,
+        mapping: mapping?,
     })
 }

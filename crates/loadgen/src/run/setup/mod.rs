@@ -18,7 +18,7 @@ use crate::output::RunDir;
 use crate::probe::process::ProcessSample;
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Scenario, StoreSpec, System};
+use crate::scenario::{Scenario, ServerCounts, StoreSpec, System};
 use crate::system::Spawned;
 pub(crate) use probes::Probes;
 use spawn::{Context, Launched};
@@ -73,6 +73,13 @@ pub(super) async fn start(
             .await
             .map_err(setup_error)?;
         let probes = probes::connect(&launched).await.map_err(setup_error)?;
+        if launched.mapping.server_counts == ServerCounts::None {
+            progress.note(&format!(
+                "{}: its mapping says it exposes no request counts, so the report has no \
+                 server-side count to check the load generator's against",
+                system.name
+            ));
+        }
         systems.push(Sut {
             info: info(system, &launched, &probes),
             spawned: launched.spawned,
@@ -106,6 +113,7 @@ async fn driver(
         scenario.request_timeout,
     )
     .rotating_accounts(scenario.users.max_active.get() as usize)
+    .mapped(&launched.mapping)
     .spread_over(endpoints, system.routing);
     Ok(driver)
 }

@@ -5,7 +5,7 @@ use authbench_contract::error::Chain;
 
 use super::spawn::Launched;
 use crate::probe::{MetricsProbe, ProcessProbe, Replicas, StoreProbe};
-use crate::scenario::StoreSpec;
+use crate::scenario::{RequestCounter, ServerCounts, StoreSpec};
 
 /// The probes on one system.
 #[derive(Debug)]
@@ -29,9 +29,14 @@ pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
         ),
         _ => None,
     };
+    let counter = match &launched.mapping.server_counts {
+        ServerCounts::Counter(counter) => counter.clone(),
+        // Nothing to scrape: the scenario lists no metrics URLs for such a system.
+        ServerCounts::None => RequestCounter::reference(),
+    };
     let mut metrics = Vec::with_capacity(launched.metrics_urls.len());
     for url in &launched.metrics_urls {
-        let probe = MetricsProbe::new(url).map_err(|e| Chain(&e).to_string())?;
+        let probe = MetricsProbe::new(url, &counter).map_err(|e| Chain(&e).to_string())?;
         if let Err(error) = probe.sample().await {
             return Err(format!(
                 "its /metrics is unreachable ({}); the run compares the server's own counts \

@@ -10,7 +10,7 @@ use super::log_name;
 use crate::output::RunDir;
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{MainDb, Scenario, Server, StoreSpec, System, Target};
+use crate::scenario::{MainDb, Mapping, Scenario, Server, StoreSpec, System, Target};
 use crate::system::{self, Credential, Launch, Spawned};
 
 /// A system that is up: its processes (none for an external system), where to reach it, and
@@ -25,6 +25,8 @@ pub(super) struct Launched {
     pub credentials: Arc<[Credential]>,
     pub store: Option<StoreSpec>,
     pub kind: SystemKind,
+    /// Its routes: authbench's own, or an external system's mapping.
+    pub mapping: Mapping,
 }
 
 /// main_DB's URL: the scenario's Postgres, or a SQLite file in the run's data folder.
@@ -92,6 +94,7 @@ pub(super) async fn launch(context: &Context<'_>, system: &System) -> Result<Lau
                 credentials: credentials.into(),
                 store: external.store.clone(),
                 kind: SystemKind::External,
+                mapping: external.mapping.clone(),
             })
         }
     }
@@ -151,6 +154,7 @@ async fn spawn(context: &Context<'_>, system: &System, server: &Server) -> Resul
         credentials: context.seeded.clone(),
         store: Some(server.store().clone()),
         kind,
+        mapping: Mapping::reference(),
     })
 }
 
