@@ -11,11 +11,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a change would make an older reader misread a file.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Older versions this one still reads: version 1 lacks `stores`, which reads as none; before
-/// version 4 no step has a timeline.
-pub const READS_VERSIONS: [u32; 4] = [1, 2, 3, SCHEMA_VERSION];
+/// version 4 no step has a timeline; before version 5 no system has a store command sample.
+pub const READS_VERSIONS: [u32; 5] = [1, 2, 3, 4, SCHEMA_VERSION];
 
 /// One run of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -226,6 +226,37 @@ pub struct SystemInfo {
     /// How the load generator spread requests over the replicas; none for a single process.
     #[serde(default)]
     pub routing: Option<Routing>,
+    /// Which store commands, on which keys, this system's requests cause, as the store showed
+    /// them during the first warm-up; none where the store cannot show them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_commands: Option<StoreCommandSample>,
+}
+
+/// The store's own view of what a system asks of it: each command with the pattern of the keys
+/// it touched (ids and user names as `*`), counted over a short sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreCommandSample {
+    /// How it was taken: `redis_monitor` (Redis `MONITOR`, which every command passes through
+    /// while it is on, so it is taken during a warm-up and never in a measured window).
+    pub source: String,
+    /// How long it listened.
+    pub seconds: f64,
+    /// Commands seen; the sample stops at a bound, so a busy store's is a prefix.
+    pub commands_seen: u64,
+    /// Most frequent first.
+    pub patterns: Vec<KeyPattern>,
+}
+
+/// One command on one pattern of keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPattern {
+    /// Lower case, as Redis names it in `INFO commandstats`: `get`, `set`, `hgetall`.
+    pub command: String,
+    /// The key with its variable parts as `*`: `shop:session:*`; empty for keyless commands.
+    pub key_pattern: String,
+    pub count: u64,
 }
 
 /// One server process of a system that scales out.

@@ -75,7 +75,71 @@ pub fn table(report: &Report) -> String {
         };
     }
     overload(report, &mut out);
+    server_counts(report, &mut out);
+    store_commands(report, &mut out);
     out
+}
+
+/// Per system: whether its own request counts (its `/metrics`) match the load generator's.
+fn server_counts(report: &Report, out: &mut String) {
+    let _ = writeln!(out, "\nRequests the servers counted themselves:");
+    for system in &report.systems {
+        let results = report
+            .steps
+            .iter()
+            .filter_map(|step| step.results.iter().find(|r| r.system == system.name));
+        let (mut sent, mut counted) = (0u64, Some(0u64));
+        for result in results {
+            sent = sent.saturating_add(result.requests);
+            counted = counted
+                .zip(result.server_requests)
+                .map(|(a, b)| a.saturating_add(b));
+        }
+        let verdict = match counted {
+            None => "no server-side count (none exposed, or a scrape failed)".to_owned(),
+            Some(counted) if counted == sent => format!("{counted}, as many as were sent"),
+            Some(counted) => format!("{counted} against {sent} sent: they differ"),
+        };
+        let _ = writeln!(out, "  {:<20} {verdict}", system.name);
+    }
+}
+
+/// Per system with a sample: its store commands by key pattern, as shares of the sample.
+fn store_commands(report: &Report, out: &mut String) {
+    let sampled: Vec<_> = report
+        .systems
+        .iter()
+        .filter_map(|system| Some((system, system.store_commands.as_ref()?)))
+        .collect();
+    if sampled.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nStore commands by key pattern (Redis MONITOR, first warm-up):"
+    );
+    for (system, sample) in sampled {
+        let shares: Vec<String> = sample
+            .patterns
+            .iter()
+            .take(4)
+            .map(|p| {
+                let share = p.count as f64 * 100.0 / sample.commands_seen.max(1) as f64;
+                format!(
+                    "{} {} {}%",
+                    p.command,
+                    p.key_pattern,
+                    trim_number_to(share, 1)
+                )
+            })
+            .collect();
+        let shown = if shares.is_empty() {
+            "none seen".to_owned()
+        } else {
+            shares.join(", ")
+        };
+        let _ = writeln!(out, "  {:<20} {shown}", system.name);
+    }
 }
 
 /// Per step with a burst: how long each system took to recover, and what failed meanwhile.

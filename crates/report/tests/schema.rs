@@ -145,6 +145,16 @@ fn sample_report() -> Report {
                 },
             ],
             routing: Some(Routing::RoundRobin),
+            store_commands: Some(StoreCommandSample {
+                source: "redis_monitor".into(),
+                seconds: 1.0,
+                commands_seen: 3,
+                patterns: vec![KeyPattern {
+                    command: "get".into(),
+                    key_pattern: "authbench:session:*".into(),
+                    count: 3,
+                }],
+            }),
         }],
         steps: vec![Step {
             index: 0,
@@ -337,10 +347,10 @@ fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let error = read(&path).unwrap_err();
     assert!(matches!(error, Error::Shape { .. }), "{error}");
 
-    std::fs::write(&path, r#"{"schema_version": 5}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 6}"#).unwrap();
     let error = read(&path).unwrap_err();
     assert!(
-        error.to_string().contains("reads versions 1 to 4"),
+        error.to_string().contains("reads versions 1 to 5"),
         "{error}"
     );
 

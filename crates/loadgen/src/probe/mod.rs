@@ -17,6 +17,8 @@
 //! - `machine`: the machine the run ran on (CPU, memory, OS, kernel).
 //! - [`process`]: CPU time, RSS and peak RSS of a PID, and resetting the peak per step.
 //! - [`redis`]: [`RedisProbe`], from `INFO all`.
+//! - [`key_sample`]: which commands on which key patterns a system sends its Redis (`MONITOR`,
+//!   during a warm-up).
 //! - [`postgres`]: [`PostgresProbe`], from `pg_stat_database`, `pg_stat_statements` and `/proc`.
 //! - [`metrics`]: [`MetricsProbe`], from a server's Prometheus text.
 //! - `prometheus`: the text-format reader behind it.
@@ -26,6 +28,7 @@
 
 pub mod ceiling;
 mod error;
+pub mod key_sample;
 pub(crate) mod machine;
 pub mod metrics;
 pub(crate) mod ping;

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::setup::Sut;
 use crate::drive::{Arrivals, Burst, Driver};
 use crate::live::Live;
-use crate::probe::{MetricsLoad, ProcessLoad, ProcessProbe, StoreLoad, Window};
+use crate::probe::{MetricsLoad, ProcessLoad, ProcessProbe, StoreLoad, Window, key_sample};
 use crate::progress::{Progress, Rates};
 use crate::recording::Recording;
 use crate::scenario::{Load, Operation, Scenario};
@@ -89,7 +89,9 @@ pub(super) async fn run(
             duration: scenario.timing.warmup,
             burst: None,
         };
-        drive(
+        let first_turn = step == 0 && repeat == 0;
+        let sampled = sut.probes.redis_url.clone().filter(|_| first_turn);
+        let warm = drive(
             scenario,
             &mut sut.driver,
             step,
@@ -97,8 +99,21 @@ pub(super) async fn run(
             &live,
             cancel,
             progress,
-        )
-        .await;
+        );
+        match sampled {
+            None => drop(warm.await),
+            Some(url) => {
+                let sample = key_sample::redis(&url, scenario.timing.warmup);
+                let (_, sample) = tokio::join!(warm, sample);
+                match sample {
+                    Ok(sample) => sut.info.store_commands = Some(sample),
+                    Err(error) => sut.event(format!(
+                        "no sample of its store commands: {}",
+                        Chain(&error)
+                    )),
+                }
+            }
+        }
     }
     // Losing the per-step peak only makes the figure a peak since start; not worth a fault.
     let own = ProcessProbe::current();

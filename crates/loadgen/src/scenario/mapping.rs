@@ -179,6 +179,75 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// The mapping as the report's settings of a system: each part in one line.
+    pub fn describe(&self) -> std::collections::BTreeMap<String, String> {
+        let route = |route: &MappedRoute| {
+            let body = match &route.body {
+                Some(BodyTemplate::Json(_)) => " (JSON body)",
+                Some(BodyTemplate::Form(_)) => " (form body)",
+                None => "",
+            };
+            let status = route
+                .status
+                .map_or_else(String::new, |s| format!(" -> {s}"));
+            format!("{} {}{body}{status}", route.method, route.path)
+        };
+        let source = |source: &Source| match source {
+            Source::Cookie(name) => format!("cookie {name}"),
+            Source::Json(pointer) => format!("JSON {pointer}"),
+            Source::Header(name) => format!("header {name}"),
+        };
+        let credential: Vec<String> = self
+            .credential
+            .iter()
+            .map(|rule| {
+                let send = match &rule.send {
+                    Presentation::Cookie(name) => format!("cookie {name}"),
+                    Presentation::Bearer => "Authorization: Bearer".to_owned(),
+                    Presentation::Header(name) => format!("header {name}"),
+                };
+                format!("from {}, sent as {send}", source(&rule.from))
+            })
+            .collect();
+        let requests: Vec<String> = self
+            .requests
+            .iter()
+            .map(|r| format!("{} x{}", route(&r.route), r.weight))
+            .collect();
+        let counts = match &self.server_counts {
+            ServerCounts::Counter(counter) => format!(
+                "{} by {} and {}",
+                counter.name,
+                counter.route_label.as_deref().unwrap_or("(no route label)"),
+                counter
+                    .status_label
+                    .as_deref()
+                    .unwrap_or("(no status label)")
+            ),
+            ServerCounts::None => "none exposed".to_owned(),
+        };
+        [
+            ("mapping.login", route(&self.login)),
+            ("mapping.credential", credential.join("; or ")),
+            ("mapping.requests", requests.join(", ")),
+            (
+                "mapping.refresh",
+                format!(
+                    "{}, token from {}",
+                    route(&self.refresh.route),
+                    source(&self.refresh.token_from)
+                ),
+            ),
+            ("mapping.logout", route(&self.logout)),
+            ("mapping.request_counter", counts),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+    }
+}
+
 impl Default for Mapping {
     fn default() -> Mapping {
         Mapping::reference()

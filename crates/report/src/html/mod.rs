@@ -12,6 +12,7 @@
 //! - `population`: a population run's loads, store counts and memory per step.
 //! - `tables`: the summary, every step, flags and failed requests.
 //! - `sections`: the claims, the scenario and the machine.
+//! - `store_commands`: each system's store commands by key pattern.
 
 mod axes;
 mod charts;
@@ -22,6 +23,7 @@ mod plots;
 mod population;
 mod sections;
 mod spectra;
+mod store_commands;
 mod tables;
 mod trends;
 

@@ -113,6 +113,7 @@ pub fn scenario(report: &Report) -> Markup {
             (owned_stores(report))
         }
         (ceilings(report))
+        (super::store_commands::section(report))
         h3 { "Source" }
         p {
             "Run it again with " code { "authbench run " (scenario.path) }

@@ -18,7 +18,7 @@ use crate::output::RunDir;
 use crate::probe::process::ProcessSample;
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Scenario, ServerCounts, StoreSpec, System};
+use crate::scenario::{Mapping, Scenario, ServerCounts, StoreSpec, System};
 use crate::system::Spawned;
 pub(crate) use probes::Probes;
 use spawn::{Context, Launched};
@@ -126,7 +126,11 @@ fn info(system: &System, launched: &Launched, probes: &Probes) -> SystemInfo {
         name: system.name.clone(),
         kind: launched.kind,
         base_url: launched.base_urls[0].clone(),
-        settings: settings(first),
+        settings: if launched.mapping == Mapping::reference() {
+            settings(first)
+        } else {
+            launched.mapping.describe()
+        },
         store: launched.store.as_ref().map(StoreSpec::kind),
         store_version: probes
             .store
@@ -140,6 +144,8 @@ fn info(system: &System, launched: &Launched, probes: &Probes) -> SystemInfo {
         events: Vec::new(),
         replicas: replicas(&system.name, &launched.spawned, &launched.base_urls),
         routing: (launched.base_urls.len() > 1).then_some(system.routing),
+        // Taken during the first turn's warm-up (`run::turn`).
+        store_commands: None,
     }
 }
 

@@ -1,0 +1,210 @@
+//! Which commands, on which keys, a system's requests send to its Redis: `MONITOR` for a short
+//! while, each command's first key reduced to a pattern (`shop:session:*`), counted.
+//!
+//! `MONITOR` passes every command through one more connection and costs the server throughput
+//! while it is on, so a run takes this sample during a warm-up, never in a measured window.
+//! `INFO commandstats` already counts commands by name; this adds what they touch, so a team
+//! can see that its service's `GET` per request is the session read.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use authbench_contract::error::Cause;
+use authbench_report::{KeyPattern, StoreCommandSample};
+
+use super::{CONNECT_TIMEOUT, Error, redact};
+
+/// The sample stops after this many commands: enough to see every pattern of a flow many
+/// times over, bounded in memory and time on a busy store.
+pub const MAX_COMMANDS: u64 = 20_000;
+/// The patterns kept, most frequent first.
+const MAX_PATTERNS: usize = 20;
+/// Commands the run's own probes send, left out of the sample.
+const PROBE_COMMANDS: [&str; 4] = ["info", "monitor", "ping", "client"];
+
+/// Listens to `url`'s `MONITOR` for `duration` (or until [`MAX_COMMANDS`]).
+pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
+    let shown = redact(url);
+    let failed = |error: redis::RedisError| Error::Redis {
+        url: shown.clone(),
+        what: "MONITOR",
+        source: Cause::of(&error),
+    };
+    let client = redis::Client::open(url).map_err(failed)?;
+    let monitor = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_monitor())
+        .await
+        .map_err(|_| Error::Redis {
+            url: shown.clone(),
+            what: "MONITOR",
+            source: Cause::new("no answer within the connect timeout"),
+        })?
+        .map_err(failed)?;
+    let mut lines = monitor.into_on_message::<String>();
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut counts: HashMap<(String, String), u64> = HashMap::new();
+    let mut seen = 0;
+    while seen < MAX_COMMANDS {
+        let line = tokio::select! {
+            line = lines.next() => line,
+            () = tokio::time::sleep_until(deadline) => None,
+        };
+        let Some(line) = line else { break };
+        if let Some((command, key)) = command_and_key(&line)
+            && !PROBE_COMMANDS.contains(&command.as_str())
+        {
+            seen += 1;
+            *counts.entry((command, key_pattern(&key))).or_default() += 1;
+        }
+    }
+    Ok(StoreCommandSample {
+        source: "redis_monitor".to_owned(),
+        seconds: started.elapsed().as_secs_f64(),
+        commands_seen: seen,
+        patterns: ranked(counts),
+    })
+}
+
+fn ranked(counts: HashMap<(String, String), u64>) -> Vec<KeyPattern> {
+    let mut patterns: Vec<KeyPattern> = counts
+        .into_iter()
+        .map(|((command, key_pattern), count)| KeyPattern {
+            command,
+            key_pattern,
+            count,
+        })
+        .collect();
+    patterns.sort_by(|a, b| {
+        (b.count, &a.command, &a.key_pattern).cmp(&(a.count, &b.command, &b.key_pattern))
+    });
+    patterns.truncate(MAX_PATTERNS);
+    patterns
+}
+
+/// The command (lower case) and its first argument from a `MONITOR` line:
+/// `1700000000.123456 [0 127.0.0.1:5000] "GET" "shop:session:abc"`. A keyless command has an
+/// empty key.
+pub fn command_and_key(line: &str) -> Option<(String, String)> {
+    let (_, arguments) = line.split_once("] ")?;
+    let mut quoted = QuotedArguments(arguments);
+    let command = quoted.next()?.to_ascii_lowercase();
+    let key = quoted.next().unwrap_or_default();
+    Some((command, key))
+}
+
+/// `"a" "b\"c"` as its unescaped strings (Redis escapes `"`, `\` and non-printable bytes).
+struct QuotedArguments<'a>(&'a str);
+
+impl Iterator for QuotedArguments<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        let rest = self.0.trim_start().strip_prefix('"')?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.0 = &rest[at + 1..];
+                    return Some(value);
+                }
+                '\\' => match chars.next()?.1 {
+                    'x' => {
+                        let high = chars.next()?.1.to_digit(16)?;
+                        let low = chars.next()?.1.to_digit(16)?;
+                        value.push(char::from((high * 16 + low) as u8));
+                    }
+                    'n' => value.push('\n'),
+                    'r' => value.push('\r'),
+                    't' => value.push('\t'),
+                    other => value.push(other),
+                },
+                c => value.push(c),
+            }
+        }
+        None
+    }
+}
+
+/// `key` with its variable parts as `*`: between `:` (and `/`, `.`), a part that holds a digit
+/// and is at least 4 long, or is at least 16 long, is an id or a user name; the rest is the
+/// key's layout (`shop:session:*`, `authbench:user:*:sessions`).
+pub fn key_pattern(key: &str) -> String {
+    let mut pattern = String::with_capacity(key.len());
+    let mut part = String::new();
+    let flush = |part: &mut String, pattern: &mut String| {
+        let variable = part.chars().count() >= 16
+            || (part.len() >= 4 && part.bytes().any(|b| b.is_ascii_digit()));
+        pattern.push_str(if variable { "*" } else { part });
+        part.clear();
+    };
+    for c in key.chars() {
+        if matches!(c, ':' | '/' | '.' | '{' | '}') {
+            flush(&mut part, &mut pattern);
+            pattern.push(c);
+        } else {
+            part.push(c);
+        }
+    }
+    flush(&mut part, &mut pattern);
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitor_lines_give_the_command_and_first_key() {
+        let line = r#"1700000000.123456 [0 127.0.0.1:5000] "GET" "shop:session:abc""#;
+        assert_eq!(
+            command_and_key(line),
+            Some(("get".into(), "shop:session:abc".into()))
+        );
+        let escaped = r#"1.0 [0 unix:/tmp/r.sock] "SET" "a\"b\\c\x41" "v" "EX" "60""#;
+        assert_eq!(
+            command_and_key(escaped),
+            Some(("set".into(), "a\"b\\cA".into()))
+        );
+        assert_eq!(
+            command_and_key(r#"1.0 [0 lua] "PING""#),
+            Some(("ping".into(), String::new()))
+        );
+        assert_eq!(command_and_key("OK"), None);
+    }
+
+    #[test]
+    fn ids_and_user_names_become_stars_and_the_layout_stays() {
+        assert_eq!(
+            key_pattern("shop:session:_ibmwoYKyVnTwlkTRIQYyLVBBydPQsLs"),
+            "shop:session:*"
+        );
+        assert_eq!(
+            key_pattern("authbench:user:user42:sessions"),
+            "authbench:user:*:sessions"
+        );
+        assert_eq!(key_pattern("rate/2024/v1"), "rate/*/v1");
+        assert_eq!(key_pattern("{user:shopper7}:refresh"), "{user:*}:refresh");
+        assert_eq!(key_pattern("config"), "config");
+    }
+
+    #[test]
+    fn patterns_are_ranked_most_frequent_first() {
+        let counts = HashMap::from([
+            (("set".into(), "s:*".into()), 2),
+            (("get".into(), "s:*".into()), 9),
+            (("del".into(), "s:*".into()), 2),
+        ]);
+        let ranked: Vec<(String, u64)> = ranked(counts)
+            .into_iter()
+            .map(|p| (p.command, p.count))
+            .collect();
+        assert_eq!(
+            ranked,
+            [("get".into(), 9), ("del".into(), 2), ("set".into(), 2)]
+        );
+    }
+}
