@@ -23,7 +23,12 @@ pub const MAX_COMMANDS: u64 = 20_000;
 /// The patterns kept, most frequent first.
 const MAX_PATTERNS: usize = 20;
 /// Commands the run's own probes send, left out of the sample.
-const PROBE_COMMANDS: [&str; 4] = ["info", "monitor", "ping", "client"];
+const PROBE_COMMANDS: [&str; 2] = ["info", "monitor"];
+/// Commands whose first argument is not a key: counted with an empty pattern.
+const KEYLESS_COMMANDS: [&str; 12] = [
+    "auth", "client", "command", "config", "echo", "hello", "multi", "exec", "ping", "quit",
+    "readonly", "select",
+];
 
 /// Listens to `url`'s `MONITOR` for `duration` (or until [`MAX_COMMANDS`]).
 pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
@@ -91,7 +96,11 @@ pub fn command_and_key(line: &str) -> Option<(String, String)> {
     let (_, arguments) = line.split_once("] ")?;
     let mut quoted = QuotedArguments(arguments);
     let command = quoted.next()?.to_ascii_lowercase();
-    let key = quoted.next().unwrap_or_default();
+    let key = if KEYLESS_COMMANDS.contains(&command.as_str()) {
+        String::new()
+    } else {
+        quoted.next().unwrap_or_default()
+    };
     Some((command, key))
 }
 
@@ -172,6 +181,10 @@ mod tests {
         assert_eq!(
             command_and_key(r#"1.0 [0 lua] "PING""#),
             Some(("ping".into(), String::new()))
+        );
+        assert_eq!(
+            command_and_key(r#"1.0 [0 127.0.0.1:1] "HELLO" "3""#),
+            Some(("hello".into(), String::new()))
         );
         assert_eq!(command_and_key("OK"), None);
     }
