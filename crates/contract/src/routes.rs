@@ -14,6 +14,8 @@ pub const SESSIONS: &str = "/sessions";
 pub const JWKS: &str = "/.well-known/jwks.json";
 /// `GET`: the store and main_DB reachable.
 pub const HEALTHZ: &str = "/healthz";
+/// `GET`: the server's OpenAPI 3.1 document.
+pub const OPENAPI: &str = "/openapi.json";
 /// `GET`: Prometheus text.
 pub const METRICS: &str = "/metrics";
 /// `GET`: no auth, no store; the server's fixed cost per request.

@@ -16,7 +16,7 @@ const MAX_USERNAME_BYTES: usize = 256;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The body of `POST /login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -69,7 +69,7 @@ pub async fn check_login(
 }
 
 /// The body of `GET /user/balance`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Balance {
     username: String,
     balance_cents: i64,
@@ -92,7 +92,7 @@ pub async fn balance(balances: &Balances, username: String) -> Result<Json<Balan
 }
 
 /// The body of `GET /`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct About {
     service: &'static str,
     version: &'static str,

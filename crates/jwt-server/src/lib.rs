@@ -12,9 +12,11 @@
 //! - `auth`: request → verified claims, with the revocation check.
 //! - `metrics`: verification counts and time.
 //! - `routes`: login/refresh/logout, balance, sessions (refresh families), health, JWKS.
+//! - [`openapi`]: the routes as an OpenAPI 3.1 document, served at `/openapi.json`.
 
 pub mod config;
 pub mod keys;
+pub mod openapi;
 pub mod refresh;
 pub mod state;
 pub mod token;
@@ -39,11 +41,12 @@ pub fn app(state: AppState) -> Guarded {
     let shared = &state.shared;
     let (metrics, registry) = (shared.http_metrics.clone(), shared.registry.clone());
     let timeout = shared.request_timeout;
+    let document = openapi::document(shared.config.transport);
     authbench_core::http::app(
         state,
-        metrics,
-        registry,
+        (metrics, registry),
         timeout,
+        &document,
         [
             (paths::ROOT, get(routes::account::about)),
             (paths::LOGIN, post(routes::login::login)),

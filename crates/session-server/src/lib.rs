@@ -10,9 +10,11 @@
 //!   `Authorization: Session`.
 //! - `auth`: request → live session, with the touch policy's write-back.
 //! - `routes`: login/logout, balance, sessions, health.
+//! - [`openapi`]: the routes as an OpenAPI 3.1 document, served at `/openapi.json`.
 
 pub mod config;
 pub mod credentials;
+pub mod openapi;
 pub mod session_id;
 pub mod state;
 
@@ -37,9 +39,9 @@ pub fn app(state: AppState) -> Guarded {
     let timeout = shared.request_timeout;
     authbench_core::http::app(
         state,
-        metrics,
-        registry,
+        (metrics, registry),
         timeout,
+        &openapi::document(),
         [
             (paths::ROOT, get(routes::account::about)),
             (paths::LOGIN, post(routes::login::login)),

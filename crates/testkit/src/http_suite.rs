@@ -389,6 +389,68 @@ pub async fn wrong_method_is_a_json_405(target: &Target) {
     assert_json_error(response, StatusCode::METHOD_NOT_ALLOWED).await;
 }
 
+/// `/openapi.json` documents exactly what the server serves: every documented operation is
+/// routed (never the 404 of an unknown path or the 405 of a wrong method), every other method on
+/// a documented path is a 405, and every route the servers know that this one serves is in it.
+pub async fn openapi_document_lists_exactly_the_served_routes(target: &Target) {
+    use authbench_contract::routes;
+    let client = client();
+    let document: Value = client
+        .get(target.url(routes::OPENAPI))
+        .send()
+        .await
+        .expect("GET /openapi.json")
+        .json()
+        .await
+        .expect("the document is JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().expect("paths");
+    let methods = ["get", "post", "put", "patch", "delete"];
+    for (path, operations) in paths {
+        for method in methods {
+            let request = client.request(method.to_uppercase().parse().unwrap(), target.url(path));
+            let status = request.send().await.expect("request").status();
+            if operations.get(method).is_some() {
+                assert!(
+                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is documented but answered {status}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is not documented but answered {status}"
+                );
+            }
+        }
+    }
+    let known = [
+        routes::ROOT,
+        routes::LOGIN,
+        routes::BALANCE,
+        routes::REFRESH,
+        routes::LOGOUT,
+        routes::SESSIONS,
+        routes::JWKS,
+        routes::HEALTHZ,
+        routes::METRICS,
+        routes::OPENAPI,
+    ];
+    for path in known {
+        let status = client
+            .get(target.url(path))
+            .send()
+            .await
+            .expect("GET")
+            .status();
+        assert_eq!(
+            status != StatusCode::NOT_FOUND,
+            paths.contains_key(path),
+            "{path}: served (GET answered {status}) and documented must go together"
+        );
+    }
+}
+
 pub async fn healthz_is_200_and_metrics_count_requests(target: &Target) {
     let client = client();
     let health = client
@@ -448,6 +510,7 @@ macro_rules! endpoint_suite {
                 oversized_body_gets_413_and_oversized_headers_431,
                 unknown_route_is_a_json_404,
                 wrong_method_is_a_json_405,
+                openapi_document_lists_exactly_the_served_routes,
                 healthz_is_200_and_metrics_count_requests,
             );
         }

@@ -16,10 +16,13 @@ pub struct ApiError {
     pub message: Cow<'static, str>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    message: &'a str,
+/// The body of every error answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ErrorBody<'a> {
+    /// Stable and machine-readable: `invalid_credentials`, `store_unavailable` ...
+    pub error: &'a str,
+    /// For people; never holds secrets, passwords, hashes or whole tokens.
+    pub message: &'a str,
 }
 
 impl ApiError {
@@ -92,7 +95,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ErrorBody {
             error: self.code,
             message: &self.message,
         };

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod idle;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod serve;
 
 use std::sync::Arc;
@@ -33,12 +34,13 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// A server's app: its `routes` on `state`, plus what every authbench server has (`/metrics`,
-/// a JSON 404), every request guarded ([`Guarded`]) with `metrics` and `request_timeout`.
+/// `/openapi.json` serving `openapi`, a JSON 404), every request guarded ([`Guarded`]) with
+/// `metrics` and `request_timeout`.
 pub fn app<S>(
     state: S,
-    metrics: HttpMetrics,
-    registry: Arc<Registry>,
+    (metrics, registry): (HttpMetrics, Arc<Registry>),
     request_timeout: Duration,
+    openapi: &serde_json::Value,
     routes: impl IntoIterator<Item = (&'static str, MethodRouter<S>)>,
 ) -> Guarded
 where
@@ -47,15 +49,24 @@ where
     let mut guards = Guards::new(metrics, request_timeout);
     let own = guards.routes(Router::new(), routes).with_state(state);
     let exposition = get(metrics::exposition).with_state(registry);
+    // Written once: the document is the same for every request.
+    let document = axum::body::Bytes::from(openapi.to_string());
+    let openapi = get(move || {
+        let document = document.clone();
+        async move { ([(http::header::CONTENT_TYPE, "application/json")], document) }
+    });
     let router = guards
-        .routes(own, [(paths::METRICS, exposition)])
+        .routes(
+            own,
+            [(paths::METRICS, exposition), (paths::OPENAPI, openapi)],
+        )
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
     guards.guard(router)
 }
 
 /// The state of one dependency in a `/healthz` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub name: &'static str,
     pub ok: bool,
@@ -81,7 +92,7 @@ impl Check {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Health<'a> {
     status: &'static str,
     checks: &'a [Check],

@@ -17,8 +17,8 @@ use crate::refresh::{self, Minted, Rotation};
 use crate::state::AppState;
 use crate::token::AccessClaims;
 
-#[derive(Serialize)]
-struct TokenPair<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct TokenPair<'a> {
     access_token: &'a str,
     refresh_token: &'a str,
     token_type: &'static str,
@@ -40,7 +40,7 @@ pub async fn login(
     issue(&state, &username, &minted)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct RefreshRequest {
     refresh_token: String,
 }

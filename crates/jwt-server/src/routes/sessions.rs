@@ -14,8 +14,8 @@ use crate::auth::authenticate;
 use crate::routes::login::{clear_cookie, revoke};
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct FamilyView {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct FamilyView {
     /// Never the whole family id: enough to tell logins apart.
     id_prefix: String,
     created_at: String,
@@ -23,8 +23,8 @@ struct FamilyView {
     current: bool,
 }
 
-#[derive(Serialize)]
-struct FamilyList {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct FamilyList {
     username: String,
     count: usize,
     sessions: Vec<FamilyView>,
@@ -50,8 +50,8 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     .into_response())
 }
 
-#[derive(Serialize)]
-struct Deleted {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Deleted {
     deleted: u64,
 }
 

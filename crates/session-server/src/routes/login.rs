@@ -20,8 +20,8 @@ use crate::state::AppState;
 /// The user agent is kept for `GET /sessions`; clip it so one client can't bloat the store.
 const MAX_USER_AGENT_BYTES: usize = 200;
 
-#[derive(Serialize)]
-struct LoginResponse<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct LoginResponse<'a> {
     session_id: &'a str,
     expires_at: String,
     expires_in: i64,

@@ -14,8 +14,8 @@ use crate::routes::login::clear_cookie;
 use crate::session_id;
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct SessionView {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct SessionView {
     /// Never the whole id: enough to tell sessions apart, useless to an attacker.
     id_prefix: String,
     created_at: String,
@@ -24,8 +24,8 @@ struct SessionView {
     current: bool,
 }
 
-#[derive(Serialize)]
-struct SessionList {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct SessionList {
     username: String,
     count: usize,
     sessions: Vec<SessionView>,
@@ -52,8 +52,8 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     .into_response())
 }
 
-#[derive(Serialize)]
-struct Deleted {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Deleted {
     deleted: u64,
 }
 
