@@ -4,7 +4,8 @@
 # 1. Makes sure the servers the integration tests start are installed (Redis, PostgreSQL and
 #    psql; authbench-testkit runs throwaway copies on free ports), installing them with apt when
 #    run as root; a C compiler for aws-lc-sys; PyJWT for the JWT interop test and the foreign
-#    Flask app's packages for the flow-mapping test (with pip);
+#    Flask app's packages for the flow-mapping test and schemathesis for the OpenAPI test (with
+#    pip);
 #    taskset for core pinning; headless Chromium for the HTML report test.
 # 2. Runs `cargo fmt --check`, clippy and rustdoc with warnings denied, the whole test suite, and
 #    a short run of every fuzz target (scripts/fuzz.sh, which installs cargo-fuzz).
@@ -156,6 +157,8 @@ ensure_python_module cryptography pip_install 'pyjwt[crypto]'
 for module in flask waitress redis prometheus_client; do
     ensure_python_module "$module" pip_install -r tests/foreign-app/requirements.txt
 done
+# crates/cli/tests/openapi.rs: schemathesis tests both servers against their /openapi.json.
+ensure_tool st pip_install schemathesis==4.32.5
 # `authbench run` pins servers and the load generator to cores with taskset (util-linux).
 ensure_tool taskset apt_install util-linux
 # The report test opens report.html in a real browser (headless Chromium).

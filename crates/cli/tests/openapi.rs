@@ -1,0 +1,152 @@
+//! Both servers against their own `/openapi.json`, with schemathesis (a property-based API
+//! tester from PyPI) generating requests from the document: valid and invalid bodies, missing
+//! and wrong credentials, every operation. No answer may be a 5xx, and every answer must match
+//! the document (status, content type, headers, body schema). Bounded in time per run.
+//!
+//! Each server is tested twice: logged in (the logout operations left out, so that the
+//! credential lives through the run) and with no credentials at all, every operation.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_authbench");
+/// Seconds of generated requests per schemathesis run.
+const SECONDS_PER_RUN: &str = "8";
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn seed(dir: &std::path::Path) -> String {
+    let main_db = format!("sqlite://{}", dir.join("main.db").display());
+    let seed = Command::new(BINARY)
+        .args(["seed", "--main-db", &main_db, "--users", "4"])
+        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+    main_db
+}
+
+fn serve(kind: &str, main_db: &str, env: &[(&str, &str)]) -> Server {
+    let mut child = Command::new(BINARY)
+        .args(["serve", kind])
+        .env("AUTHBENCH_LISTEN", "127.0.0.1:0")
+        .env("AUTHBENCH_MAIN_DB", main_db)
+        .env("AUTHBENCH_STORE", "memory")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("no listening line from serve {kind}: {line:?}"))
+        .to_owned();
+    Server { child, address }
+}
+
+/// POST /login as user1; the answer's head and body.
+fn login(address: &str) -> String {
+    let body = r#"{"username":"user1","password":"pass-1"}"#;
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \
+         {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
+
+fn json_field(answer: &str, field: &str) -> String {
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let value: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    value[field].as_str().expect(field).to_owned()
+}
+
+/// One schemathesis run against `server`; `credential` is a header for every request.
+fn schemathesis(server: &Server, credential: Option<&str>) {
+    let mut command = Command::new("st");
+    command
+        .arg("run")
+        .arg(format!("http://{}/openapi.json", server.address))
+        .args(["--checks", "all", "--max-time", SECONDS_PER_RUN])
+        .args(["--generation-database", "none", "--no-color"]);
+    if let Some(header) = credential {
+        command
+            .args(["--header", header])
+            .args(["--exclude-operation-id", "logout"])
+            .args(["--exclude-operation-id", "logoutEverywhere"]);
+    }
+    let output = match command.stdin(Stdio::null()).output() {
+        Ok(output) => output,
+        Err(error) => panic!(
+            "schemathesis (`st`) not found ({error}): pip install schemathesis \
+             (scripts/test.sh does it)"
+        ),
+    };
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{printed}"
+    );
+    assert!(
+        printed.contains("Tested:"),
+        "schemathesis tested nothing:\n{printed}"
+    );
+}
+
+#[test]
+fn the_session_server_matches_its_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let main_db = seed(dir.path());
+    let server = serve(
+        "session",
+        &main_db,
+        &[("AUTHBENCH_INSECURE_COOKIE", "true")],
+    );
+    let id = json_field(&login(&server.address), "session_id");
+    schemathesis(&server, Some(&format!("Cookie: sid={id}")));
+    schemathesis(&server, None);
+}
+
+#[test]
+fn the_jwt_server_matches_its_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let main_db = seed(dir.path());
+    let server = serve("jwt", &main_db, &[("AUTHBENCH_ALG", "HS256")]);
+    let token = json_field(&login(&server.address), "access_token");
+    schemathesis(&server, Some(&format!("Authorization: Bearer {token}")));
+    schemathesis(&server, None);
+}
