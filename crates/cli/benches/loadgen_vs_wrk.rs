@@ -7,17 +7,27 @@
 //! The session server (memory store, one tokio worker) runs as its own process pinned to CPU 0;
 //! the load generator (this process, one runtime worker) and wrk (one thread) are each pinned to
 //! CPU 1 and take turns (loadgen, wrk, loadgen, wrk) so that drift on a shared machine hits both.
+//!
+//! Then the same on an authenticated route, `GET /user/balance` with a session cookie: the load
+//! generator's VUs run the flow (one login, then balance after balance) on authbench's own
+//! routes, and again through a flow mapping that names every part itself (a JSON login
+//! template, the credential from cookie `sid`, the protected request and its status), against
+//! wrk sending one session's cookie. A mapping must cost nothing per request: its ratio to wrk
+//! is the reference flow's.
 
 mod support;
 
 use authbench_loadgen::probe::process::ProcessSample;
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-use authbench_loadgen::Endpoint;
-use authbench_loadgen::Live;
-use authbench_loadgen::scenario::Operation;
-use authbench_loadgen::{CancellationToken, fixed};
+use authbench_loadgen::scenario::{
+    BodyTemplate, CredentialRule, Flow, MappedRoute, Mapping, Operation, Presentation,
+    ProtectedRequest, Source,
+};
+use authbench_loadgen::{CancellationToken, Credential, Driver, Endpoint, Live, fixed};
 use support::{
     LOAD_CPU, ServerProcess, Throughput, env_or, mean_requests_per_second, require_taskset,
     require_wrk, run_wrk, seed_main_db, single_worker_runtime_on,
@@ -32,7 +42,8 @@ fn main() {
     require_taskset();
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let main_db = seed_main_db(dir.path(), 10, &[]);
+    let cheap = ["--argon2-memory-kib", "1024", "--argon2-iterations", "1"];
+    let main_db = seed_main_db(dir.path(), connections as u32, &cheap);
     let server = ServerProcess::start_cheapest(&main_db, dir.path());
 
     // The load generator gets the same CPU as wrk, so that the two compare like for like.
@@ -92,7 +103,133 @@ fn main() {
         mean(&ours),
         mean(&theirs)
     );
+
+    println!(
+        "\nGET /user/balance, logged in (one login per VU, then balances); same CPUs, \
+         {connections} connections, {seconds} s per turn"
+    );
+    let balance = |mapping: Option<&Mapping>| {
+        let credentials: Arc<[Credential]> = (1..=connections)
+            .map(|n| Credential {
+                username: format!("user{n}"),
+                password: format!("pass-{}", n % 64),
+            })
+            .collect();
+        let flow = Flow {
+            balances_per_login: NonZeroU32::MAX,
+            refresh_every: None,
+            logout: false,
+            think_time: Duration::ZERO,
+        };
+        let mut driver = Driver::new(endpoint.clone(), credentials, flow, Duration::from_secs(5));
+        if let Some(mapping) = mapping {
+            driver = driver.mapped(mapping);
+        }
+        let mut turn = |duration| {
+            let live = Live::new();
+            let (cpu_before, _) = cpu_seconds();
+            let cancel = CancellationToken::new();
+            let recording =
+                runtime.block_on(driver.closed(connections as usize, duration, &live, &cancel));
+            let elapsed = recording.elapsed().as_secs_f64();
+            Turn {
+                throughput: Throughput {
+                    requests_per_second: recording.total_requests() as f64 / elapsed,
+                    p99_ms: recording
+                        .percentile(&[Operation::Balance], 99.0)
+                        .map_or(f64::NAN, |p99| p99.as_secs_f64() * 1000.0),
+                    errors: recording.total_errors(),
+                },
+                cpu_share: (cpu_seconds().0 - cpu_before) / elapsed,
+            }
+        };
+        // Logs every VU in, so that the measured turn is balances only.
+        turn(Duration::from_secs(1));
+        turn(duration)
+    };
+    let mapping = explicit_mapping();
+    let cookie = format!("Cookie: sid={}", session_id(&base_url));
+    let (mut reference, mut mapped, mut wrk_turns) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=2 {
+        let turn = balance(None);
+        turn.print("own", round);
+        reference.push(turn);
+        let turn = balance(Some(&mapping));
+        turn.print("mapped", round);
+        mapped.push(turn);
+        let (_, children_before) = cpu_seconds();
+        let throughput = run_wrk(
+            &format!("{base_url}/user/balance"),
+            &[&cookie],
+            connections,
+            seconds,
+        );
+        let turn = Turn {
+            throughput,
+            cpu_share: (cpu_seconds().1 - children_before) / seconds as f64,
+        };
+        turn.print("wrk", round);
+        wrk_turns.push(turn);
+    }
+    let wrk_rate = mean(&wrk_turns);
+    println!(
+        "own routes {:.0} req/s, mapped {:.0} req/s, wrk {wrk_rate:.0} req/s: ratio own/wrk \
+         {:.3}, mapped/wrk {:.3} (target: mapped/wrk >= own/wrk, within noise)",
+        mean(&reference),
+        mean(&mapped),
+        mean(&reference) / wrk_rate,
+        mean(&mapped) / wrk_rate,
+    );
     drop(server);
+}
+
+/// authbench's own routes, every part named by a mapping as a scenario would write it.
+fn explicit_mapping() -> Mapping {
+    let reference = Mapping::reference();
+    let login_body = serde_json::json!({ "username": "{username}", "password": "{password}" });
+    Mapping {
+        login: MappedRoute {
+            body: Some(BodyTemplate::Json(login_body)),
+            status: Some(200),
+            ..reference.login.clone()
+        },
+        credential: vec![CredentialRule {
+            from: Source::Cookie("sid".into()),
+            send: Presentation::Cookie("sid".into()),
+        }],
+        requests: vec![ProtectedRequest {
+            route: MappedRoute {
+                status: Some(200),
+                ..reference.requests[0].route.clone()
+            },
+            weight: 1,
+        }],
+        ..reference
+    }
+}
+
+/// A session id for wrk's cookie, from one login as user1 (the first VU's account too; a user
+/// may hold several sessions).
+fn session_id(base_url: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let address = base_url.trim_start_matches("http://");
+    let body = r#"{"username":"user1","password":"pass-1"}"#;
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the login");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("read the login answer");
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let value: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    value["session_id"].as_str().expect("session_id").to_owned()
 }
 
 struct Turn {
