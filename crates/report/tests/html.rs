@@ -8,7 +8,8 @@ use common::{fixture, fixture_path, fixtures};
 
 use authbench_report::claims;
 use authbench_report::{
-    Flag, LoadModel, Operation, Replica, Report, Routing, RunStatus, Schedule, SystemStep, html,
+    Flag, LoadModel, Operation, Replica, Report, Routing, RunStatus, Schedule, SystemKind,
+    SystemStep, html,
 };
 
 fn render(report: &Report) -> String {
@@ -28,7 +29,8 @@ fn results(report: &Report) -> impl Iterator<Item = &SystemStep> {
 }
 
 /// The charts the issue asks for, counted from what the report holds: throughput, latency per
-/// operation, store operations, store CPU, server CPU, cores busy (each where measured), errors,
+/// operation, store operations, store CPU, server CPU, cores busy (server or store, each where
+/// measured), errors,
 /// one spectrum of every system together and one per system, and in the open model one
 /// corrected-against-uncorrected chart per operation.
 fn expected_charts(report: &Report) -> usize {
@@ -52,7 +54,10 @@ fn expected_charts(report: &Report) -> usize {
         + any(&|r| r.derived.store_operations_per_request.is_some())
         + any(&|r| r.derived.store_cpu_us_per_request.is_some())
         + any(&|r| r.derived.server_cpu_us_per_request.is_some())
-        + any(&|r| r.resources.server_cpu_s.is_some())
+        + any(&|r| {
+            r.resources.server_cpu_s.is_some()
+                || r.store.as_ref().is_some_and(|s| s.cpu_s.is_some())
+        })
         + 1
         + 1
         + report.systems.len()
@@ -139,11 +144,20 @@ fn every_fixture_has_one_drawn_chart_per_metric() {
             "chart-throughput",
             "chart-latency-balance",
             "chart-latency-login",
-            "chart-server-cpu",
             "chart-errors",
         ] {
             assert!(ids.contains(&id), "{name}: {id} in {ids:?}");
         }
+        // Only external systems have no server process to read.
+        let spawned = report
+            .systems
+            .iter()
+            .any(|s| s.kind != SystemKind::External);
+        assert_eq!(
+            ids.contains(&"chart-server-cpu"),
+            spawned,
+            "{name}: chart-server-cpu in {ids:?}"
+        );
         for system in &report.systems {
             assert!(
                 ids.contains(&format!("chart-spectrum-{}", system.name).as_str()),

@@ -36,7 +36,13 @@ pub fn section(report: &Report) -> Markup {
                                 tr {
                                     th scope="row" { (system.name) }
                                     td { code { (pattern.command) } }
-                                    td { code { (pattern.key_pattern) } }
+                                    td {
+                                        @if pattern.key_pattern.is_empty() {
+                                            "(no key)"
+                                        } @else {
+                                            code { (pattern.key_pattern) }
+                                        }
+                                    }
                                     td.num { (pattern.count) }
                                     td.num {
                                         (format!("{:.1}%", share(pattern.count, sample.commands_seen)))

@@ -149,11 +149,14 @@ pub fn cost_figures(report: &Report) -> Vec<Figure> {
         cores(r.store.as_ref().and_then(|s| s.cpu_s), r)
     });
     if !store.is_empty() {
-        legend.push(Legend::Line {
-            label: "server".into(),
-            color: RGBColor(0x55, 0x5b, 0x66),
-            dash: Dash::Solid,
-        });
+        // External systems have no server process the run can read.
+        if !series.is_empty() {
+            legend.push(Legend::Line {
+                label: "server".into(),
+                color: RGBColor(0x55, 0x5b, 0x66),
+                dash: Dash::Solid,
+            });
+        }
         legend.push(Legend::Line {
             label: "store".into(),
             color: RGBColor(0x55, 0x5b, 0x66),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 12] = [
+pub const FIXTURES: [&str; 13] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -20,6 +20,7 @@ pub const FIXTURES: [&str; 12] = [
     "population",
     "overload",
     "soak",
+    "foreign-shop",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
