@@ -5,9 +5,11 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use authbench_contract::error::Chain;
 use authbench_loadgen::probe::{
     self, Error, MetricsProbe, PostgresProbe, ProcessSample, RedisProbe, StoreLoad, StoreProbe,
     ceiling::{self, Lookup},
+    key_sample,
 };
 use authbench_loadgen::scenario::RequestCounter;
 use authbench_testkit::postgres::PostgresServer;
@@ -206,6 +208,92 @@ async fn postgres_statements_come_from_pg_stat_statements_only_when_it_works() {
         end.delta(&again).statements,
         Some(0),
         "the probe's own are taken out"
+    );
+}
+
+/// The statements a system ran during a window, from `pg_stat_statements`, by their normalized
+/// text; without the extension loaded, a clear error.
+#[tokio::test]
+async fn postgres_statement_sample_names_what_ran_in_the_window() {
+    let mut server = PostgresServer::start();
+    let url = server.admin_url();
+    let missing = key_sample::postgres(&url, Duration::from_millis(10))
+        .await
+        .expect_err("no pg_stat_statements yet");
+    assert!(
+        Chain(&missing).to_string().contains("pg_stat_statements"),
+        "{}",
+        Chain(&missing)
+    );
+    server.psql(
+        "postgres",
+        "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'",
+    );
+    server.restart();
+    server.psql("postgres", "CREATE EXTENSION pg_stat_statements");
+    let client = postgres_client(&url).await;
+    client
+        .batch_execute("CREATE TABLE app_sessions (id text PRIMARY KEY, owner text)")
+        .await
+        .expect("table");
+    let sample = key_sample::postgres(&url, Duration::from_millis(700));
+    let work = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for n in 0..20 {
+            client
+                .query(
+                    "SELECT owner FROM app_sessions WHERE id = $1",
+                    &[&format!("s{n}")],
+                )
+                .await
+                .expect("select");
+        }
+    };
+    let (sample, ()) = tokio::join!(sample, work);
+    let sample = sample.expect("a sample");
+    assert_eq!(sample.source, "pg_stat_statements");
+    let read = sample
+        .patterns
+        .iter()
+        .find(|p| p.key_pattern.contains("app_sessions"))
+        .unwrap_or_else(|| panic!("{sample:?}"));
+    assert_eq!(read.command, "select");
+    assert_eq!(read.count, 20, "{sample:?}");
+    assert_eq!(
+        read.key_pattern,
+        "SELECT owner FROM app_sessions WHERE id = $1"
+    );
+}
+
+/// Redis's `MONITOR` shows the commands other clients send in the window, keys as patterns.
+#[tokio::test]
+async fn redis_command_sample_names_commands_and_key_patterns() {
+    let server = RedisServer::start();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let url = server.url();
+    let sample = key_sample::redis(&url, Duration::from_millis(600));
+    let work = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        for n in 0..30 {
+            let _: Option<String> = redis::cmd("GET")
+                .arg(format!("app:session:{n:032}"))
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+        }
+    };
+    let (sample, ()) = tokio::join!(sample, work);
+    let sample = sample.expect("a sample");
+    let first = &sample.patterns[0];
+    assert_eq!(
+        (
+            first.command.as_str(),
+            first.key_pattern.as_str(),
+            first.count
+        ),
+        ("get", "app:session:*", 30),
+        "{sample:?}"
     );
 }
 
@@ -500,7 +588,7 @@ async fn the_redis_ceiling_authenticates_like_the_servers() {
     )
     .await
     .expect_err("a wrong password is refused");
-    let text = authbench_contract::error::Chain(&error).to_string();
+    let text = Chain(&error).to_string();
     assert!(!text.contains("not-it"), "the password leaked: {text}");
 }
 

@@ -238,7 +238,8 @@ pub struct SystemInfo {
 #[serde(deny_unknown_fields)]
 pub struct StoreCommandSample {
     /// How it was taken: `redis_monitor` (Redis `MONITOR`, which every command passes through
-    /// while it is on, so it is taken during a warm-up and never in a measured window).
+    /// while it is on, so it is taken during a warm-up and never in a measured window) or
+    /// `pg_stat_statements` (calls per statement over the same window).
     pub source: String,
     /// How long it listened.
     pub seconds: f64,
@@ -248,13 +249,15 @@ pub struct StoreCommandSample {
     pub patterns: Vec<KeyPattern>,
 }
 
-/// One command on one pattern of keys.
+/// One command on one pattern of keys, or one SQL statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPattern {
-    /// Lower case, as Redis names it in `INFO commandstats`: `get`, `set`, `hgetall`.
+    /// Lower case, as Redis names it in `INFO commandstats` (`get`, `set`, `hgetall`), or a
+    /// statement's first word (`select`).
     pub command: String,
-    /// The key with its variable parts as `*`: `shop:session:*`; empty for keyless commands.
+    /// The key with its variable parts as `*` (`shop:session:*`; empty for keyless commands), or
+    /// the statement's normalized text (`SELECT ... WHERE id = $1`).
     pub key_pattern: String,
     pub count: u64,
 }

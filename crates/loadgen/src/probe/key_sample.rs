@@ -1,10 +1,14 @@
-//! Which commands, on which keys, a system's requests send to its Redis: `MONITOR` for a short
-//! while, each command's first key reduced to a pattern (`shop:session:*`), counted.
+//! Which commands, on which keys, a system's requests send to its store, as the store shows them:
 //!
-//! `MONITOR` passes every command through one more connection and costs the server throughput
-//! while it is on, so a run takes this sample during a warm-up, never in a measured window.
-//! `INFO commandstats` already counts commands by name; this adds what they touch, so a team
-//! can see that its service's `GET` per request is the session read.
+//! - Redis: `MONITOR` for a short while, each command's first key reduced to a pattern
+//!   (`shop:session:*`), counted. `MONITOR` passes every command through one more connection
+//!   and costs the server throughput while it is on, so a run takes this sample during a
+//!   warm-up, never in a measured window. `INFO commandstats` already counts commands by name;
+//!   this adds what they touch, so a team can see that its service's `GET` per request is the
+//!   session read.
+//! - PostgreSQL: `pg_stat_statements` read before and after the same window, each statement's
+//!   calls in between with its normalized text (`SELECT ... WHERE id = $1`), when the extension
+//!   is loaded.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,6 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use authbench_contract::StoreUrl;
 use authbench_contract::error::Cause;
 use authbench_report::{KeyPattern, StoreCommandSample};
 
@@ -29,6 +34,15 @@ const KEYLESS_COMMANDS: [&str; 12] = [
     "auth", "client", "command", "config", "echo", "hello", "multi", "exec", "ping", "quit",
     "readonly", "select",
 ];
+
+/// The sample that fits the store URL's scheme (Redis or PostgreSQL), over `duration`.
+pub async fn of_store(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
+    match url.parse::<StoreUrl>() {
+        Ok(StoreUrl::Redis(url)) => redis(&url, duration).await,
+        Ok(StoreUrl::Postgres(url)) => postgres(&url, duration).await,
+        _ => Err(Error::UnsupportedStore { url: redact(url) }),
+    }
+}
 
 /// Listens to `url`'s `MONITOR` for `duration` (or until [`MAX_COMMANDS`]).
 pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
@@ -67,6 +81,80 @@ pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, 
     }
     Ok(StoreCommandSample {
         source: "redis_monitor".to_owned(),
+        seconds: started.elapsed().as_secs_f64(),
+        commands_seen: seen,
+        patterns: ranked(counts),
+    })
+}
+
+/// Statements of this database by `pg_stat_statements`: id, calls and normalized text.
+const STATEMENTS: &str = "SELECT queryid, calls, query FROM pg_stat_statements \
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+     AND queryid IS NOT NULL";
+/// The longest statement text kept.
+const MAX_STATEMENT_CHARS: usize = 200;
+
+/// Each statement's calls during `duration` in `url`'s database, from `pg_stat_statements`.
+/// Fails, saying so, where the extension is not loaded there.
+pub async fn postgres(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
+    let shown = redact(url);
+    let failed = |what: &'static str| {
+        let shown = shown.clone();
+        move |error: tokio_postgres::Error| Error::Postgres {
+            url: shown,
+            what,
+            source: Cause::of(&error),
+        }
+    };
+    let connect = tokio_postgres::connect(url, tokio_postgres::NoTls);
+    let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| Error::Postgres {
+            url: shown.clone(),
+            what: "a connection",
+            source: Cause::new("no answer within the connect timeout"),
+        })?
+        .map_err(failed("a connection"))?;
+    tokio::spawn(connection);
+    let read = || async {
+        let rows = client
+            .query(STATEMENTS, &[])
+            .await
+            .map_err(failed("pg_stat_statements (is the extension loaded?)"))?;
+        Ok::<_, Error>(
+            rows.iter()
+                .map(|row| {
+                    let calls: i64 = row.get(1);
+                    let query: String = row.get(2);
+                    (row.get::<_, i64>(0), (calls, query))
+                })
+                .collect::<HashMap<i64, (i64, String)>>(),
+        )
+    };
+    let started = Instant::now();
+    let before = read().await?;
+    tokio::time::sleep_until(started + duration).await;
+    let after = read().await?;
+    let mut counts: HashMap<(String, String), u64> = HashMap::new();
+    let mut seen = 0;
+    for (id, (calls, query)) in after {
+        let earlier = before.get(&id).map_or(0, |(calls, _)| *calls);
+        let delta = u64::try_from(calls - earlier).unwrap_or(0);
+        if delta == 0 || query.contains("pg_stat_statements") {
+            continue;
+        }
+        seen += delta;
+        let verb = query
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let text: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text: String = text.chars().take(MAX_STATEMENT_CHARS).collect();
+        *counts.entry((verb, text)).or_default() += delta;
+    }
+    Ok(StoreCommandSample {
+        source: "pg_stat_statements".to_owned(),
         seconds: started.elapsed().as_secs_f64(),
         commands_seen: seen,
         patterns: ranked(counts),

@@ -90,7 +90,7 @@ pub(super) async fn run(
             burst: None,
         };
         let first_turn = step == 0 && repeat == 0;
-        let sampled = sut.probes.redis_url.clone().filter(|_| first_turn);
+        let sampled = sut.probes.store_url.clone().filter(|_| first_turn);
         let warm = drive(
             scenario,
             &mut sut.driver,
@@ -103,7 +103,7 @@ pub(super) async fn run(
         match sampled {
             None => drop(warm.await),
             Some(url) => {
-                let sample = key_sample::redis(&url, scenario.timing.warmup);
+                let sample = key_sample::of_store(&url, scenario.timing.warmup);
                 let (_, sample) = tokio::join!(warm, sample);
                 match sample {
                     Ok(sample) => sut.info.store_commands = Some(sample),

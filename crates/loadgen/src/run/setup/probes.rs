@@ -16,8 +16,8 @@ pub(crate) struct Probes {
     pub metrics: Replicas<MetricsProbe>,
     /// The store's own counters, where it runs in a server of its own (Redis, PostgreSQL).
     pub store: Option<StoreProbe>,
-    /// The Redis the system uses, for the sample of its commands (`MONITOR`).
-    pub redis_url: Option<String>,
+    /// The Redis or PostgreSQL the system uses, for the sample of its commands.
+    pub store_url: Option<String>,
 }
 
 /// Connects every probe, reading each once: a system whose store or `/metrics` cannot be read
@@ -53,14 +53,14 @@ pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
         .iter()
         .map(|one| ProcessProbe { pid: one.pid })
         .collect();
-    let redis_url = match &launched.store {
-        Some(StoreSpec::Redis { url }) => Some(url.clone()),
+    let store_url = match &launched.store {
+        Some(StoreSpec::Redis { url } | StoreSpec::Postgres { url }) => Some(url.clone()),
         _ => None,
     };
     Ok(Probes {
         processes: Replicas(processes),
         metrics: Replicas(metrics),
         store,
-        redis_url,
+        store_url,
     })
 }
