@@ -59,10 +59,11 @@ pub fn mapping(checker: &mut Checker<'_>, file: MappingFile, prefix: &str) -> Op
     })
 }
 
-/// Route keys that only some routes take: (key, given?).
-type Refused = [(&'static str, fn(&RouteFile) -> bool)];
+/// A route key that only some routes take, and whether a route gives it.
+type RouteKey = (&'static str, fn(&RouteFile) -> bool);
+type Refused = [RouteKey];
 
-const BODY_WEIGHT_TOKEN: [(&str, fn(&RouteFile) -> bool); 4] = [
+const BODY_WEIGHT_TOKEN: [RouteKey; 4] = [
     ("json", |r| r.json.is_some()),
     ("form", |r| r.form.is_some()),
     ("weight", |r| r.weight.is_some()),

@@ -200,8 +200,8 @@ pub const MAX_REPLICAS: u32 = 16;
 pub enum Target {
     /// Started by the run as `authbench serve ...` on port 0.
     Spawned(Server),
-    /// Already running; the run neither seeds nor starts it.
-    External(External),
+    /// Already running; the run neither seeds nor starts it. Boxed: its mapping makes it large.
+    External(Box<External>),
 }
 
 /// A server the run starts.

@@ -202,9 +202,8 @@ fn target(
     let target = match kind {
         SystemKind::Session => session(checker, file, prefix, name, stores).map(Target::Spawned),
         SystemKind::Jwt => jwt(checker, file, prefix, name, stores).map(Target::Spawned),
-        SystemKind::External => {
-            external(checker, file, prefix, name, (scenario_dir, stores)).map(Target::External)
-        }
+        SystemKind::External => external(checker, file, prefix, name, (scenario_dir, stores))
+            .map(|external| Target::External(Box::new(external))),
     };
     if misplaced { None } else { target }
 }
