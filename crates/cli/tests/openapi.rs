@@ -6,12 +6,14 @@
 //! Each server is tested twice: logged in (the logout operations left out, so that the
 //! credential lives through the run) and with no credentials at all, every operation.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod common;
+
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_authbench");
+use common::{BINARY, spawn_listening};
 /// Seconds of generated requests per schemathesis run.
 const SECONDS_PER_RUN: &str = "8";
 
@@ -44,25 +46,14 @@ fn seed(dir: &std::path::Path) -> String {
 }
 
 fn serve(kind: &str, main_db: &str, env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(BINARY)
+    let mut command = Command::new(BINARY);
+    command
         .args(["serve", kind])
         .env("AUTHBENCH_LISTEN", "127.0.0.1:0")
         .env("AUTHBENCH_MAIN_DB", main_db)
         .env("AUTHBENCH_STORE", "memory")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("no listening line from serve {kind}: {line:?}"))
-        .to_owned();
+        .envs(env.iter().copied());
+    let (child, address) = spawn_listening(&mut command);
     Server { child, address }
 }
 

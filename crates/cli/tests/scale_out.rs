@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{BINARY, assert_matches_schema, only_run_dir, report_json, text};
+use common::{BINARY, assert_matches_schema, only_run_dir, report_json, spawn_listening, text};
 
 const SCENARIO: &str = r#"
 description = "two replicas each, tiny durations"
@@ -162,8 +162,8 @@ impl Drop for Deployed {
 }
 
 fn deploy_jwt(main_db: &str, key: &std::path::Path) -> Deployed {
-    use std::io::{BufRead as _, BufReader};
-    let mut child = Command::new(BINARY)
+    let mut command = Command::new(BINARY);
+    command
         .args([
             "serve",
             "jwt",
@@ -173,21 +173,12 @@ fn deploy_jwt(main_db: &str, key: &std::path::Path) -> Deployed {
             "memory",
         ])
         .args(["--alg", "HS256", "--main-db", main_db, "--key-file"])
-        .arg(key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("no listening line: {line:?}"))
-        .to_owned();
-    Deployed { child, address }
+        .arg(key);
+    let (child, address) = spawn_listening(&mut command);
+    Deployed {
+        child,
+        address: format!("http://{address}"),
+    }
 }
 
 /// The balance requests a server counted, from its own /metrics.

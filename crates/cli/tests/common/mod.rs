@@ -36,6 +36,27 @@ pub fn run_scenario(scenario: &str) -> (tempfile::TempDir, PathBuf, Output) {
     (dir, run_dir, output)
 }
 
+/// Spawns `command` (an `authbench serve ...` on port 0) with its stdout piped, and returns the
+/// child and the `HOST:PORT` from the line it prints once listening.
+pub fn spawn_listening(command: &mut Command) -> (std::process::Child, String) {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .map(|url| url.trim_start_matches("http://").to_owned())
+        .unwrap_or_else(|| panic!("no listening line from {command:?}: {line:?}"));
+    (child, address)
+}
+
 pub fn report_json(run_dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(run_dir.join("report.json")).expect("report.json");
     serde_json::from_str(&text).expect("report.json is JSON")
