@@ -105,10 +105,12 @@ pub(super) async fn run(
             Some(url) => {
                 let sample = key_sample::of_store(&url, scenario.timing.warmup);
                 let (_, sample) = tokio::join!(warm, sample);
+                // Not a fault of the system: the run says what it could not see, and goes on.
                 match sample {
                     Ok(sample) => sut.info.store_commands = Some(sample),
-                    Err(error) => sut.event(format!(
-                        "no sample of its store commands: {}",
+                    Err(error) => progress.note(&format!(
+                        "{}: no sample of its store commands by key or statement: {}",
+                        sut.info.name,
                         Chain(&error)
                     )),
                 }
