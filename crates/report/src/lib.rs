@@ -15,11 +15,13 @@
 //! - [`format`](mod@format): numbers, latencies, sizes and spans as every rendering writes them.
 //! - [`drift`]: a long run's first repeats against its last (latency, memory, descriptors, keys).
 //! - [`overload`]: how a system went through a burst of arrivals, from its timeline.
+//! - [`faults`]: how a system went through each fault against its store, from its timeline.
 //! - [`plan`]: capacity needed for a target rate, from the measured per-request figures.
 
 pub mod claims;
 pub mod compare;
 pub mod drift;
+pub mod faults;
 pub mod file;
 pub mod format;
 pub mod histogram;

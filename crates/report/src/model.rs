@@ -361,6 +361,15 @@ pub struct SystemStep {
     /// How the system went through the burst (`[overload]`), from the timeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overload: Option<OverloadFigures>,
+    /// How the system went through each fault against its store (`[[faults]]`), from the
+    /// timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultFigures>,
+    /// With faults: authenticated requests refused (401/403) over the step, each a credential
+    /// the system no longer knew (a user then logged in again): sessions or refresh families
+    /// lost with the store's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_refused: Option<u64>,
     pub derived: Derived,
     pub schedule: Option<Schedule>,
     /// Whether this step met the SLO (latency on the SLO's operations, errors over all).
@@ -573,6 +582,42 @@ pub struct Timeline {
     /// The burst of arrivals in it (`[overload]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<BurstWindow>,
+    /// The faults against the system's store in it (`[[faults]]`), as they happened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultWindow>,
+}
+
+/// A fault against a system's run-owned store within its measured window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultWindow {
+    /// `pause`, `kill` or `restart`.
+    pub kind: String,
+    /// When it was done, in seconds since the measured window started.
+    pub start_s: f64,
+    /// When the store answered again; none: down to the window's end (a kill).
+    pub end_s: Option<f64>,
+}
+
+/// How a system went through one fault, read off its timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFigures {
+    pub kind: String,
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    /// Requests/s finished in the ticks before the fault: what recovery means.
+    pub before_rps: f64,
+    /// Seconds from the fault to the first tick with an error, to the tick (a tick is 0.5 s);
+    /// none: no error.
+    pub first_error_s: Option<f64>,
+    /// Seconds from the store's return to the first tick from which every later tick had no
+    /// error and at least 90% of the rate before; none: not back by the window's end.
+    pub recovery_s: Option<f64>,
+    /// Requests that failed from the fault to the next fault (or the window's end).
+    pub failed_requests: u64,
+    /// The share of requests that did not fail over the same span.
+    pub availability: f64,
 }
 
 /// A window of the measured step in which flows arrived `factor` times as fast.

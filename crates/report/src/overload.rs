@@ -83,6 +83,7 @@ mod tests {
 
     fn timeline(ticks: &[(u64, u64, u64)]) -> Timeline {
         Timeline {
+            faults: Vec::new(),
             points: ticks
                 .iter()
                 .enumerate()

@@ -75,9 +75,56 @@ pub fn table(report: &Report) -> String {
         };
     }
     overload(report, &mut out);
+    faults(report, &mut out);
     server_counts(report, &mut out);
     store_commands(report, &mut out);
     out
+}
+
+/// Per step with faults: for each system and fault, when errors began, when it was back, what
+/// failed, and the credentials its store forgot.
+fn faults(report: &Report, out: &mut String) {
+    let load = crate::compare::step_unit(report);
+    for step in &report.steps {
+        if step.results.iter().all(|r| r.faults.is_empty()) {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\nStore faults at {load}={}:",
+            trim_number(step.position())
+        );
+        for result in &step.results {
+            let parts: Vec<String> = result
+                .faults
+                .iter()
+                .map(|f| {
+                    let first = f.first_error_s.map_or("no error".to_owned(), |s| {
+                        format!("first error after {} s", trim_number_to(s, 1))
+                    });
+                    let back = match (f.end_s, f.recovery_s) {
+                        (None, _) => "store down to the end".to_owned(),
+                        (Some(_), Some(s)) => format!("back {} s after", trim_number_to(s, 1)),
+                        (Some(_), None) => "not back by the step's end".to_owned(),
+                    };
+                    format!(
+                        "{} at {} s: {first}, {back}, {} failed ({}% available)",
+                        f.kind,
+                        trim_number_to(f.start_s, 1),
+                        f.failed_requests,
+                        trim_number_to(f.availability * 100.0, 1)
+                    )
+                })
+                .collect();
+            if parts.is_empty() {
+                continue;
+            }
+            let refused = result
+                .credentials_refused
+                .map_or_else(String::new, |n| format!("; {n} credentials refused"));
+            let _ = writeln!(out, "  {:<20} {}{refused}", result.system, parts.join("; "));
+        }
+    }
 }
 
 /// Per system: whether its own request counts (its `/metrics`) match the load generator's.
@@ -116,7 +163,7 @@ fn store_commands(report: &Report, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "\nStore commands by key pattern (Redis MONITOR, first warm-up):"
+        "\nStore commands by key pattern or statement (first warm-up):"
     );
     for (system, sample) in sampled {
         let shares: Vec<String> = sample

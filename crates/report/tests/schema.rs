@@ -227,6 +227,11 @@ fn sample_report() -> Report {
                         errors: 1,
                         p99_us: 900,
                     }],
+                    faults: vec![FaultWindow {
+                        kind: "pause".into(),
+                        start_s: 0.1,
+                        end_s: Some(0.15),
+                    }],
                     burst: Some(BurstWindow {
                         start_s: 0.2,
                         end_s: 0.4,
@@ -242,6 +247,17 @@ fn sample_report() -> Report {
                     after_errors: 0,
                     recovery_s: Some(0.5),
                 }),
+                faults: vec![FaultFigures {
+                    kind: "pause".into(),
+                    start_s: 0.1,
+                    end_s: Some(0.15),
+                    before_rps: 10.0,
+                    first_error_s: Some(0.0),
+                    recovery_s: Some(0.35),
+                    failed_requests: 1,
+                    availability: 0.8,
+                }],
+                credentials_refused: Some(0),
                 derived: Derived {
                     store_operations_per_request: Some(1.0),
                     store_cpu_us_per_request: None,

@@ -227,13 +227,16 @@ impl Iterator for QuotedArguments<'_> {
 }
 
 /// `key` with its variable parts as `*`: between `:` (and `/`, `.`), a part that holds a digit
-/// and is at least 4 long, or is at least 16 long, is an id or a user name; the rest is the
-/// key's layout (`shop:session:*`, `authbench:user:*:sessions`).
+/// and is at least 4 long, or is at least 16 long with both cases of letters (base64), is an
+/// id or a user name; the rest is the key's layout (`shop:session:*`,
+/// `authbench:user:*:sessions`, `refresh_families:r:*`).
 pub fn key_pattern(key: &str) -> String {
     let mut pattern = String::with_capacity(key.len());
     let mut part = String::new();
     let flush = |part: &mut String, pattern: &mut String| {
-        let variable = part.chars().count() >= 16
+        let mixed_case = part.bytes().any(|b| b.is_ascii_uppercase())
+            && part.bytes().any(|b| b.is_ascii_lowercase());
+        let variable = (part.len() >= 16 && mixed_case)
             || (part.len() >= 4 && part.bytes().any(|b| b.is_ascii_digit()));
         pattern.push_str(if variable { "*" } else { part });
         part.clear();
@@ -290,6 +293,10 @@ mod tests {
         assert_eq!(key_pattern("rate/2024/v1"), "rate/*/v1");
         assert_eq!(key_pattern("{user:shopper7}:refresh"), "{user:*}:refresh");
         assert_eq!(key_pattern("config"), "config");
+        assert_eq!(
+            key_pattern("refresh_families:r:QmFzZTY0SWRXaXRoTm9EaWdpdHM"),
+            "refresh_families:r:*"
+        );
     }
 
     #[test]

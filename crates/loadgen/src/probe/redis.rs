@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use redis::AsyncConnectionConfig;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
 use authbench_contract::error::Cause;
@@ -27,7 +26,7 @@ const SCRIPT_COMMANDS: [&str; 6] = [
 /// A connection of its own to one Redis server, used only for `INFO`.
 #[derive(Debug, Clone)]
 pub struct RedisProbe {
-    connection: MultiplexedConnection,
+    connection: ConnectionManager,
     /// The URL with its password redacted, for messages.
     url: String,
     /// `Redis 7.0.15`, from `INFO server` at connection time.
@@ -43,11 +42,13 @@ impl RedisProbe {
             url: shown.clone(),
             why: source.to_string(),
         })?;
-        let config = AsyncConnectionConfig::new()
+        // A connection manager reconnects after the server comes back (a restart by a fault).
+        let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(SAMPLE_TIMEOUT));
+            .set_response_timeout(Some(SAMPLE_TIMEOUT))
+            .set_number_of_retries(1);
         let connection = client
-            .get_multiplexed_async_connection_with_config(&config)
+            .get_connection_manager_with_config(config)
             .await
             .map_err(|error| Error::Redis {
                 url: shown.clone(),
@@ -76,18 +77,23 @@ impl RedisProbe {
         &self.version
     }
 
-    /// One `INFO all`: a single command, whatever the server's version.
+    /// One `INFO all`: a single command, whatever the server's version. Asked a second time
+    /// when the first fails, which is how the connection learns the server came back.
     pub async fn sample(&self) -> Result<RedisSample, Error> {
         let mut connection = self.connection.clone();
-        let text: String = redis::cmd("INFO")
-            .arg("all")
-            .query_async(&mut connection)
-            .await
-            .map_err(|error| Error::Redis {
-                url: self.url.clone(),
-                what: "INFO",
-                source: Cause::of(&error),
-            })?;
+        let info = redis::cmd("INFO").arg("all").to_owned();
+        let first: Result<String, _> = info.query_async(&mut connection).await;
+        let text = match first {
+            Ok(text) => text,
+            Err(_) => info
+                .query_async(&mut connection)
+                .await
+                .map_err(|error| Error::Redis {
+                    url: self.url.clone(),
+                    what: "INFO",
+                    source: Cause::of(&error),
+                })?,
+        };
         RedisSample::parse(&text).map_err(|what| Error::RedisInfo {
             url: self.url.clone(),
             what,

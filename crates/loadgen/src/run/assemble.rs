@@ -280,6 +280,7 @@ fn system_step(
         }
     }
     let timeline = timeline(scenario, turns);
+    let credentials_refused = (!scenario.faults.is_empty()).then(|| refused(&operations));
     let mut step = SystemStep {
         system: system.name.clone(),
         duration_s: seconds,
@@ -299,6 +300,11 @@ fn system_step(
         server_requests,
         population: None,
         overload: timeline.as_ref().and_then(report::overload::figures),
+        faults: timeline
+            .as_ref()
+            .map(report::faults::figures)
+            .unwrap_or_default(),
+        credentials_refused,
         timeline,
         derived,
         schedule,
@@ -312,10 +318,22 @@ fn system_step(
     Ok(step)
 }
 
-/// The first measured turn's timeline, with the scenario's burst.
+/// Authenticated requests answered 401 or 403: credentials the system no longer knew.
+fn refused(operations: &[OperationStats]) -> u64 {
+    operations
+        .iter()
+        .filter(|o| o.operation != Operation::Login)
+        .flat_map(|o| ["status_401", "status_403"].map(|kind| o.errors.get(kind).copied()))
+        .flatten()
+        .sum()
+}
+
+/// The first measured turn's timeline, with the scenario's burst and the faults as they
+/// happened in that turn.
 fn timeline(scenario: &Scenario, turns: &[&Turn]) -> Option<report::Timeline> {
     let turn = turns.iter().find(|turn| !turn.timeline.is_empty())?;
     Some(report::Timeline {
+        faults: turn.faults.clone(),
         points: turn.timeline.clone(),
         burst: scenario.overload.map(|overload| report::BurstWindow {
             start_s: overload.start.as_secs_f64(),

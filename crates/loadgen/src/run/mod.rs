@@ -10,10 +10,12 @@
 //! - `ceiling`: each session store's ceiling, measured before the steps.
 //! - `population`: a population scenario's stores topped up before each step.
 //! - `turn`: one system's measured turn at one step.
+//! - `faults`: the scenario's faults done to a system's run-owned store during its turn.
 //! - `assemble`: turns into report.json's steps (merged repeats, derived figures, flags).
 
 mod assemble;
 mod ceiling;
+mod faults;
 mod population;
 mod setup;
 mod store_sum;
@@ -137,7 +139,8 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
     });
 
     // Declared before the systems: dropped (stopped) after them.
-    let owned = match stores::OwnedStores::start(scenario, options, &progress).await {
+    let owners = stores::OwnedStores::owners(scenario);
+    let mut owned = match stores::OwnedStores::start(scenario, options, &progress).await {
         Ok(owned) => owned,
         Err(error) => {
             progress.finish();
@@ -186,6 +189,10 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                     };
                     break 'steps;
                 }
+                let store = owners
+                    .get(&system.info.name)
+                    .filter(|_| !scenario.faults.is_empty())
+                    .and_then(|name| owned.control(name));
                 let result = turn::run(
                     scenario,
                     system,
@@ -194,6 +201,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                     &mut progress,
                     &cancel,
                     started,
+                    store,
                 )
                 .await;
                 turns.push(result);

@@ -82,6 +82,55 @@ impl Running {
     }
 }
 
+/// A run-owned store as a fault sees it: paused, killed, started again. Each call blocks until
+/// done (a start, until the store answers).
+#[derive(Debug)]
+pub(super) struct StoreControl<'a> {
+    running: &'a mut Running,
+}
+
+impl StoreControl<'_> {
+    /// SIGSTOP (`resume`: SIGCONT): the store keeps its connections and answers nothing.
+    pub fn pause(&mut self) -> Result<(), String> {
+        self.signal(nix::sys::signal::Signal::SIGSTOP)
+    }
+
+    pub fn resume(&mut self) -> Result<(), String> {
+        self.signal(nix::sys::signal::Signal::SIGCONT)
+    }
+
+    /// SIGKILL, and waited for: its port refuses connections.
+    pub fn kill(&mut self) {
+        match self.running {
+            Running::Redis(server) => server.stop(),
+            Running::Postgres(server) => server.stop(),
+        }
+    }
+
+    /// Started again on the same port with the same settings; what it kept depends on its
+    /// persistence.
+    pub fn start(&mut self) -> Result<(), String> {
+        let started = match self.running {
+            Running::Redis(server) => server.restart(),
+            Running::Postgres(server) => server.restart(),
+        };
+        started.map_err(|error| authbench_contract::error::Chain(&error).to_string())
+    }
+
+    pub fn is_running(&self) -> bool {
+        match &self.running {
+            Running::Redis(server) => server.is_running(),
+            Running::Postgres(server) => server.is_running(),
+        }
+    }
+
+    fn signal(&mut self, signal: nix::sys::signal::Signal) -> Result<(), String> {
+        let pid = self.running.pid().ok_or("the store is not running")?;
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        nix::sys::signal::kill(pid, signal).map_err(|error| format!("{signal}: {error}"))
+    }
+}
+
 /// The run's own stores, running.
 #[derive(Debug, Default)]
 pub(super) struct OwnedStores {
@@ -160,6 +209,32 @@ impl OwnedStores {
             });
         }
         Ok(owned)
+    }
+
+    /// Each system that uses a store of the run's, by system name: the store's name. Read from
+    /// the scenario as written (before [`OwnedStores::resolve`]).
+    pub fn owners(scenario: &Scenario) -> BTreeMap<String, String> {
+        scenario
+            .systems
+            .iter()
+            .filter_map(|system| match &system.target {
+                Target::Spawned(server) => match server.store() {
+                    StoreSpec::Owned { name, .. } => Some((system.name.clone(), name.clone())),
+                    _ => None,
+                },
+                Target::External(_) => None,
+            })
+            .collect()
+    }
+
+    /// The store called `name`, to fault.
+    pub fn control(&mut self, name: &str) -> Option<StoreControl<'_>> {
+        self.started
+            .iter_mut()
+            .find(|started| started.spec.name == name)
+            .map(|started| StoreControl {
+                running: &mut started.server,
+            })
     }
 
     /// `scenario` with every system's run-owned store replaced by the started store's URL.

@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::faults;
 use super::setup::Sut;
+use super::stores::StoreControl;
 use crate::drive::{Arrivals, Burst, Driver};
 use crate::live::Live;
 use crate::probe::{MetricsLoad, ProcessLoad, ProcessProbe, StoreLoad, Window, key_sample};
 use crate::progress::{Progress, Rates};
 use crate::recording::Recording;
 use crate::scenario::{Load, Operation, Scenario};
-use authbench_report::TimelinePoint;
+use authbench_report::{FaultWindow, TimelinePoint};
 
 /// How often the live line is redrawn.
 const LIVE_EVERY: Duration = Duration::from_millis(500);
@@ -36,11 +38,15 @@ pub(super) struct Turn {
     pub metrics: Option<MetricsLoad>,
     /// The measured window, tick by tick, as the live line saw it.
     pub timeline: Vec<TimelinePoint>,
+    /// The faults against the system's store in the measured window, as they happened.
+    pub faults: Vec<FaultWindow>,
     /// Why the figures are incomplete (cancelled mid-turn, the system died).
     pub partial: Option<String>,
     pub skipped: Option<String>,
 }
 
+/// One turn; `faulted` is the system's run-owned store when the scenario has faults for it.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     scenario: &Scenario,
     sut: &mut Sut,
@@ -49,6 +55,7 @@ pub(super) async fn run(
     progress: &mut Progress,
     cancel: &CancellationToken,
     run_started: Instant,
+    mut faulted: Option<StoreControl<'_>>,
 ) -> Turn {
     let mut load = match &scenario.load {
         Load::Closed { vus } => format!("vus={}", vus[step]),
@@ -75,6 +82,7 @@ pub(super) async fn run(
         store: None,
         metrics: None,
         timeline: Vec::new(),
+        faults: Vec::new(),
         partial: None,
         skipped: sut.down.clone(),
     };
@@ -142,7 +150,7 @@ pub(super) async fn run(
     };
     // What the warmup left in the live counters is not the measured window's.
     live.snapshot_and_reset();
-    let (recording, timeline) = drive(
+    let driven = drive(
         scenario,
         &mut sut.driver,
         step,
@@ -150,8 +158,19 @@ pub(super) async fn run(
         &live,
         cancel,
         progress,
-    )
-    .await;
+    );
+    let mut fault_problems = Vec::new();
+    let (recording, timeline) = match faulted.as_mut() {
+        None => driven.await,
+        Some(control) => {
+            let from = tokio::time::Instant::from_std(started);
+            let faulting = faults::apply(&scenario.faults, control, from, cancel);
+            let (driven, (windows, problems)) = tokio::join!(driven, faulting);
+            turn.faults = windows;
+            fault_problems = problems;
+            driven
+        }
+    };
     turn.timeline = timeline;
     turn.wall = started.elapsed();
 
@@ -172,6 +191,18 @@ pub(super) async fn run(
             Chain(&error)
         )),
     }
+    if let Some(control) = faulted.as_mut()
+        && let Err(why) = faults::make_whole(control)
+    {
+        events.push(format!(
+            "its store did not come back after the turn's faults: {why}"
+        ));
+    }
+    events.extend(
+        fault_problems
+            .into_iter()
+            .map(|why| format!("fault: {why}")),
+    );
     for event in events {
         sut.event(event);
     }

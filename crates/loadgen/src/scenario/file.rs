@@ -31,6 +31,8 @@ pub struct ScenarioFile {
     pub population: Option<PopulationFile>,
     pub overload: Option<OverloadFile>,
     #[serde(default)]
+    pub faults: Vec<FaultFile>,
+    #[serde(default)]
     pub stores: Vec<StoreFile>,
     #[serde(default)]
     pub systems: Vec<SystemFile>,
@@ -60,6 +62,15 @@ pub struct StoreFile {
 pub struct OverloadFile {
     pub factor: Option<f64>,
     pub start: Option<String>,
+    pub duration: Option<String>,
+}
+
+/// One `[[faults]]` entry: a fault against each system's run-owned store, in every turn.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    pub kind: Option<String>,
+    pub at: Option<String>,
     pub duration: Option<String>,
 }
 

@@ -7,6 +7,7 @@
 //!   into [`Scenario`]; `checker` collects the problems.
 //! - `mapping`: [`Mapping`], a flow on a service's own routes; `mapping_check` checks
 //!   `[systems.mapping]` into one.
+//! - `faults`: `[[faults]]`, against each system's run-owned store within every turn.
 //! - `env`: `${VAR}` and `${VAR:-default}` in URLs.
 //! - `values`: single values (durations, error rates, URLs) and why one is refused.
 //! - `location`: key paths to lines, so every message points at what to fix.
@@ -16,6 +17,7 @@
 mod checker;
 mod env;
 mod error;
+mod faults;
 mod file;
 mod load;
 mod location;

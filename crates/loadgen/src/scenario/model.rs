@@ -48,6 +48,8 @@ pub struct Scenario {
     pub pinning: Option<Pinning>,
     /// `[overload]`: a burst of arrivals within each measured step; `None`: the steady rate.
     pub overload: Option<Overload>,
+    /// `[[faults]]`: against each system's run-owned store, in every measured turn, by offset.
+    pub faults: Vec<Fault>,
     /// `--workers` for each spawned server; `None`: the server's default (one per core).
     pub server_workers: Option<NonZeroU32>,
     /// `--request-timeout` for each spawned server (past it a request gets a 503); `None`: the
@@ -85,6 +87,40 @@ impl Overload {
     /// When the burst ends, from the start of the measured step.
     pub fn end(&self) -> Duration {
         self.start.saturating_add(self.duration)
+    }
+}
+
+/// A fault against a system's run-owned store, `at` into every measured turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub at: Duration,
+    /// Pause: how long stopped. Restart: how long down before it starts again. Kill: `None`,
+    /// down to the turn's end (it is started again before the next turn).
+    pub duration: Option<Duration>,
+}
+
+impl Fault {
+    /// When the store is back, from the start of the measured turn; a kill's is its start.
+    pub fn end(&self) -> Duration {
+        self.at.saturating_add(self.duration.unwrap_or_default())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    Pause,
+    Kill,
+    Restart,
+}
+
+impl FaultKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Pause => "pause",
+            FaultKind::Kill => "kill",
+            FaultKind::Restart => "restart",
+        }
     }
 }
 

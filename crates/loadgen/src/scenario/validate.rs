@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::checker::{Checker, Lookup};
+use super::faults;
 use super::file::ScenarioFile;
 use super::load::{load, users};
 use super::model::{MainDb, Scenario};
@@ -79,6 +80,7 @@ pub fn validate(
     let flow = flow(checker, file.flow);
     let timing = timing(checker, file.timing);
     let overload = overload(checker, file.overload, load.as_ref(), timing.as_ref());
+    let faults = faults::faults(checker, file.faults, timing.as_ref());
     let slo = slo(checker, file.slo, flow.as_ref());
     let pinning = checker.optional(file.pinning, pinning);
     let scenario_dir = path.parent().unwrap_or(Path::new(""));
@@ -91,6 +93,9 @@ pub fn validate(
     let systems = systems(checker, file.systems, scenario_dir, owned);
     if let (Some(Some(_)), Some(systems)) = (&population, &systems) {
         check_systems(checker, systems);
+    }
+    if let (Some(faults), Some(systems), Some(stores)) = (&faults, &systems, &stores) {
+        faults::check_targets(checker, faults, systems, stores);
     }
 
     let (
@@ -112,6 +117,7 @@ pub fn validate(
         Some(loadgen_workers),
         Some(population),
         Some(overload),
+        Some(faults),
         Some(server_timeout),
     ) = (
         name,
@@ -132,6 +138,7 @@ pub fn validate(
         loadgen_workers,
         population,
         overload,
+        faults,
         server_timeout,
     )
     else {
@@ -156,6 +163,7 @@ pub fn validate(
         store_ceiling,
         population,
         overload,
+        faults,
         stores,
         systems,
         pinning,

@@ -10,6 +10,7 @@
 //! - `spectra`: the latency percentile spectra from the stored histograms.
 //! - `open`: the open model's corrected and uncorrected latency, and its schedule.
 //! - `population`: a population run's loads, store counts and memory per step.
+//! - `faults`: the store faults' timelines and figures.
 //! - `tables`: the summary, every step, flags and failed requests.
 //! - `sections`: the claims, the scenario and the machine.
 //! - `store_commands`: each system's store commands by key pattern.
@@ -17,6 +18,7 @@
 mod axes;
 mod charts;
 mod drift;
+mod faults;
 mod open;
 mod overload;
 mod plots;
@@ -73,6 +75,12 @@ pub fn render(report: &Report) -> Result<String, Error> {
                         (section("overload", "Overload", html! {
                             (overload::section(report))
                             (figures(&overload::figures(report))?)
+                        }))
+                    }
+                    @if faults::present(report) {
+                        (section("faults", "Store faults", html! {
+                            (faults::section(report))
+                            (figures(&faults::figures(report))?)
                         }))
                     }
                     @if drift::present(report) {
@@ -157,13 +165,14 @@ fn spectrum(report: &Report) -> Result<Markup, Error> {
     })
 }
 
-const NAV: [(&str, &str); 14] = [
+const NAV: [(&str, &str); 15] = [
     ("summary", "Summary"),
     ("claims", "Claims"),
     ("throughput", "Throughput and latency"),
     ("cost", "Store and server cost"),
     ("population", "Population"),
     ("overload", "Overload"),
+    ("faults", "Store faults"),
     ("drift", "Drift"),
     ("errors", "Errors"),
     ("spectrum", "Spectrum"),
@@ -202,6 +211,7 @@ fn header(report: &Report, open: bool) -> Markup {
                         @if (id != "coordinated-omission" || open)
                             && (id != "population" || report.steps_population())
                             && (id != "overload" || overload::present(report))
+                            && (id != "faults" || faults::present(report))
                             && (id != "drift" || drift::present(report))
                         {
                             li { a href={ "#" (id) } { (label) } }

@@ -171,7 +171,7 @@ pub fn figures(report: &Report) -> Vec<Figure> {
     figures
 }
 
-fn series(
+pub(super) fn series(
     report: &Report,
     step: &Step,
     dash: Dash,

@@ -1,0 +1,171 @@
+//! `[[faults]]`: faults against each system's run-owned store at an offset within every
+//! measured turn, so each system meets the same fault under its own load. Checked with the
+//! timing (a fault must end before the step does) and the stores (only a store the run owns can
+//! be stopped and started again; a PostgreSQL server is many processes, so only Redis pauses).
+
+use std::time::Duration;
+
+use super::checker::Checker;
+use super::file::FaultFile;
+use super::model::{Fault, FaultKind, OwnedServer, OwnedStore, StoreSpec, System, Target, Timing};
+
+const KINDS: &str = "\"pause\" (SIGSTOP, SIGCONT after `duration`), \"kill\" (SIGKILL, down to the \
+                     turn's end) or \"restart\" (SIGKILL, started again after `duration`, default \
+                     at once)";
+
+/// Every fault, in the order of their offsets; `Some(vec![])` without any.
+pub fn faults(
+    checker: &mut Checker<'_>,
+    files: Vec<FaultFile>,
+    timing: Option<&Timing>,
+) -> Option<Vec<Fault>> {
+    let problems_before = checker.problems.len();
+    let mut faults = Vec::with_capacity(files.len());
+    for (index, file) in files.into_iter().enumerate() {
+        if let Some(fault) = fault(checker, file, &format!("faults[{index}]"), timing) {
+            faults.push((index, fault));
+        }
+    }
+    faults.sort_by_key(|(_, fault)| fault.at);
+    for pair in faults.windows(2) {
+        let ((_, earlier), (index, later)) = (&pair[0], &pair[1]);
+        if later.at < earlier.end() {
+            checker.problem(
+                format!("faults[{index}].at"),
+                format!(
+                    "starts at {} into the step, before the fault at {} is over; faults take \
+                     turns",
+                    shown(later.at),
+                    shown(earlier.at)
+                ),
+            );
+        }
+    }
+    (checker.problems.len() == problems_before)
+        .then(|| faults.into_iter().map(|(_, fault)| fault).collect())
+}
+
+fn fault(
+    checker: &mut Checker<'_>,
+    file: FaultFile,
+    key: &str,
+    timing: Option<&Timing>,
+) -> Option<Fault> {
+    let kind = checker
+        .required(
+            file.kind,
+            &format!("{key}.kind"),
+            &format!("allowed: {KINDS}"),
+        )
+        .and_then(|text| match text.as_str() {
+            "pause" => Some(FaultKind::Pause),
+            "kill" => Some(FaultKind::Kill),
+            "restart" => Some(FaultKind::Restart),
+            other => {
+                checker.problem(
+                    format!("{key}.kind"),
+                    format!("{other:?} is not a fault; allowed: {KINDS}"),
+                );
+                None
+            }
+        });
+    let at = checker
+        .required(
+            file.at,
+            &format!("{key}.at"),
+            "say when in each measured turn the fault starts, e.g. at = \"10s\"",
+        )
+        .and_then(|text| {
+            checker.positive_duration(
+                &text,
+                &format!("{key}.at"),
+                "no time before the fault would give the rate to recover to",
+            )
+        });
+    let duration_key = format!("{key}.duration");
+    let duration = checker.optional(file.duration, |checker, text| {
+        checker.positive_duration(&text, &duration_key, "the fault would not last")
+    });
+    let (kind, at, duration) = (kind?, at?, duration?);
+    let duration = match (kind, duration) {
+        (FaultKind::Pause, None) => {
+            checker.problem(
+                &duration_key,
+                "is missing; say how long the store stays paused, e.g. duration = \"5s\"",
+            );
+            return None;
+        }
+        (FaultKind::Kill, Some(_)) => {
+            checker.problem(
+                &duration_key,
+                "a killed store stays down to the turn's end; for one that comes back, use \
+                 kind = \"restart\" with a duration",
+            );
+            return None;
+        }
+        (FaultKind::Restart, None) => Some(Duration::ZERO),
+        (_, duration) => duration,
+    };
+    let fault = Fault { kind, at, duration };
+    if let Some(timing) = timing
+        && fault.end() >= timing.step_duration
+    {
+        checker.problem(
+            &duration_key,
+            format!(
+                "the fault is over at {} into the step, which is not before its end \
+                 (timing.step_duration = {}); leave time after it to see the recovery",
+                shown(fault.end()),
+                shown(timing.step_duration)
+            ),
+        );
+        return None;
+    }
+    Some(fault)
+}
+
+/// Faults need a store the run owns; pauses need Redis.
+pub fn check_targets(
+    checker: &mut Checker<'_>,
+    faults: &[Fault],
+    systems: &[System],
+    stores: &[OwnedStore],
+) {
+    if faults.is_empty() {
+        return;
+    }
+    let owned: Vec<&OwnedStore> = systems
+        .iter()
+        .filter_map(|system| match &system.target {
+            Target::Spawned(server) => match server.store() {
+                StoreSpec::Owned { name, .. } => stores.iter().find(|s| &s.name == name),
+                _ => None,
+            },
+            Target::External(_) => None,
+        })
+        .collect();
+    if owned.is_empty() {
+        checker.problem(
+            "faults",
+            "no system uses a store the run starts ([[stores]]), and only those can be faulted; \
+             name one as a system's `store`",
+        );
+        return;
+    }
+    let pauses = faults.iter().any(|f| f.kind == FaultKind::Pause);
+    if pauses
+        && owned
+            .iter()
+            .any(|s| matches!(s.server, OwnedServer::Postgres(_)))
+    {
+        checker.problem(
+            "faults",
+            "a \"pause\" stops one process, and a PostgreSQL server is many; pause Redis stores \
+             only, or use \"kill\" or \"restart\"",
+        );
+    }
+}
+
+fn shown(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
+}

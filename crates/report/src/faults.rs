@@ -1,0 +1,140 @@
+//! How a system went through each fault against its store (`[[faults]]`), read off its
+//! timeline: when errors began, when it was back, and what failed meanwhile.
+
+use crate::model::{FaultFigures, FaultWindow, Timeline, TimelinePoint};
+
+/// A tick at this share of the rate before the fault, with no error, is back.
+pub const RECOVERED_RATE: f64 = 0.9;
+/// Ticks shorter than this are left out of the recovery.
+const MIN_TICK_S: f64 = 0.1;
+
+/// One figure per fault of the timeline, in order.
+pub fn figures(timeline: &Timeline) -> Vec<FaultFigures> {
+    let faults = &timeline.faults;
+    faults
+        .iter()
+        .enumerate()
+        .map(|(index, fault)| {
+            let next = faults.get(index + 1).map_or(f64::INFINITY, |f| f.start_s);
+            one(&timeline.points, fault, next)
+        })
+        .collect()
+}
+
+fn one(points: &[TimelinePoint], fault: &FaultWindow, next_start: f64) -> FaultFigures {
+    // A tick belongs to the part of the window its end falls in.
+    let before: Vec<&TimelinePoint> = points.iter().filter(|p| p.at_s <= fault.start_s).collect();
+    let span: Vec<&TimelinePoint> = points
+        .iter()
+        .filter(|p| p.at_s > fault.start_s && p.at_s <= next_start)
+        .collect();
+    let seconds: f64 = before.iter().map(|p| p.seconds).sum();
+    let before_rps =
+        before.iter().map(|p| p.requests).sum::<u64>() as f64 / seconds.max(f64::EPSILON);
+    let first_error_s = span
+        .iter()
+        .find(|p| p.errors > 0)
+        .map(|p| (p.at_s - p.seconds - fault.start_s).max(0.0));
+    let recovered = |p: &TimelinePoint| {
+        p.errors == 0
+            && p.requests as f64 / p.seconds.max(f64::EPSILON) >= RECOVERED_RATE * before_rps
+    };
+    let recovery_s = fault.end_s.and_then(|end| {
+        // The window's last tick may be a sliver (the requests in flight at its end): too
+        // short to say anything about a rate.
+        let after: Vec<&&TimelinePoint> = span
+            .iter()
+            .filter(|p| p.at_s > end && p.seconds >= MIN_TICK_S)
+            .collect();
+        let first_of_last_run = after
+            .iter()
+            .rposition(|p| !recovered(p))
+            .map_or(0, |i| i + 1);
+        after
+            .get(first_of_last_run)
+            .map(|p| (p.at_s - p.seconds - end).max(0.0))
+    });
+    let failed_requests: u64 = span.iter().map(|p| p.errors).sum();
+    let requests: u64 = span.iter().map(|p| p.requests).sum();
+    FaultFigures {
+        kind: fault.kind.clone(),
+        start_s: fault.start_s,
+        end_s: fault.end_s,
+        before_rps,
+        first_error_s,
+        recovery_s,
+        failed_requests,
+        availability: if requests > 0 {
+            1.0 - failed_requests as f64 / requests as f64
+        } else {
+            0.0
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tick(at_s: f64, requests: u64, errors: u64) -> TimelinePoint {
+        TimelinePoint {
+            at_s,
+            seconds: 0.5,
+            requests,
+            errors,
+            p99_us: 100,
+        }
+    }
+
+    #[test]
+    fn errors_start_with_the_fault_and_recovery_counts_from_the_stores_return() {
+        let timeline = Timeline {
+            points: vec![
+                tick(0.5, 100, 0),
+                tick(1.0, 100, 0),
+                tick(1.5, 20, 20),
+                tick(2.0, 10, 10),
+                tick(2.5, 60, 0),
+                tick(3.0, 100, 0),
+                tick(3.5, 100, 0),
+                TimelinePoint {
+                    seconds: 0.001,
+                    ..tick(3.501, 1, 0)
+                },
+            ],
+            burst: None,
+            faults: vec![FaultWindow {
+                kind: "pause".into(),
+                start_s: 1.0,
+                end_s: Some(2.0),
+            }],
+        };
+        let figures = figures(&timeline);
+        assert_eq!(figures.len(), 1);
+        let f = &figures[0];
+        assert_eq!(f.before_rps, 200.0);
+        assert_eq!(f.first_error_s, Some(0.0));
+        // 2.0–2.5 is at 120/s, under 90% of 200/s; from 2.5 on it is back.
+        assert_eq!(f.recovery_s, Some(0.5));
+        assert_eq!(f.failed_requests, 30);
+        // The sliver counts for availability, not for the recovery.
+        assert!((f.availability - (1.0 - 30.0 / 291.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_store_that_never_returns_has_no_recovery() {
+        let timeline = Timeline {
+            points: vec![tick(0.5, 100, 0), tick(1.0, 5, 5), tick(1.5, 5, 5)],
+            burst: None,
+            faults: vec![FaultWindow {
+                kind: "kill".into(),
+                start_s: 0.5,
+                end_s: None,
+            }],
+        };
+        let f = &figures(&timeline)[0];
+        assert_eq!(f.recovery_s, None);
+        assert_eq!(f.first_error_s, Some(0.0));
+        assert_eq!(f.availability, 0.0);
+    }
+}
