@@ -55,7 +55,17 @@ fn one(points: &[TimelinePoint], fault: &FaultWindow, next_start: f64) -> FaultF
             .map(|p| (p.at_s - p.seconds - end).max(0.0))
     });
     let failed_requests: u64 = span.iter().map(|p| p.errors).sum();
-    let requests: u64 = span.iter().map(|p| p.requests).sum();
+    // While the store was away: what was served, against what the rate before would have.
+    let away_until = fault.end_s.unwrap_or(next_start);
+    let away: Vec<&&TimelinePoint> = span
+        .iter()
+        .filter(|p| p.at_s - p.seconds < away_until)
+        .collect();
+    let served: u64 = away
+        .iter()
+        .map(|p| p.requests - p.errors.min(p.requests))
+        .sum();
+    let expected = before_rps * away.iter().map(|p| p.seconds).sum::<f64>();
     FaultFigures {
         kind: fault.kind.clone(),
         start_s: fault.start_s,
@@ -64,8 +74,8 @@ fn one(points: &[TimelinePoint], fault: &FaultWindow, next_start: f64) -> FaultF
         first_error_s,
         recovery_s,
         failed_requests,
-        availability: if requests > 0 {
-            1.0 - failed_requests as f64 / requests as f64
+        availability: if expected > 0.0 {
+            (served as f64 / expected).min(1.0)
         } else {
             0.0
         },
@@ -117,8 +127,31 @@ mod tests {
         // 2.0–2.5 is at 120/s, under 90% of 200/s; from 2.5 on it is back.
         assert_eq!(f.recovery_s, Some(0.5));
         assert_eq!(f.failed_requests, 30);
-        // The sliver counts for availability, not for the recovery.
-        assert!((f.availability - (1.0 - 30.0 / 291.0)).abs() < 1e-9);
+        // Away from 1.0 to 2.0: nothing served, of the 200/s before.
+        assert_eq!(f.availability, 0.0);
+    }
+
+    #[test]
+    fn a_system_that_keeps_serving_while_its_store_is_away_is_fully_available() {
+        let timeline = Timeline {
+            points: vec![
+                tick(0.5, 100, 0),
+                tick(1.0, 100, 0),
+                tick(1.5, 100, 0),
+                tick(2.0, 100, 0),
+            ],
+            burst: None,
+            faults: vec![FaultWindow {
+                kind: "pause".into(),
+                start_s: 1.0,
+                end_s: Some(2.0),
+            }],
+        };
+        let f = &figures(&timeline)[0];
+        assert_eq!(
+            (f.availability, f.first_error_s, f.recovery_s),
+            (1.0, None, None)
+        );
     }
 
     #[test]

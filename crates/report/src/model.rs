@@ -616,7 +616,10 @@ pub struct FaultFigures {
     pub recovery_s: Option<f64>,
     /// Requests that failed from the fault to the next fault (or the window's end).
     pub failed_requests: u64,
-    /// The share of requests that did not fail over the same span.
+    /// While the store was away (to the window's end after a kill): the requests answered
+    /// without error, as a share of what the rate before the fault would have served (at most
+    /// 1). A closed-model user waits for each answer, so a count of failures alone would hide
+    /// a system that simply stopped answering.
     pub availability: f64,
 }
 

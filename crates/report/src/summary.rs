@@ -103,6 +103,7 @@ fn faults(report: &Report, out: &mut String) {
                         format!("first error after {} s", trim_number_to(s, 1))
                     });
                     let back = match (f.end_s, f.recovery_s) {
+                        _ if f.first_error_s.is_none() => "unaffected".to_owned(),
                         (None, _) => "store down to the end".to_owned(),
                         (Some(_), Some(s)) => format!("back {} s after", trim_number_to(s, 1)),
                         (Some(_), None) => "not back by the step's end".to_owned(),

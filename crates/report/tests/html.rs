@@ -63,6 +63,16 @@ fn expected_charts(report: &Report) -> usize {
         + report.systems.len()
         + uncorrected
         + overload_charts(report)
+        + fault_charts(report)
+}
+
+/// Rate and errors through the store faults, for each step that had any.
+fn fault_charts(report: &Report) -> usize {
+    report
+        .steps
+        .iter()
+        .filter(|step| step.results.iter().any(|r| !r.faults.is_empty()))
+        .count()
 }
 
 /// Rate and p99 through the burst, for each step that had one.

@@ -36,6 +36,9 @@ pub fn section(report: &Report) -> Markup {
              fault to the first half-second with a failed request; recovery from the store's \
              return to the first half-second from which every later one had no error and at \
              least " (number(RECOVERED_RATE * 100.0)) "% of the rate before the fault. \
+             Availability is what the system served without error while its store was away, as a \
+             share of what it served per second before the fault (a user who waits for each \
+             answer sends less when answers stop coming, so failures alone would hide a stall). \
              Credentials refused are the step's authenticated requests answered 401 or 403: a \
              session or refresh family the store no longer had (the user then logged in again)."
         }
@@ -86,6 +89,7 @@ fn row(report: &Report, step: &Step, result: &SystemStep, fault: &FaultFigures) 
         None => "no error".to_owned(),
     });
     let recovered = Some(match (fault.end_s, fault.recovery_s) {
+        _ if fault.first_error_s.is_none() => "unaffected".to_owned(),
         (None, _) => "store not back".to_owned(),
         (Some(_), Some(seconds)) => format!("{} s", number(seconds)),
         (Some(_), None) => "not within the step".to_owned(),

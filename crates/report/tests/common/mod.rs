@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 13] = [
+pub const FIXTURES: [&str; 14] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -21,6 +21,7 @@ pub const FIXTURES: [&str; 13] = [
     "overload",
     "soak",
     "foreign-shop",
+    "store-outage",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
