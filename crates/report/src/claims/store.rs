@@ -160,6 +160,11 @@ pub(super) fn stateless(run: &Run<'_>) -> Claim {
     )
     .map(|(low, _)| low);
     evidence.extend(cpu_comparison(run, &jwts));
+    evidence.extend(
+        jwts.iter()
+            .chain(run.of(Style::Session).collect::<Vec<_>>().iter())
+            .filter_map(|system| through_faults(system)),
+    );
     let verdict = match (plain_highest, session_lowest) {
         (None, _) => Verdict::NotMeasured,
         (Some(high), _) if high >= READS_SELDOM => Verdict::Contradicts,
@@ -180,6 +185,38 @@ pub(super) fn stateless(run: &Run<'_>) -> Claim {
     }];
     caveats.extend(run.flag_caveat(jwts));
     Claim::new("C2", verdict, evidence, caveats)
+}
+
+/// What a system served while its store was away (`[[faults]]`), at its first step with
+/// faults: the store's outage as each auth style meets it.
+pub(super) fn through_faults(system: &System<'_>) -> Option<String> {
+    let cell = system
+        .cells
+        .iter()
+        .find(|cell| !cell.result.faults.is_empty())?;
+    let faults: Vec<String> = cell
+        .result
+        .faults
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}% served while the store was away",
+                f.kind,
+                number(f.availability * 100.0)
+            )
+        })
+        .collect();
+    let refused = cell
+        .result
+        .credentials_refused
+        .map_or_else(String::new, |n| {
+            format!("; {} credentials refused after", count(n))
+        });
+    Some(format!(
+        "Through the store faults, {}: {}{refused} (see Store faults).",
+        system.name(),
+        faults.join(", ")
+    ))
 }
 
 /// The store operations by kind at a system's top step, largest first.

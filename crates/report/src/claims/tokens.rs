@@ -218,6 +218,11 @@ pub(super) fn revocation(run: &Run<'_>) -> Claim {
     } else {
         Verdict::Mixed
     };
+    evidence.extend(
+        revoking
+            .iter()
+            .filter_map(|system| super::store::through_faults(system)),
+    );
     let mut caveats = vec![
         "Counting a user's active logins (GET /sessions) is not part of the flow, so it is not \
          measured."
