@@ -1,5 +1,6 @@
-//! Store faults (`[[faults]]`) in short runs end to end: a pause, a restart and a kill of a
-//! run-owned Redis at the same offsets in every system's turn. The timeline records each fault,
+//! Store faults (`[[faults]]`) in short runs end to end: a pause, a restart, a kill and a
+//! partition (the delay relay stopped) of a run-owned Redis at the same offsets in every
+//! system's turn. The timeline records each fault,
 //! the report reads off errors and recovery, a restart without persistence loses the sessions
 //! (counted as credentials refused) while one with append-only persistence loses none, the
 //! store is whole again for the next turn, the run writes a valid report.json and report.html,
@@ -26,6 +27,9 @@ iterations = 1
 # Logins are rare, as in a real service: a JWT system then needs its store only for them.
 balances_per_login = 1000
 logout = false
+# Users with headroom, not a saturated server: a rate steady enough to recover to on a busy
+# machine.
+think_time = "5ms"
 
 [load]
 model = "closed"
@@ -199,5 +203,42 @@ store = "redis"
             .sum();
         assert_eq!(before, 0, "{name}: the store was down at the turn's start");
     }
+    assert_nothing_outlives(&report);
+}
+
+#[test]
+fn a_partition_stops_the_relay_and_the_store_keeps_its_sessions() {
+    let scenario = format!(
+        r#"description = "partition a Redis behind the delay relay"
+{COMMON}
+[[faults]]
+kind = "partition"
+at = "1500ms"
+duration = "1s"
+
+[[stores]]
+name = "redis"
+kind = "redis"
+rtt = "0ms"
+
+[[systems]]
+name = "session"
+kind = "session"
+store = "redis"
+"#
+    );
+    let (_dir, run_dir, _output) = run_scenario(&scenario);
+    let report = report_json(&run_dir);
+    assert_matches_schema(&report);
+    let session = system(&report, "session");
+    let partition = &session["faults"][0];
+    assert_eq!(partition["kind"], "partition");
+    assert!(
+        partition["failed_requests"].as_u64().unwrap() > 0,
+        "{partition}"
+    );
+    assert!(partition["recovery_s"].as_f64().is_some(), "{partition}");
+    // The store itself ran on: nothing it held was lost.
+    assert_eq!(session["credentials_refused"], 0, "{session}");
     assert_nothing_outlives(&report);
 }

@@ -28,6 +28,7 @@ pub(super) async fn apply(
         let start_s = seconds();
         let done = match fault.kind {
             FaultKind::Pause => store.pause(),
+            FaultKind::Partition => store.partition(),
             // Blocks until the port refuses connections: off the runtime's worker.
             FaultKind::Kill | FaultKind::Restart => {
                 tokio::task::block_in_place(|| store.kill());
@@ -43,11 +44,12 @@ pub(super) async fn apply(
         }
         let end_s = match fault.kind {
             FaultKind::Kill => None,
-            FaultKind::Pause | FaultKind::Restart => {
+            FaultKind::Pause | FaultKind::Partition | FaultKind::Restart => {
                 // Even when cancelled: the store must come back.
                 sleep_until(started + fault.end(), cancel).await;
                 let back = match fault.kind {
                     FaultKind::Pause => store.resume(),
+                    FaultKind::Partition => store.heal(),
                     _ => tokio::task::block_in_place(|| store.start()),
                 };
                 match back {

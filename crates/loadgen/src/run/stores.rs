@@ -87,6 +87,8 @@ impl Running {
 #[derive(Debug)]
 pub(super) struct StoreControl<'a> {
     running: &'a mut Running,
+    /// The delay relay in front of it, if any.
+    relay: Option<u32>,
 }
 
 impl StoreControl<'_> {
@@ -97,6 +99,15 @@ impl StoreControl<'_> {
 
     pub fn resume(&mut self) -> Result<(), String> {
         self.signal(nix::sys::signal::Signal::SIGCONT)
+    }
+
+    /// SIGSTOP on the relay (`heal`: SIGCONT): the store runs on, unreachable.
+    pub fn partition(&mut self) -> Result<(), String> {
+        signal(self.relay, nix::sys::signal::Signal::SIGSTOP)
+    }
+
+    pub fn heal(&mut self) -> Result<(), String> {
+        signal(self.relay, nix::sys::signal::Signal::SIGCONT)
     }
 
     /// SIGKILL, and waited for: its port refuses connections.
@@ -125,10 +136,14 @@ impl StoreControl<'_> {
     }
 
     fn signal(&mut self, signal: nix::sys::signal::Signal) -> Result<(), String> {
-        let pid = self.running.pid().ok_or("the store is not running")?;
-        let pid = nix::unistd::Pid::from_raw(pid as i32);
-        nix::sys::signal::kill(pid, signal).map_err(|error| format!("{signal}: {error}"))
+        self::signal(self.running.pid(), signal)
     }
+}
+
+fn signal(pid: Option<u32>, signal: nix::sys::signal::Signal) -> Result<(), String> {
+    let pid = pid.ok_or("the process is not running")?;
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sys::signal::kill(pid, signal).map_err(|error| format!("{signal}: {error}"))
 }
 
 /// The run's own stores, running.
@@ -234,6 +249,7 @@ impl OwnedStores {
             .find(|started| started.spec.name == name)
             .map(|started| StoreControl {
                 running: &mut started.server,
+                relay: started.distance.as_ref().map(|d| d.relay.pid()),
             })
     }
 

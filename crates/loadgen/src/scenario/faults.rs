@@ -10,8 +10,9 @@ use super::file::FaultFile;
 use super::model::{Fault, FaultKind, OwnedServer, OwnedStore, StoreSpec, System, Target, Timing};
 
 const KINDS: &str = "\"pause\" (SIGSTOP, SIGCONT after `duration`), \"kill\" (SIGKILL, down to the \
-                     turn's end) or \"restart\" (SIGKILL, started again after `duration`, default \
-                     at once)";
+                     turn's end), \"restart\" (SIGKILL, started again after `duration`, default \
+                     at once) or \"partition\" (the delay relay in front of a store with `rtt` \
+                     stops forwarding for `duration`)";
 
 /// Every fault, in the order of their offsets; `Some(vec![])` without any.
 pub fn faults(
@@ -61,6 +62,7 @@ fn fault(
             "pause" => Some(FaultKind::Pause),
             "kill" => Some(FaultKind::Kill),
             "restart" => Some(FaultKind::Restart),
+            "partition" => Some(FaultKind::Partition),
             other => {
                 checker.problem(
                     format!("{key}.kind"),
@@ -88,10 +90,10 @@ fn fault(
     });
     let (kind, at, duration) = (kind?, at?, duration?);
     let duration = match (kind, duration) {
-        (FaultKind::Pause, None) => {
+        (FaultKind::Pause | FaultKind::Partition, None) => {
             checker.problem(
                 &duration_key,
-                "is missing; say how long the store stays paused, e.g. duration = \"5s\"",
+                "is missing; say how long the store stays away, e.g. duration = \"5s\"",
             );
             return None;
         }
@@ -151,6 +153,15 @@ pub fn check_targets(
              name one as a system's `store`",
         );
         return;
+    }
+    let partitions = faults.iter().any(|f| f.kind == FaultKind::Partition);
+    if partitions && owned.iter().any(|s| s.rtt.is_none()) {
+        checker.problem(
+            "faults",
+            "a \"partition\" stops the delay relay in front of a store, and a store without \
+             `rtt` has none; give every faulted store an `rtt` (\"0ms\" adds only the relay), or \
+             use another kind",
+        );
     }
     let pauses = faults.iter().any(|f| f.kind == FaultKind::Pause);
     if pauses

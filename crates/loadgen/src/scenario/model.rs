@@ -95,7 +95,7 @@ impl Overload {
 pub struct Fault {
     pub kind: FaultKind,
     pub at: Duration,
-    /// Pause: how long stopped. Restart: how long down before it starts again. Kill: `None`,
+    /// Pause, partition: how long. Restart: how long down before it starts again. Kill: `None`,
     /// down to the turn's end (it is started again before the next turn).
     pub duration: Option<Duration>,
 }
@@ -112,6 +112,9 @@ pub enum FaultKind {
     Pause,
     Kill,
     Restart,
+    /// The delay relay in front of the store stops forwarding (SIGSTOP on the relay): the
+    /// store runs on, and the servers' connections to it carry nothing.
+    Partition,
 }
 
 impl FaultKind {
@@ -120,6 +123,7 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Kill => "kill",
             FaultKind::Restart => "restart",
+            FaultKind::Partition => "partition",
         }
     }
 }
