@@ -2,23 +2,13 @@
 //! port 0 configured through environment variables, the `listening on` line, and a clean exit on
 //! SIGTERM.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_authbench");
+mod common;
 
-fn http(address: &str, request: &str) -> String {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
+use common::{BINARY, http};
 
 #[test]
 fn seeded_server_configured_from_env_serves_then_exits_cleanly_on_sigterm() {

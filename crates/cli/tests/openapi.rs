@@ -8,12 +8,9 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use common::{BINARY, spawn_listening};
+use common::{BINARY, http, spawn_listening};
 /// Seconds of generated requests per schemathesis run.
 const SECONDS_PER_RUN: &str = "8";
 
@@ -65,13 +62,7 @@ fn login(address: &str) -> String {
          {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let answer = http(address, &request);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     answer
 }

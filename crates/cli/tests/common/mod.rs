@@ -57,6 +57,20 @@ pub fn spawn_listening(command: &mut Command) -> (std::process::Child, String) {
     (child, address)
 }
 
+/// Sends `request` (a whole HTTP/1.1 request, `Connection: close`) to `address` and returns the
+/// whole answer.
+pub fn http(address: &str, request: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
 pub fn report_json(run_dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(run_dir.join("report.json")).expect("report.json");
     serde_json::from_str(&text).expect("report.json is JSON")
