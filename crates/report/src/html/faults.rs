@@ -32,7 +32,8 @@ pub fn section(report: &Report) -> Markup {
             " stops the store (SIGSTOP; it keeps its connections and answers nothing) and resumes \
              it, " code { "kill" } " ends it (SIGKILL) for the rest of the turn, "
             code { "restart" } " kills it and starts it again on the same port with the same \
-             settings (what it kept depends on its persistence). First error is counted from the \
+             settings (what it kept depends on its persistence), " code { "partition" } " stops \
+             the delay relay in front of it (the store runs on, unreachable). First error is counted from the \
              fault to the first half-second with a failed request; recovery from the store's \
              return to the first half-second from which every later one had no error and at \
              least " (number(RECOVERED_RATE * 100.0)) "% of the rate before the fault. \
@@ -73,10 +74,10 @@ pub fn section(report: &Report) -> Markup {
 fn row(report: &Report, step: &Step, result: &SystemStep, fault: &FaultFigures) -> Markup {
     let window = match fault.end_s {
         Some(end) => format!(
-            "{} at {} s, back at {} s",
+            "{} at {} s, back {} s later",
             fault.kind,
             number(fault.start_s),
-            number(end)
+            number(end - fault.start_s)
         ),
         None => format!(
             "{} at {} s, down to the turn's end",
