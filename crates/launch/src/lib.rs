@@ -6,6 +6,7 @@
 //! # Layout
 //!
 //! - [`redis`]: [`RedisServer`] and its [`RedisSettings`].
+//! - [`redis_cluster`]: [`RedisCluster`], several Redis nodes joined into one cluster.
 //! - [`postgres`]: [`PostgresServer`] and its [`PostgresSettings`].
 //! - [`limits`]: [`Limits`], the CPU cap and cores a server gets.
 //! - [`cgroup`]: the kernel's CPU controller (v2 `cpu.max`, v1 CFS quota): caps, and what it
@@ -23,9 +24,11 @@ mod log_file;
 pub mod postgres;
 pub mod process;
 pub mod redis;
+pub mod redis_cluster;
 pub mod relay;
 
 pub use error::Error;
 pub use limits::Limits;
 pub use postgres::{PostgresServer, PostgresSettings};
 pub use redis::{RedisServer, RedisSettings};
+pub use redis_cluster::RedisCluster;

@@ -28,6 +28,9 @@ pub struct RedisSettings {
     /// `appendonly yes` with this `appendfsync` (`always`, `everysec`, `no`); none for no
     /// persistence at all (no RDB snapshots either).
     pub appendfsync: Option<String>,
+    /// Started as a node of a Redis Cluster (`cluster-enabled`, its node table in its own
+    /// dir); [`crate::redis_cluster::RedisCluster`] joins the nodes.
+    pub cluster: bool,
 }
 
 /// The log file's name in the temp dir.
@@ -151,6 +154,15 @@ impl RedisServer {
             Some(fsync) => cmd.args(["--appendonly", "yes", "--appendfsync", fsync]),
             None => cmd.args(["--appendonly", "no"]),
         };
+        if self.settings.cluster {
+            cmd.args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
+            .args(["--cluster-node-timeout", "2000"]);
+        }
         if let Some(maxmemory) = &self.settings.maxmemory {
             // Sessions must not be evicted behind the run's back: a full store refuses writes.
             cmd.args(["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"]);
@@ -202,6 +214,14 @@ impl Drop for RedisServer {
 /// Whether the server on `port` answers `PING` with `+PONG` and works in `dir`, spoken as raw
 /// inline commands so the crate needs no Redis client.
 fn answers(port: u16, dir: &str) -> bool {
+    ask(port, "PING\r\nCONFIG GET dir\r\n", |text| {
+        text.contains("+PONG\r\n") && text.contains(dir)
+    })
+}
+
+/// Sends `commands` (inline) to the server on `port` and reads until `done` holds for what came
+/// back; false when it never does before the connection or a 500 ms read gives up.
+pub(crate) fn ask(port: u16, commands: &str, done: impl Fn(&str) -> bool) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
         return false;
@@ -209,7 +229,7 @@ fn answers(port: u16, dir: &str) -> bool {
     if stream
         .set_read_timeout(Some(Duration::from_millis(500)))
         .is_err()
-        || stream.write_all(b"PING\r\nCONFIG GET dir\r\n").is_err()
+        || stream.write_all(commands.as_bytes()).is_err()
     {
         return false;
     }
@@ -217,7 +237,7 @@ fn answers(port: u16, dir: &str) -> bool {
     let mut chunk = [0_u8; 512];
     loop {
         let text = String::from_utf8_lossy(&reply);
-        if text.contains("+PONG\r\n") && text.contains(dir) {
+        if done(&text) {
             return true;
         }
         match stream.read(&mut chunk) {

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use authbench_launch::cgroup::{CapError, Controller, Version};
 use authbench_launch::process::{self, Placement, SIGKILL};
-use authbench_launch::{Limits, PostgresServer, PostgresSettings, RedisServer, RedisSettings};
+use authbench_launch::{
+    Limits, PostgresServer, PostgresSettings, RedisCluster, RedisServer, RedisSettings,
+};
 
 /// CPU seconds (user + system) a process has used, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -91,6 +93,7 @@ fn redis_starts_capped_pinned_and_is_removed_with_its_group() {
         },
         maxmemory: Some("64mb".into()),
         appendfsync: None,
+        cluster: false,
     };
     let server = RedisServer::start(&settings).unwrap_or_else(|e| panic!("{e}"));
     let pid = server.pid().expect("running");
@@ -139,4 +142,54 @@ fn postgres_starts_with_every_process_in_its_group() {
     // The postmaster and its background processes (checkpointer, writer, ...) all inherited it.
     assert!(pids.contains(&server.pid().unwrap()));
     assert!(pids.len() >= 4, "{pids:?}");
+}
+
+/// `redis-cli` against one node (`-c`: following the cluster's redirects); its answer.
+fn cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-c", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (Debian's redis-tools)");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_redis_cluster_of_three_masters_serves_every_slot_and_stops_with_its_nodes() {
+    let cluster =
+        RedisCluster::start(3, &RedisSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ports: Vec<u16> = cluster.nodes().iter().map(RedisServer::port).collect();
+    assert_eq!(ports.len(), 3);
+    let url = cluster.url();
+    assert!(url.starts_with("redis+cluster://127.0.0.1:"), "{url}");
+    assert_eq!(url.matches(',').count(), 2, "{url}");
+    for &port in &ports {
+        let info = cli(port, &["CLUSTER", "INFO"]);
+        assert!(info.contains("cluster_state:ok"), "{info}");
+        assert!(info.contains("cluster_size:3"), "{info}");
+    }
+    // Keys land on their slot's node whichever node is asked, and each node owns some slots.
+    for n in 0..30 {
+        let key = format!("k{n}");
+        assert_eq!(cli(ports[n % 3], &["SET", &key, "v"]), "OK");
+        assert_eq!(cli(ports[(n + 1) % 3], &["GET", &key]), "v");
+    }
+    for &port in &ports {
+        let keys: u64 = cli(port, &["DBSIZE"]).parse().unwrap();
+        assert!(keys > 0, "node {port} holds none of 30 keys");
+    }
+    let pids: Vec<u32> = cluster
+        .nodes()
+        .iter()
+        .filter_map(RedisServer::pid)
+        .collect();
+    drop(cluster);
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "node {pid} outlived its cluster"
+        );
+    }
+    let refused = RedisCluster::start(2, &RedisSettings::default()).unwrap_err();
+    assert!(refused.to_string().contains("at least 3"), "{refused}");
 }

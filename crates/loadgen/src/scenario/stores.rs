@@ -178,6 +178,7 @@ fn server(
                 None => None,
             };
             clean.then_some(OwnedServer::Redis(RedisSettings {
+                cluster: false,
                 limits,
                 maxmemory,
                 appendfsync,
