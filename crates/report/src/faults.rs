@@ -5,8 +5,6 @@ use crate::model::{FaultFigures, FaultWindow, Timeline, TimelinePoint};
 
 /// A tick at this share of the rate before the fault, with no error, is back.
 pub const RECOVERED_RATE: f64 = 0.9;
-/// Ticks shorter than this are left out of the recovery.
-const MIN_TICK_S: f64 = 0.1;
 
 /// One figure per fault of the timeline, in order.
 pub fn figures(timeline: &Timeline) -> Vec<FaultFigures> {
@@ -40,11 +38,9 @@ fn one(points: &[TimelinePoint], fault: &FaultWindow, next_start: f64) -> FaultF
             && p.requests as f64 / p.seconds.max(f64::EPSILON) >= RECOVERED_RATE * before_rps
     };
     let recovery_s = fault.end_s.and_then(|end| {
-        // The window's last tick may be a sliver (the requests in flight at its end): too
-        // short to say anything about a rate.
         let after: Vec<&&TimelinePoint> = span
             .iter()
-            .filter(|p| p.at_s > end && p.seconds >= MIN_TICK_S)
+            .filter(|p| p.at_s > end && !p.is_sliver())
             .collect();
         let first_of_last_run = after
             .iter()

@@ -574,6 +574,14 @@ pub struct TimelinePoint {
     pub p99_us: u64,
 }
 
+impl TimelinePoint {
+    /// Whether the tick is a sliver: the window's last one, holding what was in flight at its
+    /// end, too short for its rate to mean anything.
+    pub fn is_sliver(&self) -> bool {
+        self.seconds < 0.1
+    }
+}
+
 /// A system's measured window over time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -38,7 +38,13 @@ pub fn mapping(checker: &mut Checker<'_>, file: MappingFile, prefix: &str) -> Op
         None => Some(reference.logout),
         Some(route) => {
             let key = format!("{prefix}.logout");
-            refuse_keys(checker, &route, &key, &BODY_WEIGHT_TOKEN, "a logout");
+            refuse_keys(
+                checker,
+                &route,
+                &key,
+                &[JSON, FORM, WEIGHT, TOKEN_FROM],
+                "a logout",
+            );
             plain_route(checker, route, &key, Method::POST)
         }
     };
@@ -63,12 +69,10 @@ pub fn mapping(checker: &mut Checker<'_>, file: MappingFile, prefix: &str) -> Op
 type RouteKey = (&'static str, fn(&RouteFile) -> bool);
 type Refused = [RouteKey];
 
-const BODY_WEIGHT_TOKEN: [RouteKey; 4] = [
-    ("json", |r| r.json.is_some()),
-    ("form", |r| r.form.is_some()),
-    ("weight", |r| r.weight.is_some()),
-    ("token_from", |r| r.token_from.is_some()),
-];
+const JSON: RouteKey = ("json", |r| r.json.is_some());
+const FORM: RouteKey = ("form", |r| r.form.is_some());
+const WEIGHT: RouteKey = ("weight", |r| r.weight.is_some());
+const TOKEN_FROM: RouteKey = ("token_from", |r| r.token_from.is_some());
 
 fn refuse_keys(
     checker: &mut Checker<'_>,
@@ -88,7 +92,7 @@ fn refuse_keys(
 }
 
 fn login(checker: &mut Checker<'_>, mut route: RouteFile, key: &str) -> Option<MappedRoute> {
-    refuse_keys(checker, &route, key, &BODY_WEIGHT_TOKEN[2..], "the login");
+    refuse_keys(checker, &route, key, &[WEIGHT, TOKEN_FROM], "the login");
     let body = body(checker, &mut route, key, &[USERNAME, PASSWORD], true);
     let mut login = plain_route(checker, route, key, Method::POST)?;
     login.body = Some(body?.unwrap_or_else(|| {
@@ -101,13 +105,7 @@ fn login(checker: &mut Checker<'_>, mut route: RouteFile, key: &str) -> Option<M
 }
 
 fn refresh(checker: &mut Checker<'_>, mut route: RouteFile, key: &str) -> Option<RefreshRoute> {
-    refuse_keys(
-        checker,
-        &route,
-        key,
-        &BODY_WEIGHT_TOKEN[2..3],
-        "the refresh",
-    );
+    refuse_keys(checker, &route, key, &[WEIGHT], "the refresh");
     let token_from = checker
         .required(
             route.token_from.take(),
@@ -157,11 +155,7 @@ fn protected_requests(
                 checker,
                 &route,
                 &key,
-                &[
-                    BODY_WEIGHT_TOKEN[0],
-                    BODY_WEIGHT_TOKEN[1],
-                    BODY_WEIGHT_TOKEN[3],
-                ],
+                &[JSON, FORM, TOKEN_FROM],
                 "a protected",
             );
             let weight = match route.weight {

@@ -10,9 +10,6 @@ use crate::format::{self, bytes, count, micros, micros_short, number, short};
 use crate::model::{BurstWindow, Report, Step, SystemStep};
 use crate::overload::{RECOVERED_P99_FACTOR, RECOVERED_P99_SLACK_US, RECOVERED_RATE};
 
-/// Ticks shorter than this are not drawn.
-const MIN_TICK_S: f64 = 0.1;
-
 /// Whether any step had a burst.
 pub fn present(report: &Report) -> bool {
     bursts(report).next().is_some()
@@ -192,12 +189,10 @@ pub(super) fn series(
         else {
             continue;
         };
-        // A window's last tick may be a sliver (what was in flight at its end), whose rate is
-        // noise.
         let points: Vec<Point> = timeline
             .points
             .iter()
-            .filter(|p| p.seconds >= MIN_TICK_S)
+            .filter(|p| !p.is_sliver())
             .filter_map(|p| {
                 Some(Point {
                     x: p.at_s,
