@@ -14,6 +14,7 @@
 //! - [`error`]: how error messages read: [`error::Cause`] for a foreign root cause,
 //!   [`error::Chain`] to print a chain.
 //! - [`population`]: [`population::PopulationLoad`], what `authbench populate` reports.
+//! - [`redis_cluster`]: a Redis Cluster's masters and their slots, from `CLUSTER NODES`.
 //! - [`metrics`]: the Prometheus metric and label names the servers expose and the probes read.
 
 #[macro_use]
@@ -23,6 +24,7 @@ pub mod kind;
 pub mod metrics;
 pub mod operation;
 pub mod population;
+pub mod redis_cluster;
 pub mod routes;
 pub mod store_url;
 

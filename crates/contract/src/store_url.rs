@@ -1,6 +1,8 @@
 //! Where a server keeps its state, as users write it: `memory`, `sqlite://PATH` (or
 //! `sqlite::memory:`), `redis://HOST:PORT[/DB]` (`rediss://`, `redis+unix://`, `unix://`),
-//! `postgres://USER@HOST:PORT/DB` (`postgresql://`). The one place a store URL is classified.
+//! `redis+cluster://HOST:PORT[,HOST:PORT...]` (any nodes of a Redis Cluster: the client learns the
+//! rest from them), `postgres://USER@HOST:PORT/DB` (`postgresql://`). The one place a store URL is
+//! classified.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,6 +16,8 @@ names! {
         Sqlite = "sqlite",
         /// A Redis server.
         Redis = "redis",
+        /// A Redis Cluster: several masters, each holding a share of the 16,384 hash slots.
+        RedisCluster = "redis-cluster",
         /// A PostgreSQL server.
         Postgres = "postgres",
     }
@@ -26,6 +30,7 @@ pub enum StoreUrl {
     Memory,
     Sqlite(String),
     Redis(String),
+    RedisCluster(String),
     Postgres(String),
 }
 
@@ -38,14 +43,41 @@ pub enum StoreUrlError {
     UnknownScheme(String),
     #[error("store URL {0:?} names no host or path after the scheme")]
     MissingLocation(String),
+    #[error("store URL {url:?}: node {node:?} is not HOST:PORT")]
+    BadClusterNode { url: String, node: String },
 }
 
 /// The forms a store URL may take, for messages.
 pub const FORMS: &str = "memory, sqlite://PATH, redis://HOST:PORT (rediss://, redis+unix://, \
-                         unix://) or postgres://USER@HOST/DB (postgresql://)";
+                         unix://), redis+cluster://HOST:PORT[,HOST:PORT...] or \
+                         postgres://USER@HOST/DB (postgresql://)";
 
 const REDIS_SCHEMES: [&str; 4] = ["redis", "rediss", "redis+unix", "unix"];
 const POSTGRES_SCHEMES: [&str; 2] = ["postgres", "postgresql"];
+const CLUSTER_SCHEME: &str = "redis+cluster";
+
+/// `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]`: every node must name its port,
+/// as a cluster has no default one worth guessing.
+fn parse_cluster(raw: &str, rest: &str) -> Result<StoreUrl, StoreUrlError> {
+    let hosts = rest.rsplit_once('@').map_or(rest, |(_, hosts)| hosts);
+    let hosts = hosts.trim_end_matches('/');
+    if hosts.is_empty() {
+        return Err(StoreUrlError::MissingLocation(redact(raw)));
+    }
+    for node in hosts.split(',') {
+        let node = node.trim();
+        let port = node
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()));
+        if !matches!(port, Some((host, Ok(port))) if !host.is_empty() && port > 0) {
+            return Err(StoreUrlError::BadClusterNode {
+                url: redact(raw),
+                node: node.to_owned(),
+            });
+        }
+    }
+    Ok(StoreUrl::RedisCluster(raw.to_owned()))
+}
 
 impl StoreUrl {
     pub const fn kind(&self) -> StoreKind {
@@ -53,6 +85,7 @@ impl StoreUrl {
             StoreUrl::Memory => StoreKind::Memory,
             StoreUrl::Sqlite(_) => StoreKind::Sqlite,
             StoreUrl::Redis(_) => StoreKind::Redis,
+            StoreUrl::RedisCluster(_) => StoreKind::RedisCluster,
             StoreUrl::Postgres(_) => StoreKind::Postgres,
         }
     }
@@ -61,8 +94,29 @@ impl StoreUrl {
     pub fn as_driver_url(&self) -> &str {
         match self {
             StoreUrl::Memory => "memory",
-            StoreUrl::Sqlite(url) | StoreUrl::Redis(url) | StoreUrl::Postgres(url) => url,
+            StoreUrl::Sqlite(url)
+            | StoreUrl::Redis(url)
+            | StoreUrl::RedisCluster(url)
+            | StoreUrl::Postgres(url) => url,
         }
+    }
+
+    /// The nodes of a `redis+cluster://` URL as `redis://` URLs, one per node, with the
+    /// userinfo given once applied to each; empty for any other store.
+    pub fn cluster_nodes(&self) -> Vec<String> {
+        let StoreUrl::RedisCluster(url) = self else {
+            return Vec::new();
+        };
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let (userinfo, hosts) = match rest.rsplit_once('@') {
+            Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+            None => (String::new(), rest),
+        };
+        let hosts = hosts.trim_end_matches('/');
+        hosts
+            .split(',')
+            .map(|node| format!("redis://{userinfo}{}", node.trim()))
+            .collect()
     }
 
     /// The URL with any password replaced by `***`: what messages and reports show.
@@ -86,6 +140,9 @@ impl FromStr for StoreUrl {
             return Err(StoreUrlError::UnknownScheme(redact(raw)));
         };
         let scheme = scheme.to_ascii_lowercase();
+        if scheme == CLUSTER_SCHEME {
+            return parse_cluster(raw, rest);
+        }
         let variant = if scheme == "sqlite" {
             StoreUrl::Sqlite
         } else if REDIS_SCHEMES.contains(&scheme.as_str()) {
@@ -192,6 +249,10 @@ mod tests {
         ] {
             assert_eq!(kind(redis), Ok(StoreKind::Redis), "{redis}");
         }
+        assert_eq!(
+            kind("redis+cluster://127.0.0.1:7000,127.0.0.1:7001"),
+            Ok(StoreKind::RedisCluster)
+        );
         assert_eq!(kind("postgresql://u@h/db"), Ok(StoreKind::Postgres));
         assert_eq!(kind("postgres://u@h/db"), Ok(StoreKind::Postgres));
     }
@@ -211,6 +272,33 @@ mod tests {
             "localhost:6379".parse::<StoreUrl>(),
             Err(StoreUrlError::UnknownScheme(_))
         ));
+    }
+
+    #[test]
+    fn cluster_urls_name_every_node_with_its_port() {
+        let url: StoreUrl = "redis+cluster://:pw@10.0.0.1:7000, 10.0.0.2:7001/"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            url.cluster_nodes(),
+            ["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]
+        );
+        assert_eq!(
+            url.to_string(),
+            "redis+cluster://:***@10.0.0.1:7000, 10.0.0.2:7001/"
+        );
+        assert_eq!(
+            "redis+cluster://h:7000,h".parse::<StoreUrl>(),
+            Err(StoreUrlError::BadClusterNode {
+                url: "redis+cluster://h:7000,h".into(),
+                node: "h".into()
+            })
+        );
+        assert_eq!(
+            "redis+cluster://".parse::<StoreUrl>(),
+            Err(StoreUrlError::MissingLocation("redis+cluster://".into()))
+        );
+        assert!(StoreUrl::Memory.cluster_nodes().is_empty());
     }
 
     #[test]

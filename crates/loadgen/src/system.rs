@@ -206,7 +206,9 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
     let store = match server.store() {
         StoreSpec::Memory => "memory".to_owned(),
         StoreSpec::Sqlite => format!("sqlite://{}/{system}-store.db", launch.data_dir.display()),
-        StoreSpec::Redis { url } | StoreSpec::Postgres { url } => url.clone(),
+        StoreSpec::Redis { url }
+        | StoreSpec::RedisCluster { url }
+        | StoreSpec::Postgres { url } => url.clone(),
         // The run replaces a run-owned store with its URL before any server starts; a name that
         // slipped through would be refused by the server, naming it.
         StoreSpec::Owned { name, .. } => name.clone(),

@@ -32,7 +32,7 @@ impl Options {
     }
 }
 
-/// TTL'd records with a per-user index. Implemented by the memory, SQLite, Redis and Postgres
+/// TTL'd records with a per-user index. Implemented by the memory, SQLite, Redis, Redis Cluster and Postgres
 /// backends; [`crate::Store`] wraps one with metrics and timeouts.
 ///
 /// Contract, checked by the conformance suite in `tests/conformance.rs`:

@@ -1,12 +1,13 @@
-//! The state a server keeps between requests: TTL'd records with a per-user index, on four
-//! backends chosen by URL (memory, SQLite, Redis, Postgres).
+//! The state a server keeps between requests: TTL'd records with a per-user index, on five
+//! backends chosen by URL (memory, SQLite, Redis, Redis Cluster, Postgres).
 //!
 //! # Layout
 //!
 //! - [`record`]: the [`Record`] every backend stores, and the [`Namespace`]s that keep sessions,
 //!   refresh families, denylist entries and cutoffs apart.
 //! - [`backend`]: the [`Backend`] trait with its contract, and the [`Options`] a backend opens with.
-//! - `memory`, `sqlite`, `redis_store`, `postgres`: the four backends.
+//! - `memory`, `sqlite`, `redis_store`, `redis_cluster`, `postgres`: the five backends;
+//!   `redis_value`: the record format and Lua pieces both Redis backends share.
 //! - [`store`]: [`Store`], a backend chosen by URL, with each operation bounded in time, counted
 //!   and timed.
 //! - [`metrics`]: the `/metrics` families for store operations.
@@ -20,7 +21,9 @@ pub mod metrics;
 pub mod population;
 mod postgres;
 pub mod record;
+mod redis_cluster;
 mod redis_store;
+mod redis_value;
 mod sqlite;
 pub mod store;
 

@@ -17,16 +17,7 @@ use redis::{Client, Script};
 use crate::backend::{Backend, Options};
 use crate::error::{Error, cause};
 use crate::record::{Record, now_millis};
-
-/// Extends an index key's expiry to `exp` unless it already lasts longer. `GT` treats a key
-/// without expiry as lasting forever, so a fresh index needs the plain form.
-const EXTEND_INDEX: &str = r"
-local function extend(index, exp)
-  if redis.call('PEXPIREAT', index, exp, 'GT') == 0 and redis.call('PTTL', index) == -1 then
-    redis.call('PEXPIREAT', index, exp)
-  end
-end
-";
+use crate::redis_value::{EXTEND_INDEX, REPLACE_DATA, SPLIT, decode, encode, script_outcome};
 
 /// Drops index members whose record is gone among the oldest `last + 1` (all for -1);
 /// returns the live ones, oldest first.
@@ -41,19 +32,6 @@ local function live_members(index, prefix, last)
     end
   end
   return live
-end
-";
-
-/// Splits a stored value into its header (`"{created} {expires} {user_len} "`), user and data;
-/// nil where the value is not in this store's format.
-const SPLIT: &str = r"
-local function split(value)
-  local _, head, user_len = string.find(value, '^%-?%d+ %-?%d+ (%d+) ')
-  if not head then return nil end
-  local user_end = head + tonumber(user_len)
-  if user_end > #value then return nil end
-  return string.sub(value, 1, head), string.sub(value, head + 1, user_end),
-    string.sub(value, user_end + 1)
 end
 ";
 
@@ -104,23 +82,6 @@ local created, rest = string.match(value, '^(%-?%d+) %-?%d+ (.*)$')
 if not created then return -1 end
 redis.call('SET', KEYS[1], created .. ' ' .. ARGV[1] .. ' ' .. rest, 'XX', 'PXAT', ARGV[1])
 extend(KEYS[2], ARGV[1])
-return 1"
-    ))
-});
-
-/// KEYS: record. ARGV: expected data, new data, now. Swaps the data of a live record whose data
-/// equals the expected, keeping its expiry. Returns 1 if swapped, 0 if not, -1 if the stored
-/// value is not ours. `now` keeps the contract when the clocks of Redis and the caller disagree.
-static REPLACE_DATA: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        "{SPLIT}
-local value = redis.call('GET', KEYS[1])
-if not value then return 0 end
-local head, user, data = split(value)
-if not head then return -1 end
-local expires = tonumber(string.match(head, '^%-?%d+ (%-?%d+) '))
-if expires <= tonumber(ARGV[3]) or data ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], head .. user .. ARGV[2], 'XX', 'KEEPTTL')
 return 1"
     ))
 });
@@ -266,49 +227,6 @@ const BULK_PIPELINE: usize = 1_000;
 /// Keys examined per `SCAN` call in [`Backend::count_live`].
 const SCAN_BATCH: u32 = 10_000;
 
-/// `"{created} {expires} {user_len} {user}{data}"`: the user's length makes the split
-/// unambiguous whatever bytes the user name and data hold.
-fn encode(record: &Record) -> String {
-    let mut value = String::with_capacity(48 + record.user.len() + record.data.len());
-    use std::fmt::Write as _;
-    let _ = write!(
-        value,
-        "{} {} {} ",
-        record.created,
-        record.expires,
-        record.user.len()
-    );
-    value.push_str(&record.user);
-    value.push_str(&record.data);
-    value
-}
-
-fn decode(id: &str, value: Vec<u8>) -> Result<Record, Error> {
-    let corrupt = || Error::Corrupt(format!("record {id:?} is not in this store's format"));
-    let value = std::str::from_utf8(&value).map_err(|_| corrupt())?;
-    let mut fields = value.splitn(4, ' ');
-    let mut int = || {
-        fields
-            .next()
-            .and_then(|field| field.parse::<i64>().ok())
-            .ok_or_else(corrupt)
-    };
-    let (created, expires, user_len) = (int()?, int()?, int()?);
-    let rest = fields.next().ok_or_else(corrupt)?;
-    let user_len = usize::try_from(user_len).map_err(|_| corrupt())?;
-    let user = rest.get(..user_len).ok_or_else(corrupt)?;
-    let data = rest.get(user_len..).ok_or_else(corrupt)?;
-    // Each field goes straight from the reply into its shared string: one copy, one
-    // allocation each, on the path every authenticated request takes.
-    Ok(Record {
-        id: id.into(),
-        user: user.into(),
-        created,
-        expires,
-        data: data.into(),
-    })
-}
-
 impl Backend for RedisBackend {
     async fn create(&self, record: &Record, max_per_user: Option<NonZeroU32>) -> Result<(), Error> {
         let cap = max_per_user.map_or(0, NonZeroU32::get);
@@ -375,14 +293,7 @@ impl Backend for RedisBackend {
             .arg(record.expires)
             .invoke_async(&mut self.connection.clone())
             .await?;
-        match touched {
-            1 => Ok(true),
-            0 => Ok(false),
-            _ => Err(Error::Corrupt(format!(
-                "record {:?} is not in this store's format",
-                record.id
-            ))),
-        }
+        script_outcome(touched, &record.id)
     }
 
     async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
@@ -393,13 +304,7 @@ impl Backend for RedisBackend {
             .arg(now_millis())
             .invoke_async(&mut self.connection.clone())
             .await?;
-        match replaced {
-            1 => Ok(true),
-            0 => Ok(false),
-            _ => Err(Error::Corrupt(format!(
-                "record {id:?} is not in this store's format"
-            ))),
-        }
+        script_outcome(replaced, id)
     }
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {
@@ -473,45 +378,5 @@ impl Backend for RedisBackend {
             .query_async(&mut self.connection.clone())
             .await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_round_trips_separators_in_user_and_data() {
-        let record = Record {
-            id: "a b".into(),
-            user: "x 3 y\n".into(),
-            created: -5,
-            expires: 1_700_000_000_000,
-            data: " 12 z ".into(),
-        };
-        assert_eq!(decode("a b", encode(&record).into_bytes()).unwrap(), record);
-    }
-
-    #[test]
-    fn foreign_values_are_corrupt_not_panics() {
-        for value in [
-            "",
-            "1",
-            "1 2",
-            "1 2 3",
-            "1 2 9 ab",
-            "x 2 0 ",
-            "1 2 -1 a",
-            "1 2 1 \u{e9}",
-        ] {
-            assert!(
-                matches!(decode("id", value.into()), Err(Error::Corrupt(_))),
-                "{value:?}"
-            );
-        }
-        assert!(matches!(
-            decode("id", vec![0xff, 0xfe]),
-            Err(Error::Corrupt(_))
-        ));
     }
 }

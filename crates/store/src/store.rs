@@ -17,15 +17,17 @@ use crate::memory::MemoryBackend;
 use crate::metrics::{Op, OpHandle, OpHandles, StoreMetrics};
 use crate::postgres::PostgresBackend;
 use crate::record::Record;
+use crate::redis_cluster::RedisClusterBackend;
 use crate::redis_store::RedisBackend;
 use crate::sqlite::SqliteBackend;
 
-/// Static dispatch over the four backends: no boxed futures on the hot path.
+/// Static dispatch over the five backends: no boxed futures on the hot path.
 #[derive(Debug)]
 enum AnyBackend {
     Memory(MemoryBackend),
     Sqlite(SqliteBackend),
     Redis(RedisBackend),
+    RedisCluster(RedisClusterBackend),
     Postgres(PostgresBackend),
 }
 
@@ -35,6 +37,7 @@ macro_rules! dispatch {
             AnyBackend::Memory($inner) => $call.await,
             AnyBackend::Sqlite($inner) => $call.await,
             AnyBackend::Redis($inner) => $call.await,
+            AnyBackend::RedisCluster($inner) => $call.await,
             AnyBackend::Postgres($inner) => $call.await,
         }
     };
@@ -82,6 +85,9 @@ impl Store {
                     AnyBackend::Sqlite(SqliteBackend::open(raw, &options).await?)
                 }
                 StoreUrl::Redis(raw) => AnyBackend::Redis(RedisBackend::open(raw, &options).await?),
+                StoreUrl::RedisCluster(_) => AnyBackend::RedisCluster(
+                    RedisClusterBackend::open(&url.cluster_nodes(), &options).await?,
+                ),
                 StoreUrl::Postgres(raw) => {
                     AnyBackend::Postgres(PostgresBackend::open(raw, &options).await?)
                 }

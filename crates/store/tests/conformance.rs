@@ -12,7 +12,7 @@ use std::time::Duration;
 use authbench_contract::StoreUrl;
 use authbench_store::{Namespace, Options, Store, StoreMetrics};
 use authbench_testkit::postgres::PostgresServer;
-use authbench_testkit::redis::RedisServer;
+use authbench_testkit::redis::{RedisCluster, RedisServer};
 
 /// Where one test's store lives, and whatever must stay alive for as long as it does.
 #[derive(Debug)]
@@ -46,6 +46,17 @@ impl Fixture {
         Fixture {
             url: StoreUrl::Redis(server.url()),
             _keep: Box::new(server),
+        }
+    }
+
+    /// A cluster of its own per test: the cases use the same ids and users, and one cluster
+    /// takes about a second to form.
+    fn redis_cluster() -> Fixture {
+        let cluster = RedisCluster::start(3);
+        let url: StoreUrl = cluster.url().parse().expect("the launcher's cluster URL");
+        Fixture {
+            url,
+            _keep: Box::new(cluster),
         }
     }
 
@@ -119,7 +130,7 @@ macro_rules! conformance {
     )*};
 }
 
-conformance!(memory, sqlite, redis, postgres);
+conformance!(memory, sqlite, redis, redis_cluster, postgres);
 
 /// A networked store that goes down must fail fast (the server answers 503 instead of
 /// queueing), and must come back by itself once the store is back, without a restart.

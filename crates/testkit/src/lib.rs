@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //!
-//! - [`redis`]: [`redis::RedisServer`], one `redis-server` per test, stoppable for outage tests.
+//! - [`redis`]: [`redis::RedisServer`], one `redis-server` per test, stoppable for outage tests;
+//!   [`redis::RedisCluster`], a cluster of them.
 //! - [`postgres`]: [`postgres::PostgresServer`], a throwaway cluster (`initdb` + `postgres`).
 //!   Both are the product's launcher (`authbench-launch`) with panics instead of errors.
 //! - [`stores`]: a store backend picked by a test, with its throwaway server.

@@ -65,3 +65,30 @@ impl DerefMut for RedisServer {
         &mut self.0
     }
 }
+
+/// A Redis Cluster of throwaway nodes (the product's launcher, with panics instead of errors).
+#[derive(Debug)]
+pub struct RedisCluster(authbench_launch::RedisCluster);
+
+impl RedisCluster {
+    /// Starts `masters` nodes (at least three), joins them and returns once every node serves
+    /// every slot.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` or `redis-cli` is missing or the cluster does not form.
+    pub fn start(masters: usize) -> RedisCluster {
+        match authbench_launch::RedisCluster::start(masters, &RedisSettings::default()) {
+            Ok(cluster) => RedisCluster(cluster),
+            Err(error) => panic!("{}", authbench_contract::error::Chain(&error)),
+        }
+    }
+}
+
+impl Deref for RedisCluster {
+    type Target = authbench_launch::RedisCluster;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}

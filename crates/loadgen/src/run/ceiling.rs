@@ -14,7 +14,7 @@ use super::setup::Sut;
 use crate::probe::ceiling::{self, IN_FLIGHT, Lookup};
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Revocation, Scenario, Server, StoreSpec, Target};
+use crate::scenario::{Revocation, Scenario, Server, Target};
 
 /// `direct` maps a relayed store URL (what the servers use) to the store's own.
 pub(super) async fn measure(
@@ -35,7 +35,7 @@ pub(super) async fn measure(
         let Target::Spawned(server) = &spec.target else {
             continue;
         };
-        let (StoreSpec::Redis { url } | StoreSpec::Postgres { url }) = server.store() else {
+        let Some(url) = server.store().server_url() else {
             continue;
         };
         // What the system's requests look up in the store; a JWT system without revocation
@@ -48,7 +48,7 @@ pub(super) async fn measure(
             } => continue,
             Server::Jwt { .. } => Lookup::Revocation,
         };
-        let key = (url.clone(), lookup);
+        let key = (url.to_owned(), lookup);
         if let Some((_, ceiling)) = measured.iter().find(|(seen, _)| *seen == key) {
             sut.info.store_ceiling = Some(ceiling.clone());
             continue;
@@ -59,7 +59,7 @@ pub(super) async fn measure(
         let target = direct
             .iter()
             .find(|(served, _)| served == url)
-            .map_or(url.as_str(), |(_, own)| own.as_str());
+            .map_or(url, |(_, own)| own.as_str());
         // As many connections as the servers on it hold: one per worker of each replica.
         let connections = spec.replicas.get() * workers;
         progress.note(&format!(

@@ -14,7 +14,7 @@ use tokio::process::Command;
 use super::setup::Sut;
 use crate::probe::{StoreSample, redact};
 use crate::progress::Progress;
-use crate::scenario::{Revocation, Scenario, Server, StoreSpec, Target};
+use crate::scenario::{Revocation, Scenario, Server, Target};
 
 /// How long loaded records outlive the run's planned end, so a run that overruns (slow loads,
 /// a saturated store) still measures against a whole population.
@@ -168,9 +168,7 @@ fn target(target: &Target) -> Option<(&str, Vec<&'static str>)> {
     let Target::Spawned(server) = target else {
         return None;
     };
-    let (StoreSpec::Redis { url } | StoreSpec::Postgres { url }) = server.store() else {
-        return None;
-    };
+    let url = server.store().server_url()?;
     let namespaces = match server {
         Server::Session { .. } => vec![namespace::SESSIONS],
         Server::Jwt { revocation, .. } => match revocation {

@@ -281,6 +281,10 @@ pub enum StoreSpec {
     Redis {
         url: String,
     },
+    /// A Redis Cluster, by a `redis+cluster://` URL naming its nodes.
+    RedisCluster {
+        url: String,
+    },
     Postgres {
         url: String,
     },
@@ -298,8 +302,20 @@ impl StoreSpec {
             StoreSpec::Memory => StoreKind::Memory,
             StoreSpec::Sqlite => StoreKind::Sqlite,
             StoreSpec::Redis { .. } => StoreKind::Redis,
+            StoreSpec::RedisCluster { .. } => StoreKind::RedisCluster,
             StoreSpec::Postgres { .. } => StoreKind::Postgres,
             StoreSpec::Owned { kind, .. } => *kind,
+        }
+    }
+
+    /// The URL of a store that runs as a server of its own (Redis, a Redis Cluster,
+    /// PostgreSQL): one the run can probe, measure and load a population into.
+    pub fn server_url(&self) -> Option<&str> {
+        match self {
+            StoreSpec::Redis { url }
+            | StoreSpec::RedisCluster { url }
+            | StoreSpec::Postgres { url } => Some(url),
+            StoreSpec::Memory | StoreSpec::Sqlite | StoreSpec::Owned { .. } => None,
         }
     }
 }

@@ -120,8 +120,5 @@ pub fn check_systems(checker: &mut Checker<'_>, systems: &[System]) {
 
 /// Whether the run can load a population into this store.
 pub fn loadable(store: &StoreSpec) -> bool {
-    matches!(
-        store,
-        StoreSpec::Redis { .. } | StoreSpec::Postgres { .. } | StoreSpec::Owned { .. }
-    )
+    store.server_url().is_some() || matches!(store, StoreSpec::Owned { .. })
 }

@@ -405,8 +405,8 @@ fn external(
             None
         }
         Some(text) => match store(checker, &text, &store_key, name)? {
-            spec @ (StoreSpec::Redis { .. } | StoreSpec::Postgres { .. }) => Some(Some(spec)),
-            StoreSpec::Memory | StoreSpec::Sqlite | StoreSpec::Owned { .. } => {
+            spec if spec.server_url().is_some() => Some(Some(spec)),
+            _ => {
                 checker.problem(
                     &store_key,
                     format!(

@@ -59,8 +59,8 @@ pub fn is_name(text: &str) -> bool {
 pub const NAME_RULE: &str = "use letters, digits, `-` and `_` only";
 
 pub const STORE_FORMS: &str = "\"memory\", \"sqlite\" (a fresh file in the run's folder), a \
-                               redis:// URL (rediss://, redis+unix://, unix://), a postgres:// \
-                               or postgresql:// URL, or the name of one of the scenario's \
+                               redis:// URL (rediss://, redis+unix://, unix://), a \
+                               redis+cluster:// URL, a postgres:// or postgresql:// URL, or the name of one of the scenario's \
                                [[stores]]";
 
 /// A store as a spawned server's `--store` takes it (after `${VAR}` expansion). The URL is
@@ -74,6 +74,7 @@ pub fn store(text: &str) -> Result<StoreSpec, String> {
     match text.parse::<StoreUrl>().map_err(|_| refused())? {
         StoreUrl::Memory if text == "memory" => Ok(StoreSpec::Memory),
         StoreUrl::Redis(url) => Ok(StoreSpec::Redis { url }),
+        StoreUrl::RedisCluster(url) => Ok(StoreSpec::RedisCluster { url }),
         StoreUrl::Postgres(url) => Ok(StoreSpec::Postgres { url }),
         StoreUrl::Memory | StoreUrl::Sqlite(_) => Err(refused()),
     }

@@ -365,6 +365,7 @@ impl System<'_> {
     pub fn store_name(&self) -> String {
         match self.info.store {
             Some(StoreKind::Redis) => "Redis".to_owned(),
+            Some(StoreKind::RedisCluster) => "the Redis Cluster".to_owned(),
             Some(StoreKind::Postgres) => "Postgres".to_owned(),
             Some(StoreKind::Sqlite) => "the SQLite store".to_owned(),
             Some(StoreKind::Memory) => "the in-memory store".to_owned(),

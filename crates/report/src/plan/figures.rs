@@ -127,7 +127,9 @@ impl SystemFigures<'_> {
         let measured = self.result.store.as_ref();
         let kind = measured.map(|s| s.kind).or(self.system.store);
         let (what, unit) = match kind {
-            Some(StoreKind::Redis) => ("store throughput (Redis commands)", "commands/s"),
+            Some(StoreKind::Redis | StoreKind::RedisCluster) => {
+                ("store throughput (Redis commands)", "commands/s")
+            }
             Some(StoreKind::Postgres) => {
                 ("store throughput (Postgres transactions)", "transactions/s")
             }
@@ -208,7 +210,7 @@ impl SystemFigures<'_> {
         let Some(ceiling) = &self.system.store_ceiling else {
             if matches!(
                 self.system.store,
-                Some(StoreKind::Redis | StoreKind::Postgres)
+                Some(StoreKind::Redis | StoreKind::RedisCluster | StoreKind::Postgres)
             ) {
                 self.assumptions.push(
                     "the store's own limit was not measured in this run (its ceiling was \

@@ -23,13 +23,14 @@ pub(crate) struct Probes {
 /// Connects every probe, reading each once: a system whose store or `/metrics` cannot be read
 /// fails the run before anything is measured. The error is the message for the system.
 pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
-    let store = match &launched.store {
-        Some(StoreSpec::Redis { url }) | Some(StoreSpec::Postgres { url }) => Some(
+    let store_url = launched.store.as_ref().and_then(StoreSpec::server_url);
+    let store = match store_url {
+        Some(url) => Some(
             StoreProbe::connect(url)
                 .await
                 .map_err(|e| Chain(&e).to_string())?,
         ),
-        _ => None,
+        None => None,
     };
     let counter = match &launched.mapping.server_counts {
         ServerCounts::Counter(counter) => counter.clone(),
@@ -53,10 +54,7 @@ pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
         .iter()
         .map(|one| ProcessProbe { pid: one.pid })
         .collect();
-    let store_url = match &launched.store {
-        Some(StoreSpec::Redis { url } | StoreSpec::Postgres { url }) => Some(url.clone()),
-        _ => None,
-    };
+    let store_url = store_url.map(str::to_owned);
     Ok(Probes {
         processes: Replicas(processes),
         metrics: Replicas(metrics),

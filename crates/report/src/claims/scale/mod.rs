@@ -203,7 +203,7 @@ fn not_measured(run: &Run<'_>, scaled: &[Scaled<'_, '_>]) -> Claim {
                     "a SQLite file: replicas on one host could share it, replicas on several \
                      hosts could not"
                 }
-                Some(StoreKind::Redis | StoreKind::Postgres) => {
+                Some(StoreKind::Redis | StoreKind::RedisCluster | StoreKind::Postgres) => {
                     "a network store that several replicas could share"
                 }
                 _ => "a store whose reach the report does not know",

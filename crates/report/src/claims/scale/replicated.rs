@@ -71,7 +71,7 @@ impl<'s, 'a> Scaled<'s, 'a> {
         let reach = match system.info.store {
             Some(StoreKind::Memory) => Reach::Process,
             Some(StoreKind::Sqlite) => Reach::Host,
-            Some(StoreKind::Redis | StoreKind::Postgres) => Reach::Shared,
+            Some(StoreKind::Redis | StoreKind::RedisCluster | StoreKind::Postgres) => Reach::Shared,
             None => Reach::Unknown,
         };
         Scaled {
