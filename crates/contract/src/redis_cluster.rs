@@ -7,13 +7,15 @@ use std::ops::RangeInclusive;
 /// The number of hash slots a cluster divides its keys into.
 pub const SLOTS: u16 = 16_384;
 
-/// One master that is not marked failed, as `CLUSTER NODES` lists it.
+/// One master, as `CLUSTER NODES` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Master {
     pub host: String,
     pub port: u16,
     /// The slots it serves (migrating and importing slots left out).
     pub slots: Vec<RangeInclusive<u16>>,
+    /// Flagged `fail` or `fail?` by the node that answered: down, or suspected to be.
+    pub failing: bool,
 }
 
 impl Master {
@@ -28,7 +30,7 @@ impl Master {
 }
 
 /// The masters in a `CLUSTER NODES` answer (`id ip:port@cport[,hostname] flags master ping pong
-/// epoch link slot...`), in the order given; replicas and failed nodes left out.
+/// epoch link slot...`), in the order given, failing ones included; replicas left out.
 pub fn masters(nodes: &str) -> Vec<Master> {
     nodes.lines().filter_map(master).collect()
 }
@@ -37,7 +39,7 @@ fn master(line: &str) -> Option<Master> {
     let mut fields = line.split_whitespace();
     let address = fields.nth(1)?;
     let flags: Vec<&str> = fields.next()?.split(',').collect();
-    if !flags.contains(&"master") || flags.iter().any(|flag| flag.starts_with("fail")) {
+    if !flags.contains(&"master") {
         return None;
     }
     let address = address.split(['@', ',']).next()?;
@@ -48,6 +50,7 @@ fn master(line: &str) -> Option<Master> {
         host: host.to_owned(),
         port: port.parse().ok()?,
         slots,
+        failing: flags.iter().any(|flag| flag.starts_with("fail")),
     })
 }
 
@@ -65,7 +68,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masters_with_their_slots_without_failed_nodes_or_replicas() {
+    fn masters_with_their_slots_and_failing_flags_without_replicas() {
         let nodes = "\
 a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460 [5461->-b2]
 b2 127.0.0.1:7001@17001,host-b master - 0 0 2 connected 5461-10922 16000
@@ -73,7 +76,11 @@ c3 127.0.0.1:7002@17002 master,fail - 0 0 3 connected 10923-16383
 d4 127.0.0.1:7003@17003 slave a1 0 0 1 connected
 ";
         let found = masters(nodes);
-        assert_eq!(found.len(), 2);
+        assert_eq!(found.len(), 3);
+        assert_eq!(
+            found.iter().map(|m| m.failing).collect::<Vec<_>>(),
+            [false, false, true]
+        );
         assert_eq!(found[0].address(), "127.0.0.1:7000");
         assert_eq!(found[0].slots, [0..=5460]);
         assert_eq!(found[1].slots, [5461..=10922, 16000..=16000]);

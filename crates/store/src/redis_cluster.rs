@@ -233,7 +233,7 @@ impl RedisClusterBackend {
             .await?)
     }
 
-    /// Every master, from the cluster's own view of itself.
+    /// Every master, failing ones included, from the cluster's own view of itself.
     async fn masters(&self) -> Result<Vec<Master>, Error> {
         let nodes: String = redis::cmd("CLUSTER")
             .arg("NODES")
@@ -450,10 +450,15 @@ impl Backend for RedisClusterBackend {
     }
 
     async fn ping(&self) -> Result<(), Error> {
-        // Routed to every master: the store answers only if every shard does.
-        let _: String = redis::cmd("PING")
-            .query_async(&mut self.connection.clone())
-            .await?;
+        // Every master by address, not the client's own fan-out, which skips a node it has
+        // lost: the store answers only if every shard does.
+        for Master { host, port, .. } in self.masters().await? {
+            let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+            self.connection
+                .clone()
+                .route_command(redis::cmd("PING"), routing)
+                .await?;
+        }
         Ok(())
     }
 }
