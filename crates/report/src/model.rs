@@ -11,11 +11,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a change would make an older reader misread a file.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Older versions this one still reads: version 1 lacks `stores`, which reads as none; before
-/// version 4 no step has a timeline; before version 5 no system has a store command sample.
-pub const READS_VERSIONS: [u32; 5] = [1, 2, 3, 4, SCHEMA_VERSION];
+/// version 4 no step has a timeline; before version 5 no system has a store command sample;
+/// before version 6 no store has nodes (a Redis Cluster's shards).
+pub const READS_VERSIONS: [u32; 6] = [1, 2, 3, 4, 5, SCHEMA_VERSION];
 
 /// One run of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -84,6 +85,22 @@ pub struct OwnedStoreInfo {
     /// The store's log, relative to the run folder. Missing from reports written before it was
     /// kept.
     #[serde(default)]
+    pub log: Option<String>,
+    /// Each node of a store of several (a Redis Cluster's shards), with its own pid and CPU
+    /// cap; empty for a store of one process, whose `pid` and `cpu_cap` are above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<OwnedNodeInfo>,
+}
+
+/// One node of a run-owned store of several processes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnedNodeInfo {
+    /// `host:port`, as the store's load names it.
+    pub address: String,
+    pub pid: Option<u32>,
+    pub cpu_cap: Option<CpuCap>,
+    /// The node's log, relative to the run folder.
     pub log: Option<String>,
 }
 
@@ -479,6 +496,24 @@ pub struct StoreLoad {
     pub memory_delta_bytes: Option<i64>,
     /// Change in the number of keys or rows.
     pub keys_delta: Option<i64>,
+    /// Per node of a store of several (a Redis Cluster's masters), read from each node's own
+    /// `INFO`: how the load spread, so that a hot shard shows. Empty for one node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<StoreNodeLoad>,
+}
+
+/// One node's share of a step's store load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreNodeLoad {
+    /// `host:port`.
+    pub address: String,
+    /// Commands the node ran (the probe's own left out).
+    pub operations: u64,
+    /// The node process's CPU.
+    pub cpu_s: f64,
+    /// Keys on the node at the step's end.
+    pub keys: u64,
 }
 
 /// A store holding a step's population, as the store itself counted and weighed it after the

@@ -107,6 +107,24 @@ fn sample_report() -> Report {
                 relay_cpu_s: 0.2,
             }),
             log: Some("logs/store-small-redis.log".into()),
+            nodes: Vec::new(),
+        },
+        OwnedStoreInfo {
+            name: "sharded".into(),
+            kind: StoreKind::RedisCluster,
+            url: "redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002".into(),
+            pid: None,
+            cores: None,
+            settings: [("shards".to_owned(), "3".to_owned())].into(),
+            cpu_cap: None,
+            network: None,
+            log: None,
+            nodes: vec![OwnedNodeInfo {
+                address: "127.0.0.1:7000".into(),
+                pid: Some(9),
+                cpu_cap: None,
+                log: Some("logs/store-sharded-0.log".into()),
+            }],
         }],
         systems: vec![SystemInfo {
             name: "a".into(),
@@ -209,6 +227,12 @@ fn sample_report() -> Report {
                     cpu_s: None,
                     memory_delta_bytes: None,
                     keys_delta: None,
+                    nodes: vec![StoreNodeLoad {
+                        address: "127.0.0.1:7000".into(),
+                        operations: 10,
+                        cpu_s: 0.01,
+                        keys: 3,
+                    }],
                 }),
                 server_requests: Some(10),
                 population: Some(Population {
@@ -363,10 +387,10 @@ fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let error = read(&path).unwrap_err();
     assert!(matches!(error, Error::Shape { .. }), "{error}");
 
-    std::fs::write(&path, r#"{"schema_version": 6}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 7}"#).unwrap();
     let error = read(&path).unwrap_err();
     assert!(
-        error.to_string().contains("reads versions 1 to 5"),
+        error.to_string().contains("reads versions 1 to 6"),
         "{error}"
     );
 

@@ -4,7 +4,9 @@
 //! it uses there. Measured before the steps, so that each step's store load can be read as a
 //! share of what the store can do rather than of an assumption.
 //!
-//! - Redis: `GET` of a key holding a record the size of a session's.
+//! - Redis: `GET` of a key holding a record the size of a session's. On a Redis Cluster, every
+//!   master at once, each with a key of its own slots and as many connections as one server
+//!   holds: the cluster's ceiling is the sum.
 //! - PostgreSQL: the store's prepared primary-key `SELECT` of a session's columns with the expiry
 //!   in the query, on a temporary table of the sessions table's shape (one per connection, gone
 //!   with it: nothing is left in the database).
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use authbench_contract::error::Cause;
 
-use super::{Error, StoreProbe, Window, redact};
+use super::{Error, RedisClusterProbe, StoreProbe, Window, redact};
 
 /// Lookups in flight on each connection: enough that the store, not the round trip, is the
 /// limit (a relay's distance included).
@@ -68,13 +70,24 @@ pub async fn measure(
     // PostgreSQL's connections stay open until the closing sample: a backend that exits takes
     // its CPU time with it.
     let mut open = Vec::new();
+    let redis_command = match lookup {
+        Lookup::Session => "GET <session key>",
+        Lookup::Revocation => "GET <denylist or cutoff key> (absent: a token not revoked)",
+    };
     let command = match probe {
         StoreProbe::Redis(_) => {
-            redis_load(url, connections, duration, &done, lookup).await?;
-            match lookup {
-                Lookup::Session => "GET <session key>",
-                Lookup::Revocation => "GET <denylist or cutoff key> (absent: a token not revoked)",
-            }
+            let target = RedisTarget {
+                url: url.to_owned(),
+                present: REDIS_KEY.to_owned(),
+                absent: REDIS_ABSENT_KEY.to_owned(),
+            };
+            redis_load(&[target], connections, duration, &done, lookup).await?;
+            redis_command
+        }
+        StoreProbe::RedisCluster(cluster) => {
+            let targets = cluster_targets(cluster).await?;
+            redis_load(&targets, connections, duration, &done, lookup).await?;
+            redis_command
         }
         StoreProbe::Postgres(_) => {
             open = postgres_load(url, connections, duration, &done, lookup).await?;
@@ -119,58 +132,127 @@ fn redis_error<'a>(url: &'a str, what: &'static str) -> impl Fn(redis::RedisErro
     }
 }
 
+/// One Redis server to saturate, and the keys it serves: one holding a record, one never set.
+struct RedisTarget {
+    url: String,
+    present: String,
+    absent: String,
+}
+
+/// Every master of the cluster, each with keys that hash to its own slots (asked of the
+/// cluster with `CLUSTER KEYSLOT`, so that no lookup is redirected).
+async fn cluster_targets(cluster: &RedisClusterProbe) -> Result<Vec<RedisTarget>, Error> {
+    let seed = cluster.seed_url();
+    let client = redis::Client::open(seed).map_err(redis_error(seed, "the ceiling"))?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(redis_error(seed, "the ceiling"))?;
+    let userinfo = seed
+        .strip_prefix("redis://")
+        .and_then(|rest| rest.rsplit_once('@'))
+        .map_or(String::new(), |(userinfo, _)| format!("{userinfo}@"));
+    let mut targets = Vec::new();
+    for master in cluster.masters() {
+        let mut keys = Vec::new();
+        for prefix in [REDIS_KEY, REDIS_ABSENT_KEY] {
+            let mut found = None;
+            for n in 0..KEY_SEARCH {
+                let key = format!("{prefix}:{n}");
+                let slot: u16 = redis::cmd("CLUSTER")
+                    .arg("KEYSLOT")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(redis_error(seed, "CLUSTER KEYSLOT"))?;
+                if master.serves(slot) {
+                    found = Some(key);
+                    break;
+                }
+            }
+            keys.push(found.ok_or_else(|| Error::RedisInfo {
+                url: redact(seed),
+                what: format!(
+                    "no key of {KEY_SEARCH} tried hashes to {}",
+                    master.address()
+                ),
+            })?);
+        }
+        let [present, absent] = <[String; 2]>::try_from(keys).expect("two prefixes, two keys");
+        targets.push(RedisTarget {
+            url: format!("redis://{userinfo}{}", master.address()),
+            present,
+            absent,
+        });
+    }
+    Ok(targets)
+}
+
+/// Keys tried per master before giving up: a master serving even 1/16 of the slots is hit
+/// within a few dozen.
+const KEY_SEARCH: usize = 10_000;
+
+/// `connections` raw connections to each target at once, for `duration`.
 async fn redis_load(
-    url: &str,
+    targets: &[RedisTarget],
     connections: u32,
     duration: Duration,
     done: &Arc<AtomicU64>,
     lookup: Lookup,
 ) -> Result<(), Error> {
-    let client = redis::Client::open(url).map_err(redis_error(url, "the ceiling"))?;
-    let mut setup = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(redis_error(url, "the ceiling"))?;
-    let _: () = redis::cmd("SET")
-        .arg(REDIS_KEY)
-        .arg(RECORD)
-        .query_async(&mut setup)
-        .await
-        .map_err(redis_error(url, "the ceiling's record"))?;
-    let info = client.get_connection_info();
-    let address = info.addr().to_string();
-    let address = address.trim_start_matches("redis://").to_owned();
-    let hello = Arc::new(hello(info.redis_settings()));
-    let (key, reply) = match lookup {
-        Lookup::Session => (REDIS_KEY, format!("${}\r\n{RECORD}\r\n", RECORD.len())),
-        Lookup::Revocation => (REDIS_ABSENT_KEY, "$-1\r\n".to_owned()),
-    };
-    let batch = Arc::new((get(key).repeat(IN_FLIGHT), reply));
     let deadline = Instant::now() + duration;
     let mut workers = Vec::new();
-    for _ in 0..connections {
-        let (address, hello, done, batch) =
-            (address.clone(), hello.clone(), done.clone(), batch.clone());
-        workers.push(tokio::spawn(async move {
-            redis_connection(&address, &hello, &batch, deadline, &done).await
-        }));
+    let mut setups = Vec::new();
+    for target in targets {
+        let url = target.url.as_str();
+        let client = redis::Client::open(url).map_err(redis_error(url, "the ceiling"))?;
+        let mut setup = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(redis_error(url, "the ceiling"))?;
+        let _: () = redis::cmd("SET")
+            .arg(&target.present)
+            .arg(RECORD)
+            .query_async(&mut setup)
+            .await
+            .map_err(redis_error(url, "the ceiling's record"))?;
+        let info = client.get_connection_info();
+        let address = info.addr().to_string();
+        let address = address.trim_start_matches("redis://").to_owned();
+        let hello = Arc::new(hello(info.redis_settings()));
+        let (key, reply) = match lookup {
+            Lookup::Session => (
+                &target.present,
+                format!("${}\r\n{RECORD}\r\n", RECORD.len()),
+            ),
+            Lookup::Revocation => (&target.absent, "$-1\r\n".to_owned()),
+        };
+        let batch = Arc::new((get(key).repeat(IN_FLIGHT), reply));
+        for _ in 0..connections {
+            let (address, hello, done, batch) =
+                (address.clone(), hello.clone(), done.clone(), batch.clone());
+            let url = redact(url);
+            workers.push(tokio::spawn(async move {
+                let outcome = redis_connection(&address, &hello, &batch, deadline, &done).await;
+                outcome.map_err(|error| Error::Redis {
+                    url,
+                    what: "the ceiling",
+                    source: Cause::of(&error),
+                })
+            }));
+        }
+        setups.push((setup, &target.present));
     }
     for worker in workers {
-        let outcome = worker
-            .await
-            .map_err(|error| std::io::Error::other(error.to_string()));
-        outcome
-            .and_then(|result| result)
-            .map_err(|error| Error::Redis {
-                url: redact(url),
-                what: "the ceiling",
-                source: Cause::of(&error),
-            })?;
+        worker.await.map_err(|error| Error::Redis {
+            url: String::new(),
+            what: "the ceiling",
+            source: Cause::of(&std::io::Error::other(error.to_string())),
+        })??;
     }
-    let _: redis::RedisResult<()> = redis::cmd("DEL")
-        .arg(REDIS_KEY)
-        .query_async(&mut setup)
-        .await;
+    for (mut setup, key) in setups {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(key).query_async(&mut setup).await;
+    }
     Ok(())
 }
 

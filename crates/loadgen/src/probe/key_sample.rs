@@ -39,6 +39,7 @@ const KEYLESS_COMMANDS: [&str; 12] = [
 pub async fn of_store(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
     match url.parse::<StoreUrl>() {
         Ok(StoreUrl::Redis(url)) => redis(&url, duration).await,
+        Ok(cluster @ StoreUrl::RedisCluster(_)) => redis_cluster(&cluster, duration).await,
         Ok(StoreUrl::Postgres(url)) => postgres(&url, duration).await,
         _ => Err(Error::UnsupportedStore { url: redact(url) }),
     }
@@ -46,6 +47,47 @@ pub async fn of_store(url: &str, duration: Duration) -> Result<StoreCommandSampl
 
 /// Listens to `url`'s `MONITOR` for `duration` (or until [`MAX_COMMANDS`]).
 pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, Error> {
+    let started = Instant::now();
+    let (counts, seen) = monitor(url, duration, MAX_COMMANDS).await?;
+    Ok(StoreCommandSample {
+        source: "redis_monitor".to_owned(),
+        seconds: started.elapsed().as_secs_f64(),
+        commands_seen: seen,
+        patterns: ranked(counts),
+    })
+}
+
+/// `MONITOR` on every master of a cluster at once, each up to its share of [`MAX_COMMANDS`],
+/// the counts added.
+async fn redis_cluster(
+    cluster: &StoreUrl,
+    duration: Duration,
+) -> Result<StoreCommandSample, Error> {
+    let (_, masters) = super::redis_cluster::master_urls(&cluster.cluster_nodes()).await?;
+    let share = MAX_COMMANDS / masters.len().max(1) as u64;
+    let started = Instant::now();
+    let each = masters.iter().map(|(_, url)| monitor(url, duration, share));
+    let mut counts: HashMap<(String, String), u64> = HashMap::new();
+    let mut seen = 0;
+    for (node_counts, node_seen) in futures::future::try_join_all(each).await? {
+        for (key, count) in node_counts {
+            *counts.entry(key).or_default() += count;
+        }
+        seen += node_seen;
+    }
+    Ok(StoreCommandSample {
+        source: "redis_monitor".to_owned(),
+        seconds: started.elapsed().as_secs_f64(),
+        commands_seen: seen,
+        patterns: ranked(counts),
+    })
+}
+
+type Counts = HashMap<(String, String), u64>;
+
+/// Commands by (name, key pattern) that `url` ran over `duration`, up to `budget` of them; and
+/// how many were seen.
+async fn monitor(url: &str, duration: Duration, budget: u64) -> Result<(Counts, u64), Error> {
     let shown = redact(url);
     let failed = |error: redis::RedisError| Error::Redis {
         url: shown.clone(),
@@ -62,11 +104,10 @@ pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, 
         })?
         .map_err(failed)?;
     let mut lines = monitor.into_on_message::<String>();
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut counts: HashMap<(String, String), u64> = HashMap::new();
+    let deadline = Instant::now() + duration;
+    let mut counts: Counts = HashMap::new();
     let mut seen = 0;
-    while seen < MAX_COMMANDS {
+    while seen < budget {
         let line = tokio::select! {
             line = lines.next() => line,
             () = tokio::time::sleep_until(deadline) => None,
@@ -79,12 +120,7 @@ pub async fn redis(url: &str, duration: Duration) -> Result<StoreCommandSample, 
             *counts.entry((command, key_pattern(&key))).or_default() += 1;
         }
     }
-    Ok(StoreCommandSample {
-        source: "redis_monitor".to_owned(),
-        seconds: started.elapsed().as_secs_f64(),
-        commands_seen: seen,
-        patterns: ranked(counts),
-    })
+    Ok((counts, seen))
 }
 
 /// Statements of this database by `pg_stat_statements`: id, calls and normalized text.

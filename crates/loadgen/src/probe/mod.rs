@@ -17,6 +17,7 @@
 //! - `machine`: the machine the run ran on (CPU, memory, OS, kernel).
 //! - [`process`]: CPU time, RSS and peak RSS of a PID, and resetting the peak per step.
 //! - [`redis`]: [`RedisProbe`], from `INFO all`.
+//! - [`redis_cluster`]: [`RedisClusterProbe`]: every master's `INFO`, summed, each kept.
 //! - [`key_sample`]: which commands on which key patterns a system sends its Redis (`MONITOR`,
 //!   during a warm-up).
 //! - [`postgres`]: [`PostgresProbe`], from `pg_stat_database`, `pg_stat_statements` and `/proc`.
@@ -36,6 +37,7 @@ pub mod postgres;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
+pub mod redis_cluster;
 mod window;
 
 use std::time::Duration;
@@ -49,6 +51,7 @@ pub use metrics::{MetricsLoad, MetricsProbe, MetricsSample};
 pub use postgres::{PostgresLoad, PostgresProbe, PostgresSample};
 pub use process::{ProcessLoad, ProcessProbe, ProcessSample, reset_peak_rss, total_cpu};
 pub use redis::{RedisLoad, RedisProbe, RedisSample};
+pub use redis_cluster::{RedisClusterProbe, RedisClusterSample};
 pub use window::{Probe, Replicas, Summable, Window};
 
 /// How long a probe waits to connect: long enough for a busy server on this machine or the
@@ -62,16 +65,21 @@ pub(crate) const SAMPLE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub enum StoreProbe {
     Redis(RedisProbe),
+    RedisCluster(RedisClusterProbe),
     Postgres(PostgresProbe),
 }
 
 impl StoreProbe {
     /// Connects the probe that fits the URL's scheme: `redis://`, `rediss://`, `redis+unix://`
-    /// or `unix://` for Redis; `postgres://` or `postgresql://` for PostgreSQL. The in-process
+    /// or `unix://` for Redis; `redis+cluster://` for every master of a Redis Cluster;
+    /// `postgres://` or `postgresql://` for PostgreSQL. The in-process
     /// stores (memory, SQLite) have no server of their own to ask.
     pub async fn connect(url: &str) -> Result<StoreProbe, Error> {
         match url.parse::<StoreUrl>() {
             Ok(StoreUrl::Redis(url)) => Ok(StoreProbe::Redis(RedisProbe::connect(&url).await?)),
+            Ok(cluster @ StoreUrl::RedisCluster(_)) => Ok(StoreProbe::RedisCluster(
+                RedisClusterProbe::connect(&cluster.cluster_nodes()).await?,
+            )),
             Ok(StoreUrl::Postgres(url)) => {
                 Ok(StoreProbe::Postgres(PostgresProbe::connect(&url).await?))
             }
@@ -83,6 +91,7 @@ impl StoreProbe {
     pub fn version(&self) -> &str {
         match self {
             StoreProbe::Redis(probe) => probe.version(),
+            StoreProbe::RedisCluster(probe) => probe.version(),
             StoreProbe::Postgres(probe) => probe.version(),
         }
     }
@@ -90,6 +99,7 @@ impl StoreProbe {
     pub async fn sample(&self) -> Result<StoreSample, Error> {
         match self {
             StoreProbe::Redis(probe) => probe.sample().await.map(StoreSample::Redis),
+            StoreProbe::RedisCluster(probe) => probe.sample().await.map(StoreSample::RedisCluster),
             StoreProbe::Postgres(probe) => probe.sample().await.map(StoreSample::Postgres),
         }
     }
@@ -113,6 +123,7 @@ impl Probe for StoreProbe {
 #[serde(tag = "store", rename_all = "lowercase")]
 pub enum StoreSample {
     Redis(RedisSample),
+    RedisCluster(RedisClusterSample),
     Postgres(PostgresSample),
 }
 
@@ -122,6 +133,9 @@ impl StoreSample {
     pub fn delta(&self, end: &StoreSample) -> Option<StoreLoad> {
         match (self, end) {
             (StoreSample::Redis(start), StoreSample::Redis(end)) => {
+                Some(StoreLoad::Redis(start.delta(end)))
+            }
+            (StoreSample::RedisCluster(start), StoreSample::RedisCluster(end)) => {
                 Some(StoreLoad::Redis(start.delta(end)))
             }
             (StoreSample::Postgres(start), StoreSample::Postgres(end)) => {

@@ -234,6 +234,7 @@ impl RedisSample {
             keys_change: signed_change(self.keys, end.keys),
             keys: end.keys,
             restarted,
+            nodes: Vec::new(),
         }
     }
 }
@@ -246,7 +247,7 @@ impl RedisSample {
 /// operation done by a script that reads and writes two keys shows as one `evalsha` call plus
 /// those calls, so [`Self::total_calls`] counts commands executed, not round trips.
 /// [`Self::script_calls`] is the number of scripts run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RedisLoad {
     /// Commands executed, by lowercase name, only those that ran.
     pub calls: BTreeMap<String, u64>,
@@ -270,6 +271,18 @@ pub struct RedisLoad {
     pub keys: u64,
     /// The server restarted or its stats were reset during the step: the counts are the end's.
     pub restarted: bool,
+    /// Each node's share, for a cluster (see [`RedisLoad::sum`]); empty for one server.
+    pub nodes: Vec<NodeLoad>,
+}
+
+/// One cluster node's share of a load.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeLoad {
+    /// `host:port`.
+    pub address: String,
+    pub total_calls: u64,
+    pub cpu: Duration,
+    pub keys: u64,
 }
 
 impl RedisLoad {

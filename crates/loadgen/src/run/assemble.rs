@@ -561,6 +561,7 @@ mod tests {
             cpu_s: None,
             memory_delta_bytes: Some(bytes),
             keys_delta: None,
+            nodes: Vec::new(),
         }
     }
 

@@ -184,6 +184,7 @@ fn target(target: &Target) -> Option<(&str, Vec<&'static str>)> {
 async fn memory_bytes(sut: &Sut) -> Option<u64> {
     match sut.probes.store.as_ref()?.sample().await.ok()? {
         StoreSample::Redis(sample) => Some(sample.used_memory_bytes),
+        StoreSample::RedisCluster(sample) => Some(sample.used_memory_bytes()),
         StoreSample::Postgres(sample) => Some(sample.relation_bytes),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use authbench_report::{StoreKind, StoreLoad as Reported, StoreLoadSource};
+use authbench_report::{StoreKind, StoreLoad as Reported, StoreLoadSource, StoreNodeLoad};
 
 use super::turn::Turn;
 use crate::probe::{MetricsLoad, StoreLoad};
@@ -38,6 +38,7 @@ impl StoreSum {
                         a + b
                     });
                 total.keys_delta = sum(total.keys_delta, one.keys_delta, |a, b| a + b);
+                add_nodes(&mut total.nodes, one.nodes);
             }
         }
     }
@@ -45,6 +46,20 @@ impl StoreSum {
     /// The summed load.
     pub fn finish(self) -> Option<Reported> {
         self.total
+    }
+}
+
+/// Each node's share added to the same node's, by address; a node first seen is appended.
+fn add_nodes(total: &mut Vec<StoreNodeLoad>, more: Vec<StoreNodeLoad>) {
+    for node in more {
+        match total.iter_mut().find(|seen| seen.address == node.address) {
+            Some(seen) => {
+                seen.operations += node.operations;
+                seen.cpu_s += node.cpu_s;
+                seen.keys = node.keys;
+            }
+            None => total.push(node),
+        }
     }
 }
 
@@ -60,7 +75,11 @@ pub(super) fn from_turn(turn: &Turn, kind: Option<StoreKind>) -> Option<Reported
     let counted = turn.metrics.as_ref().map(|m| m.total_store_operations);
     match (&turn.store, &turn.metrics) {
         (Some(StoreLoad::Redis(redis)), _) => Some(Reported {
-            kind: StoreKind::Redis,
+            kind: if redis.nodes.is_empty() {
+                StoreKind::Redis
+            } else {
+                StoreKind::RedisCluster
+            },
             source: StoreLoadSource::RedisInfo,
             operations: redis.total_calls,
             breakdown: redis.calls.clone(),
@@ -68,6 +87,16 @@ pub(super) fn from_turn(turn: &Turn, kind: Option<StoreKind>) -> Option<Reported
             cpu_s: Some(redis.cpu_seconds()),
             memory_delta_bytes: Some(redis.memory_change_bytes),
             keys_delta: Some(redis.keys_change),
+            nodes: redis
+                .nodes
+                .iter()
+                .map(|node| StoreNodeLoad {
+                    address: node.address.clone(),
+                    operations: node.total_calls,
+                    cpu_s: node.cpu.as_secs_f64(),
+                    keys: node.keys,
+                })
+                .collect(),
         }),
         (Some(StoreLoad::Postgres(pg)), _) => {
             let mut breakdown = BTreeMap::from([
@@ -93,6 +122,7 @@ pub(super) fn from_turn(turn: &Turn, kind: Option<StoreKind>) -> Option<Reported
                 cpu_s: pg.cpu_seconds(),
                 memory_delta_bytes: Some(pg.relation_bytes),
                 keys_delta: Some(pg.tup_inserted as i64 - pg.tup_deleted as i64),
+                nodes: Vec::new(),
             })
         }
         // A server's count of store calls with no store known to name (an external system
@@ -121,5 +151,6 @@ fn from_metrics(metrics: &MetricsLoad, kind: StoreKind) -> Reported {
         cpu_s: None,
         memory_delta_bytes: None,
         keys_delta: None,
+        nodes: Vec::new(),
     }
 }

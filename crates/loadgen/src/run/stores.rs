@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use authbench_launch::cgroup::CpuGroup;
 use authbench_launch::relay::RelayProcess;
-use authbench_launch::{PostgresServer, RedisServer};
-use authbench_report::{CpuCap, NetworkEmulation, OwnedStoreInfo};
+use authbench_launch::{PostgresServer, RedisCluster, RedisServer, RedisSettings};
+use authbench_report::{CpuCap, NetworkEmulation, OwnedNodeInfo, OwnedStoreInfo};
 
 use super::{Error, Options};
 use crate::probe::redact;
@@ -37,47 +38,86 @@ struct Distance {
 #[derive(Debug)]
 enum Running {
     Redis(RedisServer),
+    /// Never behind a relay: its clients reach each node at the address the cluster gives.
+    RedisCluster(RedisCluster),
     Postgres(PostgresServer),
 }
 
 impl Running {
     fn url(&self) -> String {
-        self.url_at(self.port())
+        match self {
+            Running::RedisCluster(cluster) => cluster.url(),
+            Running::Redis(server) => self.url_at(server.port()),
+            Running::Postgres(server) => self.url_at(server.port()),
+        }
     }
 
     /// The store's URL with `port` for its own (a relay's in front of it).
     fn url_at(&self, port: u16) -> String {
         match self {
             Running::Redis(_) => format!("redis://127.0.0.1:{port}"),
+            Running::RedisCluster(cluster) => cluster.url(),
             Running::Postgres(_) => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         }
     }
 
-    fn port(&self) -> u16 {
+    /// The store as one process, for what acts on one (a relay, a fault); none for a cluster.
+    fn single(&mut self) -> Option<Single<'_>> {
         match self {
-            Running::Redis(server) => server.port(),
-            Running::Postgres(server) => server.port(),
+            Running::Redis(server) => Some(Single::Redis(server)),
+            Running::Postgres(server) => Some(Single::Postgres(server)),
+            Running::RedisCluster(_) => None,
         }
     }
 
-    fn log_path(&self) -> std::path::PathBuf {
+    /// Each process with its log, pid and CPU group: the one server, or every cluster node.
+    fn processes(&self) -> Vec<Process<'_>> {
         match self {
-            Running::Redis(server) => server.log_path(),
-            Running::Postgres(server) => server.log_path(),
+            Running::Redis(server) => vec![Process::of_redis(server)],
+            Running::RedisCluster(cluster) => {
+                cluster.nodes().iter().map(Process::of_redis).collect()
+            }
+            Running::Postgres(server) => vec![Process {
+                address: format!("127.0.0.1:{}", server.port()),
+                log: server.log_path(),
+                pid: server.pid(),
+                cpu_group: server.cpu_group(),
+            }],
         }
     }
+}
 
+/// One process of a run-owned store.
+struct Process<'a> {
+    address: String,
+    log: std::path::PathBuf,
+    pid: Option<u32>,
+    cpu_group: Option<&'a CpuGroup>,
+}
+
+impl<'a> Process<'a> {
+    fn of_redis(server: &'a RedisServer) -> Process<'a> {
+        Process {
+            address: format!("127.0.0.1:{}", server.port()),
+            log: server.log_path(),
+            pid: server.pid(),
+            cpu_group: server.cpu_group(),
+        }
+    }
+}
+
+/// A store of one process.
+#[derive(Debug)]
+enum Single<'a> {
+    Redis(&'a mut RedisServer),
+    Postgres(&'a mut PostgresServer),
+}
+
+impl Single<'_> {
     fn pid(&self) -> Option<u32> {
         match self {
-            Running::Redis(server) => server.pid(),
-            Running::Postgres(server) => server.pid(),
-        }
-    }
-
-    fn cpu_group(&self) -> Option<&authbench_launch::cgroup::CpuGroup> {
-        match self {
-            Running::Redis(server) => server.cpu_group(),
-            Running::Postgres(server) => server.cpu_group(),
+            Single::Redis(server) => server.pid(),
+            Single::Postgres(server) => server.pid(),
         }
     }
 }
@@ -86,7 +126,7 @@ impl Running {
 /// done (a start, until the store answers).
 #[derive(Debug)]
 pub(super) struct StoreControl<'a> {
-    running: &'a mut Running,
+    running: Single<'a>,
     /// The delay relay in front of it, if any.
     relay: Option<u32>,
 }
@@ -112,26 +152,26 @@ impl StoreControl<'_> {
 
     /// SIGKILL, and waited for: its port refuses connections.
     pub fn kill(&mut self) {
-        match self.running {
-            Running::Redis(server) => server.stop(),
-            Running::Postgres(server) => server.stop(),
+        match &mut self.running {
+            Single::Redis(server) => server.stop(),
+            Single::Postgres(server) => server.stop(),
         }
     }
 
     /// Started again on the same port with the same settings; what it kept depends on its
     /// persistence.
     pub fn start(&mut self) -> Result<(), String> {
-        let started = match self.running {
-            Running::Redis(server) => server.restart(),
-            Running::Postgres(server) => server.restart(),
+        let started = match &mut self.running {
+            Single::Redis(server) => server.restart(),
+            Single::Postgres(server) => server.restart(),
         };
         started.map_err(|error| authbench_contract::error::Chain(&error).to_string())
     }
 
     pub fn is_running(&self) -> bool {
         match &self.running {
-            Running::Redis(server) => server.is_running(),
-            Running::Postgres(server) => server.is_running(),
+            Single::Redis(server) => server.is_running(),
+            Single::Postgres(server) => server.is_running(),
         }
     }
 
@@ -167,6 +207,9 @@ impl OwnedStores {
             // Launching blocks (initdb takes a second or two): keep it off the runtime's workers.
             let started = tokio::task::spawn_blocking(move || match server {
                 OwnedServer::Redis(settings) => RedisServer::start(&settings).map(Running::Redis),
+                OwnedServer::RedisCluster { settings, shards } => {
+                    RedisCluster::start(shards, &settings).map(Running::RedisCluster)
+                }
                 OwnedServer::Postgres(settings) => {
                     PostgresServer::start(&settings).map(Running::Postgres)
                 }
@@ -242,15 +285,18 @@ impl OwnedStores {
             .collect()
     }
 
-    /// The store called `name`, to fault.
+    /// The store called `name`, to fault; none for a cluster (the scenario refuses faults on
+    /// one).
     pub fn control(&mut self, name: &str) -> Option<StoreControl<'_>> {
-        self.started
+        let started = self
+            .started
             .iter_mut()
-            .find(|started| started.spec.name == name)
-            .map(|started| StoreControl {
-                running: &mut started.server,
-                relay: started.distance.as_ref().map(|d| d.relay.pid()),
-            })
+            .find(|started| started.spec.name == name)?;
+        let relay = started.distance.as_ref().map(|d| d.relay.pid());
+        Some(StoreControl {
+            running: started.server.single()?,
+            relay,
+        })
     }
 
     /// `scenario` with every system's run-owned store replaced by the started store's URL.
@@ -273,6 +319,7 @@ impl OwnedStores {
                     };
                     *store = match started.server {
                         Running::Redis(_) => StoreSpec::Redis { url },
+                        Running::RedisCluster(_) => StoreSpec::RedisCluster { url },
                         Running::Postgres(_) => StoreSpec::Postgres { url },
                     };
                 }
@@ -297,50 +344,85 @@ impl OwnedStores {
             .collect()
     }
 
-    /// What the report says of each store, read now, each store's log copied into `logs`
-    /// (`store-<name>.log`) before the store and its temp dir go.
+    /// What the report says of each store, read now, each process's log copied into `logs`
+    /// (`store-<name>.log`; `store-<name>-<node>.log` for each node of a cluster) before the
+    /// store and its temp dir go.
     pub fn infos(&self, logs: &std::path::Path) -> Vec<OwnedStoreInfo> {
         self.started
             .iter()
-            .map(|started| {
-                let name = format!("store-{}.log", started.spec.name);
-                let kept = std::fs::copy(started.server.log_path(), logs.join(&name));
-                if let Err(error) = &kept {
-                    tracing::warn!(store = %started.spec.name, %error, "could not keep the store's log");
-                }
-                OwnedStoreInfo {
-                    log: kept.ok().map(|_| format!("logs/{name}")),
-                    ..info(started)
-                }
-            })
+            .map(|started| info(started, logs))
             .collect()
     }
 }
 
-fn info(started: &Started) -> OwnedStoreInfo {
+fn info(started: &Started, logs: &std::path::Path) -> OwnedStoreInfo {
     let limits = started.spec.server.limits();
-    let cpu_cap = match (limits.cpus, started.server.cpu_group()) {
-        (Some(cores), Some(group)) => group.enforced().ok().map(|enforced| CpuCap {
-            cores,
-            enforced_cores: enforced.cores,
-            mechanism: group.version().as_str().to_owned(),
-            period_ms: Some(enforced.period_us as f64 / 1e3),
-            periods: enforced.periods,
-            throttled_periods: enforced.throttled_periods,
-            throttled_s: enforced.throttled_us as f64 / 1e6,
-        }),
-        _ => None,
+    let processes = started.server.processes();
+    let several = processes.len() > 1;
+    let mut nodes: Vec<OwnedNodeInfo> = processes
+        .iter()
+        .enumerate()
+        .map(|(index, process)| {
+            let name = match several {
+                true => format!("store-{}-{index}.log", started.spec.name),
+                false => format!("store-{}.log", started.spec.name),
+            };
+            OwnedNodeInfo {
+                address: process.address.clone(),
+                pid: process.pid,
+                cpu_cap: limits
+                    .cpus
+                    .and_then(|cores| cpu_cap(cores, process.cpu_group?)),
+                log: keep_log(&process.log, logs, &name, &started.spec.name),
+            }
+        })
+        .collect();
+    // One process is the store itself; several are listed node by node.
+    let single = match several {
+        true => None,
+        false => nodes.pop(),
     };
     OwnedStoreInfo {
         name: started.spec.name.clone(),
         kind: started.spec.server.kind(),
         url: redact(&started.server.url()),
-        pid: started.server.pid(),
+        pid: single.as_ref().and_then(|node| node.pid),
         cores: limits.cores.as_deref().map(core_list),
         settings: settings(&started.spec.server),
-        cpu_cap,
+        cpu_cap: single.as_ref().and_then(|node| node.cpu_cap.clone()),
         network: started.distance.as_ref().map(network),
-        log: None,
+        log: single.and_then(|node| node.log),
+        nodes,
+    }
+}
+
+/// The cap as the kernel held it over the run.
+fn cpu_cap(cores: f64, group: &CpuGroup) -> Option<CpuCap> {
+    let enforced = group.enforced().ok()?;
+    Some(CpuCap {
+        cores,
+        enforced_cores: enforced.cores,
+        mechanism: group.version().as_str().to_owned(),
+        period_ms: Some(enforced.period_us as f64 / 1e3),
+        periods: enforced.periods,
+        throttled_periods: enforced.throttled_periods,
+        throttled_s: enforced.throttled_us as f64 / 1e6,
+    })
+}
+
+/// `log` copied to `logs/name`; its path in the run folder, or none (with a warning).
+fn keep_log(
+    log: &std::path::Path,
+    logs: &std::path::Path,
+    name: &str,
+    store: &str,
+) -> Option<String> {
+    match std::fs::copy(log, logs.join(name)) {
+        Ok(_) => Some(format!("logs/{name}")),
+        Err(error) => {
+            tracing::warn!(%store, %error, "could not keep the store's log");
+            None
+        }
     }
 }
 
@@ -370,7 +452,17 @@ async fn distance(
     cores: Option<Vec<usize>>,
     options: &Options,
 ) -> Result<Distance, authbench_launch::Error> {
-    let target = SocketAddr::from(([127, 0, 0, 1], store.port()));
+    let port = match store {
+        Running::Redis(server) => server.port(),
+        Running::Postgres(server) => server.port(),
+        Running::RedisCluster(_) => {
+            return Err(authbench_launch::Error::Failed {
+                server: "the delay relay".into(),
+                why: "a Redis Cluster cannot sit behind a relay".into(),
+            });
+        }
+    };
+    let target = SocketAddr::from(([127, 0, 0, 1], port));
     let exe = options.exe.clone();
     let relay_cores = cores.clone();
     let postgres = matches!(store, Running::Postgres(_));
@@ -411,15 +503,14 @@ fn core_list(cores: &[usize]) -> String {
 fn settings(server: &OwnedServer) -> BTreeMap<String, String> {
     let mut settings = BTreeMap::new();
     match server {
-        OwnedServer::Redis(redis) => {
-            let persistence = match &redis.appendfsync {
-                Some(fsync) => format!("appendonly, appendfsync {fsync}"),
-                None => "none".to_owned(),
-            };
-            settings.insert("persistence".to_owned(), persistence);
-            let maxmemory = redis.maxmemory.clone().unwrap_or_else(|| "none".into());
-            settings.insert("maxmemory".to_owned(), maxmemory);
+        OwnedServer::RedisCluster {
+            settings: redis,
+            shards,
+        } => {
+            settings.insert("shards".to_owned(), shards.to_string());
+            redis_settings(&mut settings, redis);
         }
+        OwnedServer::Redis(redis) => redis_settings(&mut settings, redis),
         OwnedServer::Postgres(postgres) => {
             let or_default =
                 |value: &Option<String>| value.clone().unwrap_or_else(|| "default".to_owned());
@@ -442,12 +533,26 @@ fn settings(server: &OwnedServer) -> BTreeMap<String, String> {
     settings
 }
 
+/// Persistence and `maxmemory` (of each node, for a cluster).
+fn redis_settings(settings: &mut BTreeMap<String, String>, redis: &RedisSettings) {
+    let persistence = match &redis.appendfsync {
+        Some(fsync) => format!("appendonly, appendfsync {fsync}"),
+        None => "none".to_owned(),
+    };
+    settings.insert("persistence".to_owned(), persistence);
+    let maxmemory = redis.maxmemory.clone().unwrap_or_else(|| "none".into());
+    settings.insert("maxmemory".to_owned(), maxmemory);
+}
+
 /// `, capped at 0.25 cores, on cores 1` for the progress line.
 fn limits_shown(server: &OwnedServer) -> String {
     let limits = server.limits();
     let mut shown = String::new();
     if let Some(cpus) = limits.cpus {
         shown.push_str(&format!(", capped at {cpus} cores"));
+        if let OwnedServer::RedisCluster { .. } = server {
+            shown.push_str(" per shard");
+        }
     }
     if let Some(cores) = &limits.cores {
         shown.push_str(&format!(", on cores {cores:?}"));

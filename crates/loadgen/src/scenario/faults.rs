@@ -154,6 +154,17 @@ pub fn check_targets(
         );
         return;
     }
+    if owned
+        .iter()
+        .any(|s| matches!(s.server, OwnedServer::RedisCluster { .. }))
+    {
+        checker.problem(
+            "faults",
+            "a fault acts on one store process, and a Redis Cluster store is several; fault a \
+             \"redis\" or \"postgres\" store",
+        );
+        return;
+    }
     let partitions = faults.iter().any(|f| f.kind == FaultKind::Partition);
     if partitions && owned.iter().any(|s| s.rtt.is_none()) {
         checker.problem(

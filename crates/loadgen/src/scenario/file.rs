@@ -48,9 +48,11 @@ pub struct StoreFile {
     pub cpus: Option<f64>,
     pub cores: Option<Vec<i64>>,
     pub rtt: Option<String>,
-    // Redis.
+    // Redis (each node of a cluster).
     pub maxmemory: Option<String>,
     pub appendfsync: Option<String>,
+    // A Redis Cluster.
+    pub shards: Option<i64>,
     // PostgreSQL.
     pub shared_buffers: Option<String>,
     pub synchronous_commit: Option<String>,

@@ -334,6 +334,11 @@ pub struct OwnedStore {
 #[derive(Clone, Debug, PartialEq)]
 pub enum OwnedServer {
     Redis(authbench_launch::RedisSettings),
+    /// `shards` masters, each with the settings (its own CPU cap).
+    RedisCluster {
+        settings: authbench_launch::RedisSettings,
+        shards: usize,
+    },
     Postgres(authbench_launch::PostgresSettings),
 }
 
@@ -341,13 +346,16 @@ impl OwnedServer {
     pub fn kind(&self) -> StoreKind {
         match self {
             OwnedServer::Redis(_) => StoreKind::Redis,
+            OwnedServer::RedisCluster { .. } => StoreKind::RedisCluster,
             OwnedServer::Postgres(_) => StoreKind::Postgres,
         }
     }
 
     pub fn limits(&self) -> &authbench_launch::Limits {
         match self {
-            OwnedServer::Redis(settings) => &settings.limits,
+            OwnedServer::Redis(settings) | OwnedServer::RedisCluster { settings, .. } => {
+                &settings.limits
+            }
             OwnedServer::Postgres(settings) => &settings.limits,
         }
     }

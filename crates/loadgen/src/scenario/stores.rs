@@ -1,5 +1,6 @@
-//! `[[stores]]` tables to [`OwnedStore`]s: stores the run starts itself, with a CPU cap the
-//! kernel enforces, cores, and the settings that change the answer. Keys of the other kind (a
+//! `[[stores]]` tables to [`OwnedStore`]s: stores the run starts itself (Redis, a Redis Cluster
+//! of several shards, PostgreSQL), with a CPU cap the kernel enforces (per shard for a
+//! cluster), cores, and the settings that change the answer. Keys of the other kind (a
 //! `maxmemory` on PostgreSQL) are named as such.
 
 use std::time::Duration;
@@ -15,6 +16,9 @@ use super::values;
 const MIN_CPUS: f64 = 0.01;
 /// The longest emulated round trip: beyond a second, requests time out before they measure.
 const MAX_RTT: Duration = Duration::from_secs(1);
+/// The most shards a run-owned cluster may have: each is a process, and more than this on one
+/// machine measures the machine, not the cluster.
+const MAX_SHARDS: i64 = 16;
 
 /// Every store, in file order.
 pub fn stores(checker: &mut Checker<'_>, files: Vec<StoreFile>) -> Option<Vec<OwnedStore>> {
@@ -28,6 +32,15 @@ pub fn stores(checker: &mut Checker<'_>, files: Vec<StoreFile>) -> Option<Vec<Ow
             rtt(checker, &text, &format!("{prefix}.rtt"))
         });
         let server = limits.and_then(|limits| server(checker, file, &prefix, limits));
+        let cluster = matches!(server, Some(OwnedServer::RedisCluster { .. }));
+        if cluster && rtt.is_some_and(|rtt| rtt.is_some()) {
+            checker.problem(
+                format!("{prefix}.rtt"),
+                "a delay relay cannot sit in front of a Redis Cluster: its clients reach each \
+                 node at the address the cluster gives them; leave `rtt` out",
+            );
+            continue;
+        }
         if let (Some(name), Some(server), Some(rtt)) = (name, server, rtt) {
             stores.push(OwnedStore { name, server, rtt });
         }
@@ -140,7 +153,7 @@ fn server(
     let kind = checker.required(
         file.kind.as_deref(),
         &kind_key,
-        "say which store to start: \"redis\" or \"postgres\"",
+        "say which store to start: \"redis\", \"redis-cluster\" or \"postgres\"",
     )?;
     let redis_keys = [
         ("maxmemory", file.maxmemory.is_some()),
@@ -150,6 +163,7 @@ fn server(
         ("shared_buffers", file.shared_buffers.is_some()),
         ("synchronous_commit", file.synchronous_commit.is_some()),
     ];
+    let cluster_keys = [("shards", file.shards.is_some())];
     let foreign = |checker: &mut Checker<'_>, keys: &[(&str, bool)], owner: &str| {
         let mut clean = true;
         for (key, set) in keys {
@@ -164,8 +178,12 @@ fn server(
         clean
     };
     match kind {
-        "redis" => {
+        "redis" | "redis-cluster" => {
             let clean = foreign(checker, &postgres_keys, "postgres");
+            let shards = match kind {
+                "redis" => foreign(checker, &cluster_keys, "redis-cluster").then_some(None),
+                _ => shards(checker, file.shards, &format!("{prefix}.shards")).map(Some),
+            };
             let appendfsync = one_of(
                 checker,
                 file.appendfsync,
@@ -177,15 +195,21 @@ fn server(
                 Some(text) => Some(memory_size(checker, &text, &format!("{prefix}.maxmemory"))?),
                 None => None,
             };
-            clean.then_some(OwnedServer::Redis(RedisSettings {
+            let settings = RedisSettings {
                 cluster: false,
                 limits,
                 maxmemory,
                 appendfsync,
-            }))
+            };
+            match (clean, shards?) {
+                (false, _) => None,
+                (true, None) => Some(OwnedServer::Redis(settings)),
+                (true, Some(shards)) => Some(OwnedServer::RedisCluster { settings, shards }),
+            }
         }
         "postgres" => {
-            let clean = foreign(checker, &redis_keys, "redis");
+            let clean = foreign(checker, &redis_keys, "redis")
+                & foreign(checker, &cluster_keys, "redis-cluster");
             let synchronous_commit = one_of(
                 checker,
                 file.synchronous_commit,
@@ -215,7 +239,27 @@ fn server(
             checker.problem(
                 &kind_key,
                 format!(
-                    "{other:?} is not a store the run can start; allowed: \"redis\", \"postgres\""
+                    "{other:?} is not a store the run can start; allowed: \"redis\", \
+                     \"redis-cluster\", \"postgres\""
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A cluster's masters: three unless given (the fewest a cluster takes), at most
+/// [`MAX_SHARDS`].
+fn shards(checker: &mut Checker<'_>, shards: Option<i64>, key: &str) -> Option<usize> {
+    let min = authbench_launch::redis_cluster::MIN_MASTERS as i64;
+    match shards.unwrap_or(min) {
+        n if (min..=MAX_SHARDS).contains(&n) => usize::try_from(n).ok(),
+        n => {
+            checker.problem(
+                key,
+                format!(
+                    "{n} is out of range; a Redis Cluster has {min} to {MAX_SHARDS} shards here \
+                     (one process each, its CPU cap its own)"
                 ),
             );
             None
