@@ -13,7 +13,7 @@ use authbench_loadgen::probe::{
 };
 use authbench_loadgen::scenario::RequestCounter;
 use authbench_testkit::postgres::PostgresServer;
-use authbench_testkit::redis::RedisServer;
+use authbench_testkit::redis::{RedisCluster, RedisServer};
 use tokio_postgres::NoTls;
 
 /// How fast a probe must give up on a server that is not there.
@@ -621,4 +621,72 @@ async fn the_postgres_ceiling_measures_the_session_select_and_leaves_nothing() {
         "SELECT count(*) FROM pg_tables WHERE tablename = 'authbench_ceiling'",
     );
     assert_eq!(left, "0");
+}
+
+/// A cluster's probe reads every master: the load is the sum of the nodes', each node's share
+/// kept, and the commands a cluster client spread over the shards all counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_probe_sums_every_master_and_keeps_each_nodes_share() {
+    let cluster = RedisCluster::start(3);
+    let probe = StoreProbe::connect(&cluster.url()).await.expect("probe");
+    assert!(
+        probe.version().contains("cluster of 3 masters"),
+        "{}",
+        probe.version()
+    );
+    let nodes: Vec<String> = cluster
+        .addresses()
+        .iter()
+        .map(|address| format!("redis://{address}"))
+        .collect();
+    let client = redis::cluster::ClusterClient::new(nodes).expect("cluster client");
+    let mut connection = client.get_async_connection().await.expect("connect");
+
+    let start = probe.sample().await.expect("first sample");
+    const N: u64 = 300;
+    for i in 0..N {
+        let () = redis::cmd("SET")
+            .arg(format!("key:{i}"))
+            .arg(i)
+            .query_async(&mut connection)
+            .await
+            .expect("SET");
+    }
+    let end = probe.sample().await.expect("second sample");
+    let Some(StoreLoad::Redis(load)) = start.delta(&end) else {
+        panic!("a Redis load from a cluster probe");
+    };
+    assert_eq!(load.calls.get("set"), Some(&N));
+    assert_eq!(load.nodes.len(), 3);
+    let by_node: u64 = load.nodes.iter().map(|node| node.total_calls).sum();
+    assert_eq!(by_node, load.total_calls);
+    for node in &load.nodes {
+        assert!(
+            node.total_calls >= N / 10,
+            "{node:?} took almost none of {N} SETs"
+        );
+    }
+    assert_eq!(load.nodes.iter().map(|node| node.keys).sum::<u64>(), N);
+}
+
+/// The cluster's ceiling saturates every master with a key of its own (no redirect: a wrong
+/// one would fail the raw reply check), and leaves no key on any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_ceiling_reaches_every_master_and_leaves_nothing() {
+    let cluster = RedisCluster::start(3);
+    let url = cluster.url();
+    let probe = StoreProbe::connect(&url).await.expect("probe");
+    let before = probe.sample().await.expect("sample");
+    let found = ceiling::measure(&probe, &url, 1, Duration::from_millis(500), Lookup::Session)
+        .await
+        .expect("a cluster ceiling");
+    assert!(found.operations_per_second > 1_000.0, "{found:?}");
+    let after = probe.sample().await.expect("sample");
+    let Some(StoreLoad::Redis(load)) = before.delta(&after) else {
+        panic!("a Redis load");
+    };
+    for node in &load.nodes {
+        assert!(node.total_calls > 100, "{node:?} was not saturated");
+        assert_eq!(node.keys, 0, "{node:?} kept a key of the ceiling's");
+    }
 }

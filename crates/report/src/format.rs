@@ -106,6 +106,15 @@ pub fn bytes(value: f64) -> String {
 }
 
 /// A share in [0, 1] as a percentage.
+/// `part` of `whole` in percent; 0 of nothing.
+pub fn share_percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
 pub fn percent(share: f64) -> String {
     format!("{}%", number(share * 100.0))
 }

@@ -78,7 +78,45 @@ pub fn table(report: &Report) -> String {
     faults(report, &mut out);
     server_counts(report, &mut out);
     store_commands(report, &mut out);
+    shards(report, &mut out);
     out
+}
+
+/// Per system on a sharded store: how its commands spread over the shards at its last step.
+fn shards(report: &Report, out: &mut String) {
+    let Some(last) = report.steps.last() else {
+        return;
+    };
+    let spread: Vec<(&str, Vec<f64>)> = last
+        .results
+        .iter()
+        .filter_map(|result| {
+            let store = result.store.as_ref().filter(|s| !s.nodes.is_empty())?;
+            let shares = store
+                .nodes
+                .iter()
+                .map(|node| crate::format::share_percent(node.operations, store.operations))
+                .collect();
+            Some((result.system.as_str(), shares))
+        })
+        .collect();
+    if spread.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nStore commands by shard (last step):");
+    for (system, shares) in spread {
+        let shown: Vec<String> = shares
+            .iter()
+            .map(|share| format!("{}%", trim_number_to(*share, 1)))
+            .collect();
+        let even = 100.0 / shares.len() as f64;
+        let _ = writeln!(
+            out,
+            "  {system:<20} {} (even: {}% each)",
+            shown.join(", "),
+            trim_number_to(even, 1)
+        );
+    }
 }
 
 /// Per step with faults: for each system and fault, when errors began, when it was back, what
@@ -172,7 +210,7 @@ fn store_commands(report: &Report, out: &mut String) {
             .iter()
             .take(4)
             .map(|p| {
-                let share = p.count as f64 * 100.0 / sample.commands_seen.max(1) as f64;
+                let share = crate::format::share_percent(p.count, sample.commands_seen);
                 format!(
                     "{} {} {}%",
                     p.command,

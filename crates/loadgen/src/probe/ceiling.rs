@@ -244,8 +244,10 @@ async fn redis_load(
         setups.push((setup, &target.present));
     }
     for worker in workers {
+        // A worker that panicked: named by the store it was measuring, like any failure.
+        let shown = targets.first().map(|t| redact(&t.url)).unwrap_or_default();
         worker.await.map_err(|error| Error::Redis {
-            url: String::new(),
+            url: shown,
             what: "the ceiling",
             source: Cause::of(&std::io::Error::other(error.to_string())),
         })??;

@@ -14,6 +14,7 @@
 //! - `tables`: the summary, every step, flags and failed requests.
 //! - `sections`: the claims, the scenario and the machine.
 //! - `store_commands`: each system's store commands by key pattern.
+//! - `shards`: a sharded store's load, shard by shard.
 
 mod axes;
 mod charts;
@@ -24,6 +25,7 @@ mod overload;
 mod plots;
 mod population;
 mod sections;
+mod shards;
 mod spectra;
 mod store_commands;
 mod tables;

@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use super::plots::{color, hex};
 use crate::claims::{Claim, Verdict};
 use crate::format::{bytes, micros_short, number, percent, routing, short, timestamp};
-use crate::model::{Report, SystemInfo};
+use crate::model::{CpuCap, Report, SystemInfo};
 
 fn verdict_class(verdict: Verdict) -> &'static str {
     match verdict {
@@ -114,6 +114,7 @@ pub fn scenario(report: &Report) -> Markup {
         }
         (ceilings(report))
         (super::store_commands::section(report))
+        (super::shards::section(report))
         h3 { "Source" }
         p {
             "Run it again with " code { "authbench run " (scenario.path) }
@@ -175,28 +176,10 @@ fn owned_stores(report: &Report) -> Markup {
                             th scope="row" { (store.name) }
                             td { (store.kind.as_str()) }
                             td { code { (store.url) } }
-                            td {
-                                @match &store.cpu_cap {
-                                    Some(cap) => {
-                                        (short(cap.cores)) " cores asked, "
-                                        (short(cap.enforced_cores)) " enforced ("
-                                        (cap.mechanism)
-                                        @if let Some(period) = cap.period_ms {
-                                            ", per " (short(period)) " ms period"
-                                        }
-                                        ")"
-                                    }
-                                    None => "none",
-                                }
-                            }
-                            td.num {
-                                @match &store.cpu_cap {
-                                    Some(cap) => {
-                                        (cap.throttled_periods) " of " (cap.periods)
-                                        " (" (short(cap.throttled_s)) " s held back)"
-                                    }
-                                    None => "–",
-                                }
+                            @if store.nodes.is_empty() {
+                                (cap_cells(store.cpu_cap.as_ref()))
+                            } @else {
+                                td { "per shard, below" } td.num { "–" }
                             }
                             td { (store.cores.as_deref().unwrap_or("any")) }
                             td {
@@ -217,8 +200,48 @@ fn owned_stores(report: &Report) -> Markup {
                                 }
                             }
                         }
+                        @for node in &store.nodes {
+                            tr {
+                                th scope="row" { "↳ shard " code { (node.address) } }
+                                td { "node" @if let Some(pid) = node.pid { ", pid " (pid) } }
+                                td { @if let Some(log) = &node.log { a href=(log) { "log" } } }
+                                (cap_cells(node.cpu_cap.as_ref()))
+                                td { (store.cores.as_deref().unwrap_or("any")) }
+                                td { "loopback" }
+                                td {}
+                            }
+                        }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The CPU cap as asked and enforced, and how often the kernel held the store back.
+fn cap_cells(cap: Option<&CpuCap>) -> Markup {
+    html! {
+        td {
+            @match cap {
+                Some(cap) => {
+                    (short(cap.cores)) " cores asked, "
+                    (short(cap.enforced_cores)) " enforced ("
+                    (cap.mechanism)
+                    @if let Some(period) = cap.period_ms {
+                        ", per " (short(period)) " ms period"
+                    }
+                    ")"
+                }
+                None => "none",
+            }
+        }
+        td.num {
+            @match cap {
+                Some(cap) => {
+                    (cap.throttled_periods) " of " (cap.periods)
+                    " (" (short(cap.throttled_s)) " s held back)"
+                }
+                None => "–",
             }
         }
     }

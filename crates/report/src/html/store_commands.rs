@@ -3,6 +3,7 @@
 
 use maud::{Markup, html};
 
+use crate::format::share_percent;
 use crate::model::Report;
 
 /// The sample's table per system that has one; nothing when none has.
@@ -55,7 +56,7 @@ pub fn section(report: &Report) -> Markup {
                                     }
                                     td.num { (pattern.count) }
                                     td.num {
-                                        (format!("{:.1}%", share(pattern.count, sample.commands_seen)))
+                                        (format!("{:.1}%", share_percent(pattern.count, sample.commands_seen)))
                                     }
                                 }
                             }
@@ -72,13 +73,5 @@ pub fn section(report: &Report) -> Markup {
                 }
             }
         }
-    }
-}
-
-fn share(count: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        count as f64 * 100.0 / total as f64
     }
 }
