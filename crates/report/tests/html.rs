@@ -474,3 +474,30 @@ fn the_systems_table_shows_how_many_processes_a_system_ran_as_and_how_they_were_
     );
     assert!(page.contains("title=\"2 server processes, round robin routing\">×2</span>"));
 }
+
+#[test]
+fn a_sharded_store_shows_each_shards_share_cap_and_log() {
+    let report = fixture("store-scale");
+    let page = render(&report);
+    assert!(page.contains("Store load by shard"));
+    let cluster = report
+        .stores
+        .iter()
+        .find(|store| !store.nodes.is_empty())
+        .expect("a cluster among the stores");
+    for node in &cluster.nodes {
+        assert!(page.contains(&node.address), "{}", node.address);
+        let log = node.log.as_deref().expect("each node's log kept");
+        assert!(page.contains(&format!("href=\"{log}\"")), "{log}");
+    }
+    assert!(page.contains("per shard, below"));
+    // One row per step and shard of the sharded system, each with the even share beside it.
+    let rows = page.matches("<td class=\"num\">33.3%</td>").count();
+    assert_eq!(rows, report.steps.len() * cluster.nodes.len());
+    let summary = authbench_report::summary::table(&report);
+    assert!(
+        summary.contains("Store commands by shard (last step):"),
+        "{summary}"
+    );
+    assert!(summary.contains("(even: 33.3% each)"), "{summary}");
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 14] = [
+pub const FIXTURES: [&str; 15] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -22,6 +22,7 @@ pub const FIXTURES: [&str; 14] = [
     "soak",
     "foreign-shop",
     "store-outage",
+    "store-scale",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
