@@ -142,8 +142,10 @@ printf 'found %-13s %s\n' cargo "$(cargo --version)"
 ensure_cargo_component fmt rustfmt
 ensure_cargo_component clippy clippy
 ensure_tool redis-server apt_install redis-server
-# The store-ceiling test holds authbench's ceiling against redis-benchmark.
+# The store-ceiling test holds authbench's ceiling against redis-benchmark; the cluster tests
+# join their nodes with redis-cli.
 ensure_tool redis-benchmark apt_install redis-tools
+ensure_tool redis-cli apt_install redis-tools
 ensure_tool initdb apt_install postgresql postgresql-client
 ensure_tool postgres apt_install postgresql
 ensure_tool psql apt_install postgresql-client
