@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use authbench_contract::StoreUrl;
 use authbench_core::balances::BalanceSource;
@@ -45,6 +45,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Capacity plan from a run: instances, store throughput, CPU and memory for a target rate.
     Plan(PlanArgs),
+    /// One report from the shards of a split run (`run --shard I/N`): histograms added, counts
+    /// summed, the shards' windows lined up.
+    Merge(MergeArgs),
     /// Put a network distance in front of a TCP server: forward connections to --target, every
     /// chunk held for half of --rtt each way (what a run uses for a store's `rtt`).
     Relay(RelayArgs),
@@ -61,6 +64,16 @@ pub struct RelayArgs {
     /// Stop when stdin reaches its end (the run holds the other end).
     #[arg(long, hide = true)]
     pub exit_with_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Every shard's results folder (holding report.json).
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// The folder that receives the merged report.json and report.html.
+    #[arg(long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +154,51 @@ pub struct RunArgs {
     /// The authbench binary that seeds and serves (default: this one).
     #[arg(long)]
     pub server_binary: Option<PathBuf>,
+
+    /// Drive share I of N of the load (I from 0 to N-1) against external systems, with
+    /// accounts of its own; `authbench merge` joins the shards' results. Needs --start-at.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, requires = "start_at")]
+    pub shard: Option<(u32, NonZeroU32)>,
+
+    /// When a split run's first turn starts on every shard (RFC 3339, e.g.
+    /// 2026-11-27T10:00:00Z); each later turn starts at a fixed offset from it.
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "shard")]
+    pub start_at: Option<SystemTime>,
+}
+
+impl RunArgs {
+    /// The shard the flags ask for, if any.
+    pub fn shard(&self) -> anyhow::Result<Option<authbench_loadgen::run::shard::Shard>> {
+        Ok(match (self.shard, self.start_at) {
+            (Some((index, count)), Some(start_at)) => Some(authbench_loadgen::run::shard::Shard {
+                index,
+                count,
+                start_at,
+            }),
+            _ => None,
+        })
+    }
+}
+
+/// `I/N`: shard I of N.
+fn parse_shard(text: &str) -> Result<(u32, NonZeroU32), String> {
+    let refused = || format!("{text:?} is not a shard; write I/N, e.g. 0/3 for the first of three");
+    let (index, count) = text.split_once('/').ok_or_else(refused)?;
+    let index: u32 = index.trim().parse().map_err(|_| refused())?;
+    let count: NonZeroU32 = count.trim().parse().map_err(|_| refused())?;
+    if index >= count.get() {
+        return Err(format!(
+            "{text:?}: shard {index} of {count} does not exist; shards are numbered 0 to {}",
+            count.get() - 1
+        ));
+    }
+    Ok((index, count))
+}
+
+/// An RFC 3339 time.
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(text)
+        .map_err(|error| format!("{text:?} is not a time like 2026-11-27T10:00:00Z: {error}"))
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Compare(args) => return commands::report::compare(&args),
         Command::Plan(args) => return commands::report::plan(&args).map(|()| ExitCode::SUCCESS),
+        Command::Merge(args) => return commands::report::merge(&args).map(|()| ExitCode::SUCCESS),
         Command::Relay(args) => return commands::relay::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(serve) => match serve.server {
             Server::Session(args) => (args.common.workers, Job::Session(args)),

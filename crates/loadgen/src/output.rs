@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use authbench_report::Latency;
-use base64::Engine as _;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -121,41 +119,15 @@ pub fn write_hlog(
     Ok(())
 }
 
-/// A histogram as report.json carries it: V2 + DEFLATE, base64.
+/// A histogram as report.json carries it; see [`authbench_report::histogram::encode`].
 pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, Error> {
-    let mut bytes = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(histogram, &mut bytes)
-        .map_err(|error| Error::Encode {
-            what: "report.json".into(),
-            message: format!("{error:?}"),
-        })?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    authbench_report::histogram::encode(histogram).map_err(|message| Error::Encode {
+        what: "report.json".into(),
+        message,
+    })
 }
 
-/// The percentiles report.json shows.
-pub fn latency(histogram: &Histogram<u64>) -> Latency {
-    let empty = histogram.is_empty();
-    let at = |q: f64| {
-        if empty {
-            0
-        } else {
-            histogram.value_at_quantile(q)
-        }
-    };
-    Latency {
-        count: histogram.len(),
-        min_us: if empty { 0 } else { histogram.min() },
-        mean_us: histogram.mean(),
-        stdev_us: histogram.stdev(),
-        p50_us: at(0.50),
-        p90_us: at(0.90),
-        p99_us: at(0.99),
-        p999_us: at(0.999),
-        p9999_us: at(0.9999),
-        max_us: if empty { 0 } else { histogram.max() },
-    }
-}
+pub use authbench_report::histogram::latency;
 
 #[cfg(test)]
 mod tests {

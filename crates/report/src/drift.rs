@@ -106,6 +106,7 @@ mod tests {
             store_operations_per_request: None,
             store_cpu_us_per_request: None,
             server_cpu_us_per_request: None,
+            window: None,
             server_rss_bytes: Some(rss),
             server_open_fds: Some(20),
             store_keys: Some(keys),

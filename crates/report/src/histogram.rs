@@ -1,11 +1,14 @@
-//! The latency histograms report.json carries (HdrHistogram V2 + DEFLATE, base64): decoding them,
-//! and the percentile spectrum the HTML report draws from them.
+//! The latency histograms report.json carries (HdrHistogram V2 + DEFLATE, base64): encoding and
+//! decoding them, the percentiles a report shows, and the percentile spectrum the HTML report
+//! draws from them.
 
 use std::io::Cursor;
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+
+use crate::model::Latency;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,6 +24,39 @@ pub fn decode(encoded: &str) -> Result<Histogram<u64>, Error> {
     Deserializer::new()
         .deserialize(&mut Cursor::new(bytes))
         .map_err(Error::Decode)
+}
+
+/// A histogram as report.json carries it: V2 + DEFLATE, base64. The error is the encoder's.
+pub fn encode(histogram: &Histogram<u64>) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(histogram, &mut bytes)
+        .map_err(|error| format!("{error:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The percentiles report.json shows.
+pub fn latency(histogram: &Histogram<u64>) -> Latency {
+    let empty = histogram.is_empty();
+    let at = |q: f64| {
+        if empty {
+            0
+        } else {
+            histogram.value_at_quantile(q)
+        }
+    };
+    Latency {
+        count: histogram.len(),
+        min_us: if empty { 0 } else { histogram.min() },
+        mean_us: histogram.mean(),
+        stdev_us: histogram.stdev(),
+        p50_us: at(0.50),
+        p90_us: at(0.90),
+        p99_us: at(0.99),
+        p999_us: at(0.999),
+        p9999_us: at(0.9999),
+        max_us: if empty { 0 } else { histogram.max() },
+    }
 }
 
 /// One point of a percentile spectrum.

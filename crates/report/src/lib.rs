@@ -26,6 +26,7 @@ pub mod file;
 pub mod format;
 pub mod histogram;
 pub mod html;
+pub mod merge;
 pub mod model;
 pub mod overload;
 pub mod plan;

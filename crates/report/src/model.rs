@@ -43,6 +43,43 @@ pub struct Report {
     pub systems: Vec<SystemInfo>,
     /// In the order they ran (rising load).
     pub steps: Vec<Step>,
+    /// This run was one shard of a run split over several load generators (`--shard I/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// This report was merged from shards (`authbench merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
+}
+
+/// Which share of a split run a load generator drove.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShardInfo {
+    /// From 0 to `count - 1`.
+    pub index: u32,
+    pub count: u32,
+    /// The common start every shard waited for (RFC 3339, UTC); each turn starts at a fixed
+    /// offset from it, so the shards' measured windows line up.
+    pub start_at: String,
+}
+
+/// How a merged report was made from its shards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInfo {
+    /// Each shard's index, folder as given to `merge`, and the host its load generator ran on.
+    pub shards: Vec<MergedShard>,
+    /// The least overlap of the shards' measured windows, over every turn, as a share of the
+    /// longest window: 1.0 when they ran exactly together.
+    pub min_window_overlap: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergedShard {
+    pub index: u32,
+    pub source: String,
+    pub hostname: String,
 }
 
 /// What a store answered when saturated with session lookups before the steps.
@@ -452,6 +489,10 @@ pub struct RepeatStats {
     pub store_cpu_us_per_request: Option<f64>,
     #[serde(default)]
     pub server_cpu_us_per_request: Option<f64>,
+    /// The measured window in Unix milliseconds, so that shards' windows can be lined up; none
+    /// in reports written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<MeasuredWindow>,
     /// At this repeat's end, for the drift of a long run: the server's resident memory and
     /// open file descriptors (replicas summed), and the keys its Redis store holds by its own
     /// count; none where not measured or before schema version 4.
@@ -461,6 +502,14 @@ pub struct RepeatStats {
     pub server_open_fds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_keys: Option<u64>,
+}
+
+/// When a repeat's measured window began and ended, in Unix milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeasuredWindow {
+    pub start_unix_ms: u64,
+    pub end_unix_ms: u64,
 }
 
 /// CPU and memory over the measured windows.

@@ -209,6 +209,10 @@ fn sample_report() -> Report {
                     store_operations_per_request: Some(1.0),
                     store_cpu_us_per_request: None,
                     server_cpu_us_per_request: Some(50.0),
+                    window: Some(MeasuredWindow {
+                        start_unix_ms: 1_795_000_000_000,
+                        end_unix_ms: 1_795_000_010_000,
+                    }),
                     server_rss_bytes: Some(30 << 20),
                     server_open_fds: Some(24),
                     store_keys: Some(1_004),
@@ -308,6 +312,19 @@ fn sample_report() -> Report {
                 ],
             }],
         }],
+        shard: Some(ShardInfo {
+            index: 1,
+            count: 2,
+            start_at: "2026-11-27T10:00:00.000Z".into(),
+        }),
+        merged: Some(MergeInfo {
+            shards: vec![MergedShard {
+                index: 1,
+                source: "results/a-shard-1".into(),
+                hostname: "loadgen-1".into(),
+            }],
+            min_window_overlap: 0.99,
+        }),
     }
 }
 

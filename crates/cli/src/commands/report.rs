@@ -1,4 +1,4 @@
-//! `authbench report`, `compare` and `plan`: read run folders, hand them to authbench-report,
+//! `authbench report`, `compare`, `plan` and `merge`: read run folders, hand them to authbench-report,
 //! print or write what comes back.
 
 use std::path::Path;
@@ -9,7 +9,7 @@ use authbench_report::compare::{self, CompareOptions};
 use authbench_report::plan::{self, PlanInput};
 use authbench_report::{Report, html, slo::SloTarget};
 
-use crate::args::{CompareArgs, CompareFormat, PlanArgs, ReportArgs};
+use crate::args::{CompareArgs, CompareFormat, MergeArgs, PlanArgs, ReportArgs};
 
 fn read_run(dir: &Path) -> anyhow::Result<Report> {
     let path = if dir.is_file() {
@@ -23,6 +23,25 @@ fn read_run(dir: &Path) -> anyhow::Result<Report> {
 pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
     let report = read_run(&args.run_dir)?;
     let path = html::write(&report, &args.run_dir)?;
+    println!("report: {}", path.display());
+    Ok(())
+}
+
+pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    let mut shards = Vec::with_capacity(args.shards.len());
+    for dir in &args.shards {
+        shards.push((dir.display().to_string(), read_run(dir)?));
+    }
+    let merged = authbench_report::merge::merge(shards)?;
+    std::fs::create_dir_all(&args.output).with_context(|| {
+        format!(
+            "--output {}: cannot create the folder",
+            args.output.display()
+        )
+    })?;
+    authbench_report::write_json_atomic(&args.output.join("report.json"), &merged)?;
+    print!("{}", authbench_report::summary::table(&merged));
+    let path = html::write(&merged, &args.output)?;
     println!("report: {}", path.display());
     Ok(())
 }

@@ -24,6 +24,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         exe,
         results: args.results.clone(),
         overrides: overrides.applied(),
+        shard: args.shard()?,
     };
     let outcome = run::run(&scenario, &options)?;
     print!("{}", authbench_report::summary::table(&outcome.report));

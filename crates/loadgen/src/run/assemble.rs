@@ -65,6 +65,8 @@ pub(super) struct Measured<'a> {
     pub finished_at: SystemTime,
     pub machine: report::Machine,
     pub loadgen: report::LoadgenInfo,
+    /// This run's share of a split run, if it is one.
+    pub shard: Option<report::ShardInfo>,
 }
 
 /// The [`report::Report`] of a run, built in one place.
@@ -93,6 +95,8 @@ pub(super) fn report(measured: Measured<'_>) -> Result<report::Report, output::E
         stores: measured.stores,
         systems: measured.systems,
         steps,
+        shard: measured.shard,
+        merged: None,
     })
 }
 
@@ -427,6 +431,7 @@ fn repeat_stats(
                 .as_ref()
                 .map(|server| server.cpu_seconds() * 1e6),
         ),
+        window: turn.window,
         server_rss_bytes: turn.server.as_ref().map(|server| server.rss_bytes),
         server_open_fds: turn.server.as_ref().and_then(|server| server.open_fds),
         store_keys: match &turn.store {

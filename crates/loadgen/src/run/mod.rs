@@ -12,12 +12,14 @@
 //! - `turn`: one system's measured turn at one step.
 //! - `faults`: the scenario's faults done to a system's run-owned store during its turn.
 //! - `assemble`: turns into report.json's steps (merged repeats, derived figures, flags).
+//! - [`shard`]: one share of a run split over several load generators (`--shard I/N`).
 
 mod assemble;
 mod ceiling;
 mod faults;
 mod population;
 mod setup;
+pub mod shard;
 mod store_sum;
 mod stores;
 mod turn;
@@ -49,6 +51,8 @@ pub enum Error {
         store: String,
         source: authbench_launch::Error,
     },
+    #[error("--shard")]
+    Shard(#[from] shard::ShardError),
 }
 
 /// What the command line adds to a scenario.
@@ -60,6 +64,8 @@ pub struct Options {
     pub results: PathBuf,
     /// Settings changed from the file, recorded in the report (`step_duration=1s`).
     pub overrides: Vec<String>,
+    /// This load generator's share of a split run, if it is one.
+    pub shard: Option<shard::Shard>,
 }
 
 /// A finished (or interrupted) run.
@@ -71,6 +77,14 @@ pub struct Outcome {
 
 /// Runs `scenario` to the end (or to Ctrl-C) and writes its results folder.
 pub fn run(scenario: &Scenario, options: &Options) -> Result<Outcome, Error> {
+    let shared;
+    let scenario = match &options.shard {
+        Some(shard) => {
+            shared = shard.apply(scenario)?;
+            &shared
+        }
+        None => scenario,
+    };
     let loadgen_cores = match &scenario.pinning {
         Some(pinning) => {
             pin_current_thread(&pinning.loadgen)?;
@@ -162,6 +176,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
     let mut populations = Vec::new();
     let mut populator = population::Populator::new(&options.exe, scenario);
     let mut status = RunStatus::Complete;
+    let mut turn_number = 0u64;
     'steps: for step in 0..scenario.load.steps() {
         if let Some(population) = &scenario.population
             && !cancel.is_cancelled()
@@ -189,6 +204,18 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                     };
                     break 'steps;
                 }
+                if let Some(shard) = &options.shard {
+                    let late = shard::wait_until(shard.turn_start(scenario, turn_number)).await;
+                    if late > shard::TURN_GAP / 2 {
+                        progress.note(&format!(
+                            "shard {}: turn {turn_number} started {} ms late; its window may not \
+                             line up with the other shards'",
+                            shard.index,
+                            late.as_millis()
+                        ));
+                    }
+                }
+                turn_number += 1;
                 let store = owners
                     .get(&system.info.name)
                     .filter(|_| !scenario.faults.is_empty())
@@ -240,6 +267,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                 .unwrap_or_default(),
             worker_threads: workers,
         },
+        shard: options.shard.as_ref().map(shard::Shard::info),
     })?;
     // The results folder, written in one place: the histograms' logs, then report.json.
     assemble::write_hlogs(scenario, &report.systems, &turns, &dir, started_at)?;

@@ -30,6 +30,8 @@ pub(super) struct Turn {
     /// Since the run started.
     pub start: Duration,
     pub wall: Duration,
+    /// The measured window by the wall clock, to line up shards of a split run.
+    pub window: Option<authbench_report::MeasuredWindow>,
     /// `None` when the system was down and the turn was skipped.
     pub recording: Option<Recording>,
     pub server: Option<ProcessLoad>,
@@ -76,6 +78,7 @@ pub(super) async fn run(
         system: sut.info.name.clone(),
         start: run_started.elapsed(),
         wall: Duration::ZERO,
+        window: None,
         recording: None,
         server: None,
         loadgen: None,
@@ -140,6 +143,7 @@ pub(super) async fn run(
 
     turn.start = run_started.elapsed();
     let started = Instant::now();
+    let began = std::time::SystemTime::now();
     let measured = Span {
         duration: scenario.timing.step_duration,
         burst: scenario.overload.map(|overload| Burst {
@@ -173,6 +177,10 @@ pub(super) async fn run(
     };
     turn.timeline = timeline;
     turn.wall = started.elapsed();
+    turn.window = Some(authbench_report::MeasuredWindow {
+        start_unix_ms: unix_ms(began),
+        end_unix_ms: unix_ms(std::time::SystemTime::now()),
+    });
 
     // A process gone by the end (the server died) is reported below, from its exit status.
     turn.server = servers.close().await.ok().flatten();
@@ -308,4 +316,10 @@ async fn drive(
             _ = ticker.tick() => progress.update(tick(&mut last)),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch; 0 for a clock set before it.
+pub(super) fn unix_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }

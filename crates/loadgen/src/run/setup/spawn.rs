@@ -87,6 +87,10 @@ pub(super) async fn launch(context: &Context<'_>, system: &System) -> Result<Lau
         Target::External(external) => {
             let needed = context.scenario.users.max_active.get() as usize;
             let credentials = system::read_credentials(&external.credentials_csv, needed)?;
+            let credentials = match &context.options.shard {
+                Some(shard) => shard.accounts(credentials),
+                None => credentials,
+            };
             Ok(Launched {
                 spawned: Vec::new(),
                 base_urls: external.base_urls.clone(),
