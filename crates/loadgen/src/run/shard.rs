@@ -140,3 +140,101 @@ pub async fn wait_until(at: SystemTime) -> Duration {
         Err(behind) => behind.duration(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn scenario(vus: &str, kind: &str) -> Scenario {
+        let system = match kind {
+            "external" => {
+                "kind = \"external\"\nbase_url = \"http://127.0.0.1:1\"\nmetrics_url = \
+                 \"http://127.0.0.1:1/metrics\"\ncredentials_csv = \"users.csv\""
+            }
+            _ => "kind = \"session\"\nstore = \"memory\"",
+        };
+        let text = format!(
+            "description = \"t\"\n[users]\naccounts = 20\n[flow]\nbalances_per_login = 1\n\
+             [load]\nmodel = \"closed\"\nvus = {vus}\n[timing]\nstep_duration = \"1s\"\n\
+             [[systems]]\nname = \"s\"\n{system}\n"
+        );
+        crate::scenario::parse(Path::new("test.toml"), &text).expect("a valid scenario")
+    }
+
+    fn shard(index: u32, count: u32) -> Shard {
+        Shard {
+            index,
+            count: NonZeroU32::new(count).unwrap(),
+            start_at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    fn vus(scenario: &Scenario) -> Vec<u32> {
+        match &scenario.load {
+            Load::Closed { vus } => vus.iter().map(|v| v.get()).collect(),
+            Load::Open { .. } => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_shards_vus_add_up_to_the_scenarios_remainder_first() {
+        let whole = scenario("[7, 12]", "external");
+        let split: Vec<Vec<u32>> = (0..3)
+            .map(|i| vus(&shard(i, 3).apply(&whole).unwrap()))
+            .collect();
+        assert_eq!(split, [vec![3, 4], vec![2, 4], vec![2, 4]]);
+    }
+
+    #[test]
+    fn each_shard_has_accounts_of_its_own() {
+        let all: Vec<Credential> = (0..7)
+            .map(|n| Credential {
+                username: format!("user{n}"),
+                password: String::new(),
+            })
+            .collect();
+        let names = |i| -> Vec<String> {
+            shard(i, 3)
+                .accounts(all.clone())
+                .into_iter()
+                .map(|c| c.username)
+                .collect()
+        };
+        assert_eq!(names(0), ["user0", "user3", "user6"]);
+        assert_eq!(names(2), ["user2", "user5"]);
+    }
+
+    #[test]
+    fn spawned_systems_and_steps_smaller_than_the_shards_are_refused() {
+        assert_eq!(
+            shard(0, 2).apply(&scenario("[4]", "session")).unwrap_err(),
+            ShardError::SpawnedSystem { system: "s".into() }
+        );
+        assert_eq!(
+            shard(0, 3)
+                .apply(&scenario("[2, 4]", "external"))
+                .unwrap_err(),
+            ShardError::TooFewVus {
+                step: 0,
+                vus: 2,
+                count: 3
+            }
+        );
+        assert_eq!(
+            shard(3, 3).apply(&scenario("[4]", "external")).unwrap_err(),
+            ShardError::NoSuchShard { index: 3, count: 3 }
+        );
+    }
+
+    #[test]
+    fn turns_start_at_fixed_offsets_from_the_common_start() {
+        let whole = scenario("[4]", "external");
+        let slot = whole.timing.warmup + whole.timing.step_duration + TURN_GAP;
+        assert_eq!(
+            shard(1, 2).turn_start(&whole, 3),
+            SystemTime::UNIX_EPOCH + slot * 3
+        );
+    }
+}
