@@ -213,7 +213,7 @@ mod tests {
             ShardError::SpawnedSystem { system: "s".into() }
         );
         assert_eq!(
-            shard(0, 3)
+            shard(2, 3)
                 .apply(&scenario("[2, 4]", "external"))
                 .unwrap_err(),
             ShardError::TooFewVus {
