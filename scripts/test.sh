@@ -161,6 +161,8 @@ for module in flask waitress redis prometheus_client; do
 done
 # crates/cli/tests/openapi.rs: schemathesis tests both servers against their /openapi.json.
 ensure_tool st pip_install schemathesis==4.32.5
+# crates/cli/tests/kubernetes.rs: the manifests against Kubernetes' own schemas.
+ensure_tool kubernetes-validate pip_install kubernetes-validate==1.37.0
 # `authbench run` pins servers and the load generator to cores with taskset (util-linux).
 ensure_tool taskset apt_install util-linux
 # The report test opens report.html in a real browser (headless Chromium).

@@ -183,11 +183,28 @@ fn server_counts(report: &Report, out: &mut String) {
         }
         let verdict = match counted {
             None => "no server-side count (none exposed, or a scrape failed)".to_owned(),
+            // Every shard's load reached the servers while each shard scraped them: a shard's
+            // count holds the others' requests too, and a merged report's is shard 0's.
+            Some(counted) if report.shard.is_some() => format!(
+                "{counted} in this shard's windows, every shard's requests together; this \
+                 shard sent {sent}"
+            ),
+            Some(counted) if report.merged.is_some() => format!(
+                "{counted} in shard 0's windows against {sent} sent by all shards in their own \
+                 ({} apart)",
+                apart(counted, sent)
+            ),
             Some(counted) if counted == sent => format!("{counted}, as many as were sent"),
             Some(counted) => format!("{counted} against {sent} sent: they differ"),
         };
         let _ = writeln!(out, "  {:<20} {verdict}", system.name);
     }
+}
+
+/// How far two counts are apart, as a share of the larger: `0.03%`.
+fn apart(a: u64, b: u64) -> String {
+    let share = a.abs_diff(b) as f64 * 100.0 / a.max(b).max(1) as f64;
+    format!("{}%", trim_number_to(share, 2))
 }
 
 /// Per system with a sample: its store commands by key pattern, as shares of the sample.

@@ -286,7 +286,7 @@ fn scenario_facts(report: &Report) -> Vec<(&'static str, String)> {
         micros_short(slo.latency_us as f64),
         percent(slo.max_error_rate)
     );
-    vec![
+    let mut facts = vec![
         ("Name", scenario.name.clone()),
         ("File", scenario.path.clone()),
         ("Command-line overrides", overrides),
@@ -296,7 +296,37 @@ fn scenario_facts(report: &Report) -> Vec<(&'static str, String)> {
         ("Steps", loads.join(", ")),
         ("Timing", timing),
         ("SLO", slo_text),
-    ]
+    ];
+    facts.extend(split_facts(report));
+    facts
+}
+
+/// Where a run was one shard of several, or merged from them.
+fn split_facts(report: &Report) -> Option<(&'static str, String)> {
+    if let Some(shard) = &report.shard {
+        return Some((
+            "Shard",
+            format!(
+                "{} of {} (0-based), every turn at a fixed offset from {}; merge the shards with \
+                 authbench merge",
+                shard.index, shard.count, shard.start_at
+            ),
+        ));
+    }
+    let merged = report.merged.as_ref()?;
+    let sources: Vec<String> = merged
+        .shards
+        .iter()
+        .map(|shard| format!("{} ({}, on {})", shard.index, shard.source, shard.hostname))
+        .collect();
+    Some((
+        "Merged from shards",
+        format!(
+            "{}; histograms added, counts summed; the measured windows overlapped by at least {}",
+            sources.join(", "),
+            percent(merged.min_window_overlap)
+        ),
+    ))
 }
 
 /// `1`, or `2 (round robin)` for a system that scaled out.
