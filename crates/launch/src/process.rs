@@ -57,15 +57,17 @@ pub fn free_port() -> io::Result<u16> {
 pub enum TempKind {
     Redis,
     Postgres,
+    Nginx,
 }
 
 impl TempKind {
-    const ALL: [TempKind; 2] = [TempKind::Redis, TempKind::Postgres];
+    const ALL: [TempKind; 3] = [TempKind::Redis, TempKind::Postgres, TempKind::Nginx];
 
     fn prefix(self) -> &'static str {
         match self {
             TempKind::Redis => "authbench-redis-",
             TempKind::Postgres => "authbench-pg-",
+            TempKind::Nginx => "authbench-nginx-",
         }
     }
 }

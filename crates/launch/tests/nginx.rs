@@ -1,0 +1,75 @@
+//! nginx as a balancer in front of two tiny HTTP servers: round-robin reaches both, sticky
+//! routing keeps one credential on one replica, and nginx dies with its handle.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
+
+use authbench_launch::{BalancerRouting, NginxBalancer};
+
+/// A server that answers every request with `name` and closes the connection.
+fn named_server(name: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
+                name.len()
+            );
+        }
+    });
+    address
+}
+
+fn get(balancer: &NginxBalancer, cookie: Option<&str>) -> String {
+    let mut stream = TcpStream::connect(balancer.address()).unwrap();
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: sid={c}\r\n"));
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: t\r\n{cookie}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer.rsplit("\r\n\r\n").next().unwrap().to_owned()
+}
+
+#[test]
+fn round_robin_reaches_every_replica_and_sticky_keeps_a_credential_on_one() {
+    let upstreams = [named_server("a"), named_server("b")];
+    let balancer = NginxBalancer::start(&upstreams, BalancerRouting::RoundRobin, None)
+        .unwrap_or_else(|error| panic!("{error}: {error:?}"));
+    let answers: Vec<String> = (0..4).map(|_| get(&balancer, None)).collect();
+    assert!(
+        answers.contains(&"a".to_owned()) && answers.contains(&"b".to_owned()),
+        "{answers:?}"
+    );
+    assert!(
+        balancer.version().starts_with("nginx/"),
+        "{}",
+        balancer.version()
+    );
+
+    let sticky = NginxBalancer::start(&upstreams, BalancerRouting::Sticky, None).unwrap();
+    for user in ["alice", "bob", "carol", "dave"] {
+        let first = get(&sticky, Some(user));
+        for _ in 0..5 {
+            assert_eq!(get(&sticky, Some(user)), first, "{user} moved");
+        }
+    }
+    let pid = sticky.pid().expect("running");
+    drop(sticky);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "nginx outlived its handle"
+    );
+}
