@@ -163,6 +163,8 @@ done
 ensure_tool st pip_install schemathesis==4.32.5
 # crates/cli/tests/kubernetes.rs: the manifests against Kubernetes' own schemas.
 ensure_tool kubernetes-validate pip_install kubernetes-validate==1.37.0
+# `balancer = "nginx"`: the run starts nginx in front of a system's replicas.
+ensure_tool nginx apt_install nginx
 # `authbench run` pins servers and the load generator to cores with taskset (util-linux).
 ensure_tool taskset apt_install util-linux
 # The report test opens report.html in a real browser (headless Chromium).

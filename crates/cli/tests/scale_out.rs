@@ -263,3 +263,102 @@ fn an_external_system_given_two_base_urls_is_driven_on_both() {
         "balances per replica: {counted:?}"
     );
 }
+
+const BEHIND_NGINX: &str = r#"
+description = "replicas behind nginx, and the same replicas routed by the load generator"
+main_db = "sqlite"
+balance_source = "in-process"
+
+[users]
+accounts = 50
+
+[argon2]
+memory_kib = 1024
+iterations = 1
+
+[flow]
+balances_per_login = 20
+
+[load]
+model = "closed"
+vus = [4]
+
+[timing]
+step_duration = "1s"
+warmup = "0s"
+repeats = 1
+
+[[systems]]
+name = "memory-sticky-nginx"
+kind = "session"
+store = "memory"
+replicas = 2
+routing = "sticky"
+balancer = "nginx"
+
+[[systems]]
+name = "jwt-nginx"
+kind = "jwt"
+store = "memory"
+alg = "HS256"
+replicas = 2
+balancer = "nginx"
+
+[[systems]]
+name = "jwt-direct"
+kind = "jwt"
+store = "memory"
+alg = "HS256"
+replicas = 2
+"#;
+
+/// `balancer = "nginx"`: the run starts nginx in front of the replicas, sends everything to
+/// it, counts its CPU, keeps its configuration, compares the hop with the load generator's own
+/// routing in C6, and leaves no nginx behind.
+#[test]
+fn replicas_behind_nginx_answer_through_it_and_its_hop_is_measured() {
+    let (_dir, run_dir, _output) = common::run_scenario(BEHIND_NGINX);
+    let report = report_json(&run_dir);
+    assert_matches_schema(&report);
+    let systems = report["systems"].as_array().unwrap();
+    let mut nginx_pids = Vec::new();
+    for name in ["memory-sticky-nginx", "jwt-nginx"] {
+        let info = systems.iter().find(|s| s["name"] == name).unwrap();
+        let balancer = &info["balancer"];
+        assert!(
+            balancer["version"].as_str().unwrap().starts_with("nginx/"),
+            "{balancer}"
+        );
+        assert_ne!(balancer["base_url"], info["replicas"][0]["base_url"]);
+        let config = balancer["config"].as_str().unwrap();
+        let kept = std::fs::read_to_string(run_dir.join(config)).unwrap();
+        for replica in info["replicas"].as_array().unwrap() {
+            let address = replica["base_url"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("http://");
+            assert!(kept.contains(&format!("server {address};")), "{kept}");
+        }
+        nginx_pids.push(balancer["pid"].as_u64().unwrap());
+    }
+    for result in report["steps"][0]["results"].as_array().unwrap() {
+        let name = result["system"].as_str().unwrap();
+        assert_eq!(result["errors"], 0, "{name}: {result}");
+        assert_eq!(result["server_requests"], result["requests"], "{name}");
+        let balancer_cpu = result["resources"]["balancer_cpu_s"].as_f64();
+        if name.ends_with("-nginx") {
+            assert!(
+                balancer_cpu.is_some_and(|cpu| cpu > 0.0),
+                "{name}: {result}"
+            );
+        } else {
+            assert_eq!(balancer_cpu, None, "{name}");
+        }
+    }
+    let html = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(html.contains("jwt-nginx took every request through nginx/"));
+    assert!(html.contains("of jwt-direct, whose requests the load generator spread itself"));
+    for pid in nginx_pids {
+        assert!(!process_is_alive(pid), "nginx {pid} outlived the run");
+    }
+}

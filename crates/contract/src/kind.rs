@@ -95,6 +95,16 @@ names! {
 }
 
 names! {
+    /// What spreads a spawned system's requests over its replicas.
+    pub enum Balancer("a balancer") {
+        /// The load generator itself: each VU's requests go straight to a replica.
+        Loadgen = "loadgen",
+        /// nginx, started by the run in front of the replicas: every request takes its hop.
+        Nginx = "nginx",
+    }
+}
+
+names! {
     /// How load is applied.
     pub enum LoadModel("a load model") {
         /// Steps are numbers of virtual users, each sending its next request when the last

@@ -28,7 +28,9 @@ pub mod redis_cluster;
 pub mod routes;
 pub mod store_url;
 
-pub use kind::{Alg, BalanceSource, LoadModel, Revocation, Routing, SystemKind, Touch, Transport};
+pub use kind::{
+    Alg, BalanceSource, Balancer, LoadModel, Revocation, Routing, SystemKind, Touch, Transport,
+};
 pub use name::UnknownName;
 pub use operation::Operation;
 pub use store_url::{StoreKind, StoreUrl, StoreUrlError, redact};

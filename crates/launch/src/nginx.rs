@@ -2,9 +2,12 @@
 //! replicas, on a free 127.0.0.1 port in its own temp dir. One process (`master_process off`,
 //! one worker's event loop), so that its CPU is one pid's and it dies with the run.
 //!
-//! Routing: round-robin over the replicas, or sticky, keyed by the credential a client sends
-//! (the `sid` cookie, else the `Authorization` header) with consistent hashing, so one user's
-//! requests keep to one replica as with a cookie- or header-keyed balancer in production.
+//! Routing: round-robin over the replicas, or sticky: each client connection keeps to one
+//! replica (consistent hashing on the client's address and port; in production `ip_hash` keys
+//! on the client's address alone, which here, every client on 127.0.0.1, would send all to one
+//! replica). A credential cannot be the key: a login has none yet, so its session would be
+//! created on the replica the empty key picks, and its next requests, keyed by the new cookie,
+//! sent elsewhere.
 //! Upstream connections are kept alive, as a production balancer keeps them.
 
 use std::fmt::Write as _;
@@ -26,7 +29,7 @@ const LOG: &str = "nginx.log";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BalancerRouting {
     RoundRobin,
-    /// By the `sid` cookie, else the `Authorization` header: one credential, one replica.
+    /// By client connection: a client that keeps its connection keeps its replica.
     Sticky,
 }
 
@@ -186,7 +189,7 @@ fn config(
     }
     let hash = match routing {
         BalancerRouting::RoundRobin => "",
-        BalancerRouting::Sticky => "        hash $cookie_sid$http_authorization consistent;\n",
+        BalancerRouting::Sticky => "        hash $remote_addr$remote_port consistent;\n",
     };
     let dir = dir.display();
     format!(
@@ -236,7 +239,7 @@ mod tests {
         ];
         let dir = std::path::Path::new("/tmp/x");
         let sticky = config(8000, &upstreams, BalancerRouting::Sticky, dir);
-        assert!(sticky.contains("hash $cookie_sid$http_authorization consistent;"));
+        assert!(sticky.contains("hash $remote_addr$remote_port consistent;"));
         assert!(sticky.contains("server 127.0.0.1:9001;\n        server 127.0.0.1:9002;"));
         assert!(sticky.contains("listen 127.0.0.1:8000"));
         let round_robin = config(8000, &upstreams, BalancerRouting::RoundRobin, dir);

@@ -360,6 +360,7 @@ fn resources(parts: &[(&str, &SystemStep)]) -> Resources {
     let head = &parts[0].1.resources;
     Resources {
         server_cpu_s: head.server_cpu_s,
+        balancer_cpu_s: head.balancer_cpu_s,
         server_peak_rss_bytes: head.server_peak_rss_bytes,
         loadgen_cpu_s: parts.iter().map(|(_, p)| p.resources.loadgen_cpu_s).sum(),
         loadgen_cpu_share: parts

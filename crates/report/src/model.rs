@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 pub use authbench_contract::{
-    BalanceSource, LoadModel, Operation, Revocation, Routing, StoreKind, SystemKind,
+    BalanceSource, Balancer, LoadModel, Operation, Revocation, Routing, StoreKind, SystemKind,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,22 @@ pub struct OwnedStoreInfo {
     /// cap; empty for a store of one process, whose `pid` and `cpu_cap` are above.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<OwnedNodeInfo>,
+}
+
+/// A balancer the run started in front of a system's replicas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerInfo {
+    pub kind: Balancer,
+    /// `nginx/1.22.1`.
+    pub version: String,
+    /// Where the load generator sent every request.
+    pub base_url: String,
+    pub pid: Option<u32>,
+    /// How it spread them: round-robin, or sticky by the credential.
+    pub routing: Routing,
+    /// Its configuration and log, relative to the run folder.
+    pub config: Option<String>,
 }
 
 /// One node of a run-owned store of several processes.
@@ -284,6 +300,10 @@ pub struct SystemInfo {
     /// them during the first warm-up; none where the store cannot show them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_commands: Option<StoreCommandSample>,
+    /// The balancer the run started in front of the replicas; none where the load generator
+    /// spread the requests itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<BalancerInfo>,
 }
 
 /// The store's own view of what a system asks of it: each command with the pattern of the keys
@@ -518,6 +538,9 @@ pub struct MeasuredWindow {
 pub struct Resources {
     /// Spawned systems only.
     pub server_cpu_s: Option<f64>,
+    /// The balancer the run started in front of the replicas (nginx), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer_cpu_s: Option<f64>,
     pub server_peak_rss_bytes: Option<u64>,
     pub loadgen_cpu_s: f64,
     /// Load generator CPU over wall time, divided by the cores it may use: 1.0 is saturated.
@@ -617,6 +640,9 @@ pub struct Derived {
     pub store_operations_per_request: Option<f64>,
     pub store_cpu_us_per_request: Option<f64>,
     pub server_cpu_us_per_request: Option<f64>,
+    /// The balancer's CPU per request, where the run started one (nginx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balancer_cpu_us_per_request: Option<f64>,
     /// Store memory growth per login (each login creates one session or refresh family); only
     /// in flows that never log out, where that growth is the logins' own.
     pub store_bytes_per_session: Option<f64>,

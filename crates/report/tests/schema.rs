@@ -129,6 +129,14 @@ fn sample_report() -> Report {
             },
         ],
         systems: vec![SystemInfo {
+            balancer: Some(BalancerInfo {
+                kind: Balancer::Nginx,
+                version: "nginx/1.22.1".into(),
+                base_url: "http://127.0.0.1:2".into(),
+                pid: Some(11),
+                routing: Routing::Sticky,
+                config: Some("logs/a.nginx.conf".into()),
+            }),
             name: "a".into(),
             kind: SystemKind::Session,
             base_url: "http://127.0.0.1:1".into(),
@@ -218,6 +226,7 @@ fn sample_report() -> Report {
                     store_keys: Some(1_004),
                 }],
                 resources: Resources {
+                    balancer_cpu_s: Some(0.1),
                     server_cpu_s: Some(0.5),
                     server_peak_rss_bytes: Some(1 << 20),
                     loadgen_cpu_s: 0.2,
@@ -292,6 +301,7 @@ fn sample_report() -> Report {
                     store_operations_per_request: Some(1.0),
                     store_cpu_us_per_request: None,
                     server_cpu_us_per_request: Some(50_000.0),
+                    balancer_cpu_us_per_request: Some(10.0),
                     store_bytes_per_session: None,
                     store_ops_of_ceiling: Some(0.5),
                     store_cpu_of_ceiling: Some(0.6),

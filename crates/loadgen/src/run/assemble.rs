@@ -224,6 +224,7 @@ fn system_step(
             store_load.as_ref().and_then(|s| s.cpu_s).map(|s| s * 1e6),
         ),
         server_cpu_us_per_request: per_request(resources.server_cpu_s.map(|s| s * 1e6)),
+        balancer_cpu_us_per_request: per_request(resources.balancer_cpu_s.map(|s| s * 1e6)),
         store_bytes_per_session: store_bytes_per_login(scenario, store_load.as_ref(), logins),
         store_ops_of_ceiling: system.store_ceiling.as_ref().and_then(|ceiling| {
             let load = store_load.as_ref()?;
@@ -295,6 +296,7 @@ fn system_step(
         repeats,
         resources: Resources {
             server_cpu_s: resources.server_cpu_s,
+            balancer_cpu_s: resources.balancer_cpu_s,
             server_peak_rss_bytes: resources.server_peak_rss,
             loadgen_cpu_s: resources.loadgen_cpu_s,
             loadgen_cpu_share,
@@ -444,6 +446,7 @@ fn repeat_stats(
 #[derive(Default)]
 struct ResourceSum {
     server_cpu_s: Option<f64>,
+    balancer_cpu_s: Option<f64>,
     server_peak_rss: Option<u64>,
     loadgen_cpu_s: f64,
     loadgen_peak_rss: u64,
@@ -455,6 +458,9 @@ impl ResourceSum {
             *self.server_cpu_s.get_or_insert(0.0) += server.cpu_seconds();
             let peak = self.server_peak_rss.get_or_insert(0);
             *peak = (*peak).max(server.peak_rss_bytes);
+        }
+        if let Some(balancer) = &turn.balancer {
+            *self.balancer_cpu_s.get_or_insert(0.0) += balancer.cpu_seconds();
         }
         if let Some(own) = &turn.loadgen {
             self.loadgen_cpu_s += own.cpu_seconds();

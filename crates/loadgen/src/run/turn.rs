@@ -35,6 +35,8 @@ pub(super) struct Turn {
     /// `None` when the system was down and the turn was skipped.
     pub recording: Option<Recording>,
     pub server: Option<ProcessLoad>,
+    /// The balancer in front of the replicas, where the run started one.
+    pub balancer: Option<ProcessLoad>,
     pub loadgen: Option<ProcessLoad>,
     pub store: Option<StoreLoad>,
     pub metrics: Option<MetricsLoad>,
@@ -81,6 +83,7 @@ pub(super) async fn run(
         window: None,
         recording: None,
         server: None,
+        balancer: None,
         loadgen: None,
         store: None,
         metrics: None,
@@ -134,6 +137,10 @@ pub(super) async fn run(
         let _ = process.reset_peak();
     }
     let servers = Window::open(&sut.probes.processes).await;
+    let balancer = match &sut.probes.balancer {
+        Some(probe) => Some(Window::open(probe).await),
+        None => None,
+    };
     let loadgen = Window::open(&own).await;
     let store = match &sut.probes.store {
         Some(probe) => Some(Window::open(probe).await),
@@ -184,6 +191,9 @@ pub(super) async fn run(
 
     // A process gone by the end (the server died) is reported below, from its exit status.
     turn.server = servers.close().await.ok().flatten();
+    if let Some(window) = balancer {
+        turn.balancer = window.close().await.ok().flatten();
+    }
     turn.loadgen = loadgen.close().await.ok().flatten();
     let mut events = Vec::new();
     if let Some(store) = store {

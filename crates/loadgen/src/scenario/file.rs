@@ -5,7 +5,8 @@
 //! [`super::validate`] can say which key is out of range, in the file's own terms.
 
 use authbench_contract::{
-    Alg, BalanceSource, LoadModel, Operation, Revocation, Routing, SystemKind, Touch, Transport,
+    Alg, BalanceSource, Balancer, LoadModel, Operation, Revocation, Routing, SystemKind, Touch,
+    Transport,
 };
 use serde::Deserialize;
 
@@ -198,6 +199,7 @@ pub struct SystemFile {
     // Spawned systems that scale out.
     pub replicas: Option<i64>,
     pub routing: Option<Routing>,
+    pub balancer: Option<Balancer>,
     // External systems: one URL, or a list (one per replica).
     pub base_url: Option<Urls>,
     pub metrics_url: Option<Urls>,

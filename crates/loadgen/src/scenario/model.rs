@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::mapping::Mapping;
 
 pub use authbench_contract::{
-    Alg, BalanceSource, Operation, Revocation, Routing, StoreKind, Touch, Transport,
+    Alg, BalanceSource, Balancer, Operation, Revocation, Routing, StoreKind, Touch, Transport,
 };
 /// The latency and error target a step must meet: report.json's own [`Slo`], so the run, the
 /// report and `--slo` judge by one definition.
@@ -231,6 +231,8 @@ pub struct System {
     pub replicas: NonZeroU32,
     /// How requests are spread over the replicas.
     pub routing: Routing,
+    /// Who spreads them: the load generator, or nginx in front of the replicas.
+    pub balancer: Balancer,
 }
 
 /// The most replicas of one system: each is a process with its own runtime, on the same cores.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::checker::Checker;
-use authbench_contract::SystemKind;
+use authbench_contract::{Balancer, SystemKind};
 
 use super::file::{SystemFile, Urls};
 use super::mapping::{Mapping, ServerCounts};
@@ -51,24 +51,28 @@ pub fn systems(
         let label = file.name.clone().unwrap_or_else(|| prefix.clone());
         let scale = scale(checker, &file, &prefix);
         let target = target(checker, file, &prefix, &label, (scenario_dir, stores));
-        if let (Some(name), Some(target), Some((replicas, routing))) = (name, target, scale) {
+        if let (Some(name), Some(target), Some((replicas, routing, balancer))) =
+            (name, target, scale)
+        {
             systems.push(System {
                 name,
                 target,
                 replicas,
                 routing,
+                balancer,
             });
         }
     }
     (checker.problems.len() == problems_before).then_some(systems)
 }
 
-/// `replicas` and `routing`: only for spawned systems, and routing only with more than one.
+/// `replicas`, `routing` and `balancer`: only for spawned systems, and routing only with more
+/// than one.
 fn scale(
     checker: &mut Checker<'_>,
     file: &SystemFile,
     prefix: &str,
-) -> Option<(NonZeroU32, Routing)> {
+) -> Option<(NonZeroU32, Routing, Balancer)> {
     let external = file.kind == Some(SystemKind::External);
     // An external system's replicas are its base URLs.
     let listed = file.base_url.as_ref().map_or(1, |Urls(urls)| urls.len());
@@ -109,7 +113,18 @@ fn scale(
         Some(Routing::RoundRobin) => Routing::RoundRobin,
         Some(Routing::Sticky) => Routing::Sticky,
     };
-    Some((replicas, routing))
+    let balancer = match file.balancer {
+        Some(Balancer::Nginx) if external => {
+            checker.problem(
+                format!("{prefix}.balancer"),
+                "the run starts nginx only in front of replicas it starts itself; for an \
+                 external system behind a balancer, give the balancer's URL as base_url",
+            );
+            return None;
+        }
+        balancer => balancer.unwrap_or(Balancer::Loadgen),
+    };
+    Some((replicas, routing, balancer))
 }
 
 fn system_name(

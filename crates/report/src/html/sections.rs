@@ -103,6 +103,13 @@ pub fn scenario(report: &Report) -> Markup {
                                     @if i > 0 { " " }
                                     code { (key) "=" (value) }
                                 }
+                                @if let Some(balancer) = &system.balancer {
+                                    " " code { "balancer=" (balancer.version) }
+                                    " at " code { (balancer.base_url) }
+                                    @if let Some(config) = &balancer.config {
+                                        " (" a href=(config) { "config" } ")"
+                                    }
+                                }
                             }
                         }
                     }

@@ -9,16 +9,18 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use authbench_contract::error::Chain;
-use authbench_report::{Event, Replica, SystemInfo};
+use authbench_launch::{BalancerRouting, NginxBalancer};
+use authbench_report::{BalancerInfo, Event, Replica, SystemInfo};
 
 use super::{Error, Options};
 use crate::client::Endpoint;
 use crate::drive::Driver;
 use crate::output::RunDir;
+use crate::probe::ProcessProbe;
 use crate::probe::process::ProcessSample;
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Mapping, Scenario, ServerCounts, StoreSpec, System};
+use crate::scenario::{Balancer, Mapping, Routing, Scenario, ServerCounts, StoreSpec, System};
 use crate::system::Spawned;
 pub(crate) use probes::Probes;
 use spawn::{Context, Launched};
@@ -29,6 +31,8 @@ pub(super) struct Sut {
     pub info: SystemInfo,
     /// Its server processes: one per replica; none for an external system.
     pub spawned: Vec<Spawned>,
+    /// nginx in front of the replicas, where the scenario asked for it; stopped with the run.
+    pub balancer: Option<NginxBalancer>,
     pub driver: Driver,
     pub probes: Probes,
     /// `Some(why)` once the system stopped running; its later turns are skipped.
@@ -69,10 +73,18 @@ pub(super) async fn start(
             message,
         };
         let launched = spawn::launch(&context, system).await?;
-        let driver = driver(scenario, system, &launched)
+        let balancer = match system.balancer {
+            Balancer::Nginx => Some(balancer(scenario, system, &launched, dir, progress).await?),
+            Balancer::Loadgen => None,
+        };
+        let driver = driver(scenario, system, &launched, balancer.as_ref())
             .await
             .map_err(setup_error)?;
-        let probes = probes::connect(&launched).await.map_err(setup_error)?;
+        let mut probes = probes::connect(&launched).await.map_err(setup_error)?;
+        probes.balancer = balancer
+            .as_ref()
+            .and_then(NginxBalancer::pid)
+            .map(|pid| ProcessProbe { pid });
         if launched.mapping.server_counts == ServerCounts::None {
             progress.note(&format!(
                 "{}: its mapping says it exposes no request counts, so the report has no \
@@ -80,9 +92,12 @@ pub(super) async fn start(
                 system.name
             ));
         }
+        let mut info = info(system, &launched, &probes);
+        info.balancer = balancer.as_ref().map(|nginx| balancer_info(system, nginx));
         systems.push(Sut {
-            info: info(system, &launched, &probes),
+            info,
             spawned: launched.spawned,
+            balancer,
             driver,
             probes,
             down: None,
@@ -92,14 +107,85 @@ pub(super) async fn start(
     Ok(systems)
 }
 
-/// The system's driver, spreading flows over its replicas.
+/// nginx in front of the system's replicas, pinned to the servers' cores (it is part of the
+/// app tier), its configuration kept in the run's logs.
+async fn balancer(
+    scenario: &Scenario,
+    system: &System,
+    launched: &Launched,
+    dir: &RunDir,
+    progress: &Progress,
+) -> Result<NginxBalancer, Error> {
+    let failed = |message: String| Error::Setup {
+        system: system.name.clone(),
+        message,
+    };
+    let upstreams = launched
+        .base_urls
+        .iter()
+        .map(|url| {
+            url.trim_start_matches("http://")
+                .parse::<std::net::SocketAddr>()
+                .map_err(|error| failed(format!("replica {url}: {error}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let routing = match system.routing {
+        Routing::RoundRobin => BalancerRouting::RoundRobin,
+        Routing::Sticky => BalancerRouting::Sticky,
+    };
+    let cores = scenario
+        .pinning
+        .as_ref()
+        .map(|pinning| pinning.servers.iter().map(|&core| core as usize).collect());
+    let nginx =
+        tokio::task::spawn_blocking(move || NginxBalancer::start(&upstreams, routing, cores))
+            .await
+            .map_err(|error| failed(error.to_string()))?
+            .map_err(|error| failed(format!("cannot start nginx: {}", Chain(&error))))?;
+    let kept = dir.logs.join(format!("{}.nginx.conf", system.name));
+    if let Err(error) = std::fs::copy(nginx.config_path(), &kept) {
+        tracing::warn!(system = %system.name, %error, "could not keep nginx's configuration");
+    }
+    progress.note(&format!(
+        "started {} at http://{} in front of {}'s {} replicas ({})",
+        nginx.version(),
+        nginx.address(),
+        system.name,
+        upstreams_len(launched),
+        system.routing.as_str()
+    ));
+    Ok(nginx)
+}
+
+fn upstreams_len(launched: &Launched) -> usize {
+    launched.base_urls.len()
+}
+
+fn balancer_info(system: &System, nginx: &NginxBalancer) -> BalancerInfo {
+    BalancerInfo {
+        kind: Balancer::Nginx,
+        version: nginx.version().to_owned(),
+        base_url: format!("http://{}", nginx.address()),
+        pid: nginx.pid(),
+        routing: system.routing,
+        config: Some(format!("logs/{}.nginx.conf", system.name)),
+    }
+}
+
+/// The system's driver, spreading flows over its replicas, or sending them all to the
+/// balancer in front of them.
 async fn driver(
     scenario: &Scenario,
     system: &System,
     launched: &Launched,
+    balancer: Option<&NginxBalancer>,
 ) -> Result<Driver, String> {
-    let mut endpoints = Vec::with_capacity(launched.base_urls.len());
-    for url in &launched.base_urls {
+    let targets = match balancer {
+        Some(nginx) => vec![format!("http://{}", nginx.address())],
+        None => launched.base_urls.clone(),
+    };
+    let mut endpoints = Vec::with_capacity(targets.len());
+    for url in &targets {
         let endpoint = Endpoint::resolve(url)
             .await
             .map_err(|e| format!("{url}: {}", Chain(&e)))?;
@@ -146,6 +232,8 @@ fn info(system: &System, launched: &Launched, probes: &Probes) -> SystemInfo {
         routing: (launched.base_urls.len() > 1).then_some(system.routing),
         // Taken during the first turn's warm-up (`run::turn`).
         store_commands: None,
+        // Set once started (`balancer`).
+        balancer: None,
     }
 }
 
@@ -213,9 +301,12 @@ pub(super) async fn stop(systems: &mut Vec<Sut>) -> Vec<SystemInfo> {
             info,
             spawned,
             driver,
+            balancer,
             ..
         } = system;
         drop(driver);
+        // Before the servers behind it, as a balancer goes first in a real shutdown.
+        drop(balancer);
         for one in spawned {
             stopping.spawn(one.stop());
         }

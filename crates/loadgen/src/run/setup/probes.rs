@@ -12,6 +12,8 @@ use crate::scenario::{RequestCounter, ServerCounts, StoreSpec};
 pub(crate) struct Probes {
     /// Each replica's server process; none for an external system.
     pub processes: Replicas<ProcessProbe>,
+    /// The balancer's process, where the run started one in front of the replicas.
+    pub balancer: Option<ProcessProbe>,
     /// Each replica's `/metrics` (what the scenario lists for an external system).
     pub metrics: Replicas<MetricsProbe>,
     /// The store's own counters, where it runs in a server of its own (Redis, PostgreSQL).
@@ -57,6 +59,7 @@ pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
     let store_url = store_url.map(str::to_owned);
     Ok(Probes {
         processes: Replicas(processes),
+        balancer: None,
         metrics: Replicas(metrics),
         store,
         store_url,

@@ -8,7 +8,7 @@ mod replicated;
 use super::{Claim, Run, Style, Verdict};
 use crate::format::percent;
 use crate::model::{Operation, Revocation, StoreKind};
-use replicated::{Reach, Scaled, throughput_line};
+use replicated::{Reach, Scaled, balancer_line, throughput_line};
 
 /// A session system on a per-process store with round-robin routing "loses its sessions" from
 /// this share of 401s on authenticated requests. With N replicas about (N-1)/N of them land on
@@ -31,6 +31,7 @@ pub(super) fn scale_out(run: &Run<'_>) -> Claim {
     }
     let mut evidence: Vec<String> = scaled.iter().map(|s| s.line(run)).collect();
     evidence.extend(scaled.iter().filter_map(|s| throughput_line(run, s)));
+    evidence.extend(scaled.iter().filter_map(|s| balancer_line(run, s)));
     let limit = run.report.slo.max_error_rate;
     let exposed: Vec<&Scaled<'_, '_>> = scaled.iter().filter(|s| s.exposed()).collect();
     let kept: Vec<(&Scaled<'_, '_>, &str)> = scaled
@@ -135,10 +136,7 @@ fn caveats(run: &Run<'_>, scaled: &[Scaled<'_, '_>], no_controls: bool) -> Vec<S
             run.report.machine.cores,
             cores.join("; ")
         ),
-        "A real load balancer adds a hop (its latency, connections and limits) that the load \
-         generator does not model: it sends each request straight to the replica its routing \
-         picks."
-            .to_owned(),
+        hop(scaled),
     ];
     if no_controls {
         caveats.push(
@@ -190,6 +188,34 @@ fn caveats(run: &Run<'_>, scaled: &[Scaled<'_, '_>], no_controls: bool) -> Vec<S
 
 /// No session system ran as several processes: where each one's sessions live, and how a
 /// scenario measures the claim.
+/// What the run says of the balancer hop: measured where a system went through nginx, not
+/// modelled where the load generator routed.
+fn hop(scaled: &[Scaled<'_, '_>]) -> String {
+    let balanced: Vec<String> = scaled
+        .iter()
+        .filter(|s| s.system.info.balancer.is_some())
+        .map(|s| s.system.name().to_owned())
+        .collect();
+    let direct = scaled.len() - balanced.len();
+    match (balanced.is_empty(), direct) {
+        (true, _) => "A real load balancer adds a hop (its latency, connections and limits) that \
+                      the load generator does not model: it sends each request straight to the \
+                      replica its routing picks; `balancer = \"nginx\"` puts one in front."
+            .to_owned(),
+        (false, 0) => format!(
+            "{} went through nginx on this machine, which shares its cores with the replicas: a \
+             balancer on a host of its own costs the app tier none of its CPU.",
+            listed(&balanced)
+        ),
+        (false, _) => format!(
+            "{} went through nginx on this machine, which shares its cores with the replicas; \
+             the others' requests went straight from the load generator to a replica, with no \
+             balancer hop.",
+            listed(&balanced)
+        ),
+    }
+}
+
 fn not_measured(run: &Run<'_>, scaled: &[Scaled<'_, '_>]) -> Claim {
     let mut evidence: Vec<String> = run
         .of(Style::Session)

@@ -4,7 +4,7 @@
 use super::LOST_SESSIONS;
 use crate::claims::{Cell, Run, Style, System};
 use crate::format::{count, extent, number, percent, routing, span};
-use crate::model::{Operation, Routing, StoreKind};
+use crate::model::{Operation, Routing, StoreKind, SystemStep};
 
 /// The requests that present a credential: a 401 on them means the replica did not know it.
 const AUTHENTICATED: [Operation; 3] = [Operation::Balance, Operation::Refresh, Operation::Logout];
@@ -133,8 +133,12 @@ impl<'s, 'a> Scaled<'s, 'a> {
             Reach::Shared => format!("{}, shared by its replicas", system.store_name()),
             Reach::Unknown => "a store whose reach the report does not know".to_owned(),
         };
+        let by = match &system.info.balancer {
+            Some(balancer) => format!(" by {}", balancer.version),
+            None => String::new(),
+        };
         let routed = self.routing.map_or("routing not recorded".to_owned(), |r| {
-            format!("{} routing", routing(r))
+            format!("{} routing{by}", routing(r))
         });
         let operations: Vec<String> = self
             .operations
@@ -179,6 +183,74 @@ impl<'s, 'a> Scaled<'s, 'a> {
         }
         line
     }
+}
+
+/// What the balancer hop cost a system behind nginx: its CPU per request and, against the same
+/// replicas that the load generator routed itself in this run, the throughput and median
+/// balance latency at the top step.
+pub(super) fn balancer_line(run: &Run<'_>, scaled: &Scaled<'_, '_>) -> Option<String> {
+    let system = scaled.system;
+    let balancer = system.info.balancer.as_ref()?;
+    let top = system.top()?;
+    let cpu = top
+        .result
+        .derived
+        .balancer_cpu_us_per_request
+        .map_or(String::new(), |us| {
+            format!(
+                " {} used {} µs of CPU per request;",
+                balancer.version,
+                number(us)
+            )
+        });
+    let direct = run.systems.iter().find(|other| {
+        other.info.balancer.is_none()
+            && other.style == system.style
+            && other.info.replica_count() == system.info.replica_count()
+            && other.info.routing == system.info.routing
+            && other.info.store == system.info.store
+            && other.setting("alg") == system.setting("alg")
+    });
+    let compared = direct.and_then(|other| {
+        let cell = other.cells.iter().find(|cell| cell.load == top.load)?;
+        let p50 = |step: &SystemStep| {
+            step.operations
+                .iter()
+                .find(|op| op.operation == Operation::Balance)
+                .map(|op| op.latency.p50_us)
+        };
+        let (ours, theirs) = (
+            top.result.requests_per_second,
+            cell.result.requests_per_second,
+        );
+        let latency = match (p50(top.result), p50(cell.result)) {
+            (Some(ours), Some(theirs)) => format!(
+                ", balance p50 {} µs against {} µs",
+                number(ours as f64),
+                number(theirs as f64)
+            ),
+            _ => String::new(),
+        };
+        Some(format!(
+            " at {} it served {} req/s, {}× the {} req/s of {}, whose requests the load \
+             generator spread itself{latency}",
+            run.load(top.load),
+            number(ours),
+            number(ours / theirs.max(f64::MIN_POSITIVE)),
+            number(theirs),
+            other.name()
+        ))
+    });
+    Some(format!(
+        "{} took every request through {}:{cpu}{}.",
+        system.name(),
+        balancer.version,
+        compared.unwrap_or_else(|| {
+            " no system in this run had the same replicas routed by the load generator, so the \
+             hop's cost beside them was not measured"
+                .to_owned()
+        })
+    ))
 }
 
 /// A replicated system's requests/s at its top step against a single-process system of the
