@@ -62,6 +62,33 @@ pip_install() {
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@" || die "pip install $* failed"
 }
 
+# configure_podman: podman's default runtime (crun) refuses this kind of machine's mixed cgroup
+# setup; runc with the cgroupfs manager runs containers here. Containers get ulimits no higher
+# than this shell's hard limits (runc may not raise them), and a process limit well under it.
+configure_podman() {
+    local conf=/etc/containers/containers.conf
+    if [[ -f $conf ]] && grep -q '^runtime = "runc"' "$conf"; then
+        return 0
+    fi
+    is_root || die "configure podman for runc and cgroupfs in $conf (this script does it when run as root)"
+    local files processes
+    files=$(ulimit -Hn)
+    processes=$(ulimit -Hu)
+    [[ $processes == unlimited || $processes -gt 4096 ]] && processes=4096
+    [[ $files == unlimited ]] && files=65536
+    echo "writing $conf: runtime runc, cgroupfs, nofile $files, nproc $processes"
+    mkdir -p /etc/containers
+    cat >"$conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$files:$files", "nproc=$processes:$processes"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+}
+
 # --- tools ---
 
 # find_tool NAME: prints the path of NAME on PATH, else in the newest /usr/lib/postgresql/*/bin
@@ -93,8 +120,9 @@ ensure_tool() {
     fi
     # stdout first: some wrappers (Debian's chromium) print shell noise on stderr.
     local version
-    version=$("$path" --version 2>/dev/null | head -n 1)
-    [[ -n $version ]] || version=$("$path" --version 2>&1 | head -n 1)
+    version=$("$path" --version 2>/dev/null | head -n 1) || true
+    # Some tools (nginx) know only -v, and print it on stderr.
+    [[ -n $version ]] || version=$("$path" -v 2>&1 | head -n 1) || true
     printf 'found %-13s %s (%s)\n' "$name" "$version" "$path"
 }
 
@@ -165,6 +193,15 @@ ensure_tool st pip_install schemathesis==4.32.5
 ensure_tool kubernetes-validate pip_install kubernetes-validate==1.37.0
 # `balancer = "nginx"`: the run starts nginx in front of a system's replicas.
 ensure_tool nginx apt_install nginx
+# crates/cli/tests/compose.rs: docker-compose.yml on podman, with images built locally from a
+# debootstrap root filesystem (tests/compose/images.sh); podman-compose from PyPI (Debian's
+# is too old for replicas).
+ensure_tool podman apt_install podman runc netavark aardvark-dns iptables
+ensure_tool runc apt_install runc
+ensure_tool debootstrap apt_install debootstrap
+ensure_tool strip apt_install binutils
+ensure_tool podman-compose pip_install podman-compose==1.6.0
+configure_podman
 # `authbench run` pins servers and the load generator to cores with taskset (util-linux).
 ensure_tool taskset apt_install util-linux
 # The report test opens report.html in a real browser (headless Chromium).
