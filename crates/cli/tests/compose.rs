@@ -192,5 +192,47 @@ fn the_compose_stack_serves_both_systems_through_nginx_from_every_replica() {
         assert!(count > 0, "{replica} answered no request through nginx");
         eprintln!("{replica}: {count} requests");
     }
+    sticky_by_header_keeps_one_token_on_one_replica(&stack);
     eprintln!("stack test took {:?}", started.elapsed());
+}
+
+/// The balancer's sticky JWT port: twenty requests with one token all reach one replica.
+fn sticky_by_header_keeps_one_token_on_one_replica(stack: &Stack) {
+    let balancer = stack.address(&stack.container("balancer", 1));
+    let host = balancer.trim_end_matches(":8080");
+    let body = r#"{"username":"user1","password":"pass-1"}"#;
+    let login = http(
+        &format!("{host}:8081"),
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(login.starts_with("HTTP/1.1 200"), "{login}");
+    let json: serde_json::Value =
+        serde_json::from_str(login.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let token = json["access_token"].as_str().unwrap();
+    let replicas = [
+        stack.container("jwt-server", 1),
+        stack.container("jwt-server", 2),
+    ];
+    let before: Vec<u64> = replicas.iter().map(|r| served(&stack.address(r))).collect();
+    for _ in 0..20 {
+        let answer = http(
+            &format!("{host}:8083"),
+            &format!(
+                "GET /user/balance HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+                 Connection: close\r\n\r\n"
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let after: Vec<u64> = replicas.iter().map(|r| served(&stack.address(r))).collect();
+    // Each scrape of /metrics is not counted; the 20 balances are.
+    let grew: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert!(
+        grew == [20, 0] || grew == [0, 20],
+        "one token spread over replicas: {grew:?}"
+    );
 }
