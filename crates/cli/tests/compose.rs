@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BINARY, http, report_json, text};
+use common::{BINARY, http, report_json, requests_served, text};
 
 /// How long the stack may take to be ready: Postgres initialises its cluster on first start.
 const READY_WITHIN: Duration = Duration::from_secs(180);
@@ -97,18 +97,8 @@ fn check(output: &Output, what: &str) {
     assert!(output.status.success(), "{what} failed:\n{}", text(output));
 }
 
-/// Requests a replica counted itself, from its own `/metrics` inside the network.
 fn served(address: &str) -> u64 {
-    let answer = http(
-        address,
-        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-    );
-    answer
-        .lines()
-        .filter(|line| line.starts_with("authbench_http_requests_total{"))
-        .filter(|line| !line.contains("route=\"/metrics\""))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    requests_served(address)
 }
 
 fn answers(address: &str) -> bool {

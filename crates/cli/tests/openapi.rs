@@ -8,50 +8,14 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{BINARY, http, spawn_listening};
+use common::{Server, http, seed_main_db, serve};
 /// Seconds of generated requests per schemathesis run.
 const SECONDS_PER_RUN: &str = "8";
 
-/// A server process, killed when dropped.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn seed(dir: &std::path::Path) -> String {
-    let main_db = format!("sqlite://{}", dir.join("main.db").display());
-    let seed = Command::new(BINARY)
-        .args(["seed", "--main-db", &main_db, "--users", "4"])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        seed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seed.stderr)
-    );
-    main_db
-}
-
-fn serve(kind: &str, main_db: &str, env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(BINARY);
-    command
-        .args(["serve", kind])
-        .env("AUTHBENCH_LISTEN", "127.0.0.1:0")
-        .env("AUTHBENCH_MAIN_DB", main_db)
-        .env("AUTHBENCH_STORE", "memory")
-        .envs(env.iter().copied());
-    let (child, address) = spawn_listening(&mut command);
-    Server { child, address }
+    seed_main_db(dir, 4)
 }
 
 /// POST /login as user1; the answer's head and body.

@@ -9,32 +9,15 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 use common::{
-    BINARY, assert_matches_schema, http, only_run_dir, report_json, spawn_listening, text,
+    BINARY, Server, assert_matches_schema, only_run_dir, report_json, requests_served,
+    seed_main_db, serve, text,
 };
-
-/// A server process, killed when dropped.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const USERS: usize = 24;
 
+/// main_DB with the accounts, and their credentials for the scenario.
 fn seed(dir: &Path) -> String {
-    let main_db = format!("sqlite://{}", dir.join("main.db").display());
-    let seed = Command::new(BINARY)
-        .args(["seed", "--main-db", &main_db, "--users", &USERS.to_string()])
-        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
-        .output()
-        .unwrap();
-    assert!(seed.status.success(), "{}", text(&seed));
+    let main_db = seed_main_db(dir, USERS);
     let mut csv = String::from("username,password\n");
     for n in 1..=USERS {
         csv.push_str(&format!("user{n},pass-{}\n", n % 64));
@@ -43,30 +26,8 @@ fn seed(dir: &Path) -> String {
     main_db
 }
 
-fn serve(kind: &str, main_db: &str, env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(BINARY);
-    command
-        .args(["serve", kind])
-        .env("AUTHBENCH_LISTEN", "127.0.0.1:0")
-        .env("AUTHBENCH_MAIN_DB", main_db)
-        .env("AUTHBENCH_STORE", "memory")
-        .envs(env.iter().copied());
-    let (child, address) = spawn_listening(&mut command);
-    Server { child, address }
-}
-
-/// Requests the server counted itself, every route and status, from its `/metrics`.
 fn served(server: &Server) -> u64 {
-    let answer = http(
-        &server.address,
-        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-    );
-    answer
-        .lines()
-        .filter(|line| line.starts_with("authbench_http_requests_total{"))
-        .filter(|line| !line.contains("route=\"/metrics\""))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    requests_served(&server.address)
 }
 
 fn scenario(dir: &Path, session: &Server, jwt: &Server) -> PathBuf {

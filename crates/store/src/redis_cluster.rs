@@ -40,7 +40,7 @@ use authbench_contract::redis_cluster::{Master, masters};
 use crate::backend::{Backend, Options};
 use crate::error::{Error, cause};
 use crate::record::{Record, now_millis};
-use crate::redis_value::{EXTEND_INDEX, REPLACE_DATA, decode, encode, script_outcome};
+use crate::redis_value::{self, EXTEND_INDEX, decode, encode, script_outcome};
 
 /// The live ids of a user's index among the oldest `last + 1` (all for -1), oldest first;
 /// drops the members whose expiry has passed.
@@ -337,15 +337,7 @@ impl Backend for RedisClusterBackend {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
-        let value: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.record_key(id))
-            .query_async(&mut self.connection.clone())
-            .await?;
-        let now = now_millis();
-        match value {
-            Some(value) => Ok(Some(decode(id, value)?).filter(|record| record.is_live(now))),
-            None => Ok(None),
-        }
+        redis_value::load_live(&mut self.connection.clone(), self.record_key(id), id).await
     }
 
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
@@ -371,14 +363,8 @@ impl Backend for RedisClusterBackend {
     }
 
     async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
-        let replaced: i64 = REPLACE_DATA
-            .key(self.record_key(id))
-            .arg(expected)
-            .arg(new)
-            .arg(now_millis())
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        script_outcome(replaced, id)
+        let mut connection = self.connection.clone();
+        redis_value::replace_data(&mut connection, self.record_key(id), id, (expected, new)).await
     }
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {

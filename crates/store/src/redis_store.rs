@@ -17,7 +17,7 @@ use redis::{Client, Script};
 use crate::backend::{Backend, Options};
 use crate::error::{Error, cause};
 use crate::record::{Record, now_millis};
-use crate::redis_value::{EXTEND_INDEX, REPLACE_DATA, SPLIT, decode, encode, script_outcome};
+use crate::redis_value::{self, EXTEND_INDEX, SPLIT, decode, encode, script_outcome};
 
 /// Drops index members whose record is gone among the oldest `last + 1` (all for -1);
 /// returns the live ones, oldest first.
@@ -270,16 +270,7 @@ impl Backend for RedisBackend {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Record>, Error> {
-        let value: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.record_key(id))
-            .query_async(&mut self.connection.clone())
-            .await?;
-        // Redis expires by its own clock; this keeps the contract when the clocks disagree.
-        let now = now_millis();
-        match value {
-            Some(value) => Ok(Some(decode(id, value)?).filter(|record| record.is_live(now))),
-            None => Ok(None),
-        }
+        redis_value::load_live(&mut self.connection.clone(), self.record_key(id), id).await
     }
 
     async fn touch(&self, record: &Record) -> Result<bool, Error> {
@@ -297,14 +288,8 @@ impl Backend for RedisBackend {
     }
 
     async fn replace_data(&self, id: &str, expected: &str, new: &str) -> Result<bool, Error> {
-        let replaced: i64 = REPLACE_DATA
-            .key(self.record_key(id))
-            .arg(expected)
-            .arg(new)
-            .arg(now_millis())
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        script_outcome(replaced, id)
+        let mut connection = self.connection.clone();
+        redis_value::replace_data(&mut connection, self.record_key(id), id, (expected, new)).await
     }
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {

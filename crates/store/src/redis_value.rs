@@ -4,9 +4,10 @@
 use std::sync::LazyLock;
 
 use redis::Script;
+use redis::aio::ConnectionLike;
 
 use crate::error::Error;
-use crate::record::Record;
+use crate::record::{Record, now_millis};
 
 /// Extends an index key's expiry to `exp` unless it already lasts longer. `GT` treats a key
 /// without expiry as lasting forever, so a fresh index needs the plain form.
@@ -101,6 +102,39 @@ pub(crate) fn script_outcome(answer: i64, id: &str) -> Result<bool, Error> {
             "record {id:?} is not in this store's format"
         ))),
     }
+}
+
+/// The live record at `key` (id `id`), by one `GET`: the lookup every authenticated request
+/// makes, the same on one node and in a cluster.
+pub(crate) async fn load_live(
+    connection: &mut (impl ConnectionLike + Send),
+    key: String,
+    id: &str,
+) -> Result<Option<Record>, Error> {
+    let value: Option<Vec<u8>> = redis::cmd("GET").arg(key).query_async(connection).await?;
+    // Redis expires by its own clock; this keeps the contract when the clocks disagree.
+    let now = now_millis();
+    match value {
+        Some(value) => Ok(Some(decode(id, value)?).filter(|record| record.is_live(now))),
+        None => Ok(None),
+    }
+}
+
+/// [`REPLACE_DATA`] on the record at `key` (id `id`): whether it swapped.
+pub(crate) async fn replace_data(
+    connection: &mut (impl ConnectionLike + Send),
+    key: String,
+    id: &str,
+    (expected, new): (&str, &str),
+) -> Result<bool, Error> {
+    let replaced: i64 = REPLACE_DATA
+        .key(key)
+        .arg(expected)
+        .arg(new)
+        .arg(now_millis())
+        .invoke_async(connection)
+        .await?;
+    script_outcome(replaced, id)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_authbench");
 
@@ -38,7 +38,7 @@ pub fn run_scenario(scenario: &str) -> (tempfile::TempDir, PathBuf, Output) {
 
 /// Spawns `command` (an `authbench serve ...` on port 0) with its stdout piped, and returns the
 /// child and the `HOST:PORT` from the line it prints once listening.
-pub fn spawn_listening(command: &mut Command) -> (std::process::Child, String) {
+pub fn spawn_listening(command: &mut Command) -> (Child, String) {
     use std::io::{BufRead as _, BufReader};
     let mut child = command
         .stdout(Stdio::piped())
@@ -96,4 +96,57 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// A server process started by a test, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// main_DB in `dir` with `users` accounts (a cheap argon2id cost); its URL.
+pub fn seed_main_db(dir: &Path, users: usize) -> String {
+    let main_db = format!("sqlite://{}", dir.join("main.db").display());
+    let seed = Command::new(BINARY)
+        .args(["seed", "--main-db", &main_db, "--users", &users.to_string()])
+        .args(["--argon2-memory-kib", "1024", "--argon2-iterations", "1"])
+        .output()
+        .unwrap();
+    assert!(seed.status.success(), "{}", text(&seed));
+    main_db
+}
+
+/// `authbench serve KIND` on a free port, its sessions or refresh families in memory.
+pub fn serve(kind: &str, main_db: &str, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(BINARY);
+    command
+        .args(["serve", kind])
+        .env("AUTHBENCH_LISTEN", "127.0.0.1:0")
+        .env("AUTHBENCH_MAIN_DB", main_db)
+        .env("AUTHBENCH_STORE", "memory")
+        .envs(env.iter().copied());
+    let (child, address) = spawn_listening(&mut command);
+    Server { child, address }
+}
+
+/// Requests an authbench server at `address` counted itself, every route and status but its
+/// own `/metrics`, from its `/metrics`.
+pub fn requests_served(address: &str) -> u64 {
+    let answer = http(
+        address,
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    answer
+        .lines()
+        .filter(|line| line.starts_with("authbench_http_requests_total{"))
+        .filter(|line| !line.contains("route=\"/metrics\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
