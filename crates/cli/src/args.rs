@@ -272,7 +272,8 @@ pub struct SessionArgs {
     #[command(flatten)]
     pub common: CommonServerArgs,
 
-    /// Session store: memory, sqlite://PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DB.
+    /// Session store: memory, sqlite://PATH, redis://HOST:PORT,
+    /// redis+cluster://HOST:PORT[,HOST:PORT...] or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "AUTHBENCH_STORE", default_value = "sqlite://authbench-sessions.db", value_parser = parse_store_url)]
     pub store: StoreUrl,
 
@@ -304,7 +305,8 @@ pub struct JwtArgs {
     pub common: CommonServerArgs,
 
     /// Store for refresh families, denylist entries and cutoffs: memory, sqlite://PATH,
-    /// redis://HOST:PORT or postgres://USER@HOST:PORT/DB.
+    /// redis://HOST:PORT, redis+cluster://HOST:PORT[,HOST:PORT...] or
+    /// postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "AUTHBENCH_STORE", default_value = "sqlite://authbench-jwt.db", value_parser = parse_store_url)]
     pub store: StoreUrl,
 
