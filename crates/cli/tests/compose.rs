@@ -87,6 +87,34 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// The last lines each container logged, for a failure's message.
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for service in [
+            "redis",
+            "postgres",
+            "session-server",
+            "jwt-server",
+            "balancer",
+        ] {
+            for index in 1..=2 {
+                let container = self.container(service, index);
+                let Ok(output) = Command::new(tool("podman"))
+                    .args(["logs", "--tail", "15", &container])
+                    .output()
+                else {
+                    continue;
+                };
+                if output.status.success() {
+                    all.push_str(&format!("--- {container}\n{}", text(&output)));
+                }
+            }
+        }
+        all
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self.compose(&["down", "-v"]).output();
@@ -99,6 +127,18 @@ fn check(output: &Output, what: &str) {
 
 fn served(address: &str) -> u64 {
     requests_served(address)
+}
+
+/// Whether user1 logs in through `address` (the balancer's port for one system).
+fn logs_in(address: &str) -> bool {
+    let body = r#"{"username":"user1","password":"pass-1"}"#;
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \
+         {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    std::panic::catch_unwind(|| http(address, &request))
+        .is_ok_and(|answer| answer.starts_with("HTTP/1.1 200"))
 }
 
 fn answers(address: &str) -> bool {
@@ -147,6 +187,18 @@ fn the_compose_stack_serves_both_systems_through_nginx_from_every_replica() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    // Up is not yet serving: a server opens its main_DB and store connections on first use.
+    let balancer = stack.address(&stack.container("balancer", 1));
+    let host = balancer.trim_end_matches(":8080").to_owned();
+    for port in [8080, 8081] {
+        while !logs_in(&format!("{host}:{port}")) {
+            assert!(
+                started.elapsed() < READY_WITHIN,
+                "no login through the balancer's port {port} within {READY_WITHIN:?}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
     eprintln!("stack ready in {:?}", started.elapsed());
 
     let run = stack
@@ -155,7 +207,7 @@ fn the_compose_stack_serves_both_systems_through_nginx_from_every_replica() {
             "--step-duration",
             "2s",
             "--warmup",
-            "500ms",
+            "2s",
             "--repeats",
             "1",
             "--steps",
@@ -174,7 +226,14 @@ fn the_compose_stack_serves_both_systems_through_nginx_from_every_replica() {
     for step in report["steps"].as_array().unwrap() {
         for result in step["results"].as_array().unwrap() {
             assert!(result["requests"].as_u64().unwrap() > 0, "{result}");
-            assert_eq!(result["errors"], 0, "{result}");
+            assert_eq!(
+                result["errors"],
+                0,
+                "{}: {}\nthe stack's logs:\n{}",
+                result["system"],
+                result["operations"],
+                stack.logs()
+            );
         }
     }
     for replica in &replicas {
