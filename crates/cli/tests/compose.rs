@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BINARY, http, report_json, requests_served, text};
+use common::{BINARY, http, json_field, login_request, report_json, requests_served, text};
 
 /// How long the stack may take to be ready: Postgres initialises its cluster on first start.
 const READY_WITHIN: Duration = Duration::from_secs(180);
@@ -131,12 +131,7 @@ fn served(address: &str) -> u64 {
 
 /// Whether user1 logs in through `address` (the balancer's port for one system).
 fn logs_in(address: &str) -> bool {
-    let body = r#"{"username":"user1","password":"pass-1"}"#;
-    let request = format!(
-        "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \
-         {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let request = login_request();
     std::panic::catch_unwind(|| http(address, &request))
         .is_ok_and(|answer| answer.starts_with("HTTP/1.1 200"))
 }
@@ -249,19 +244,9 @@ fn the_compose_stack_serves_both_systems_through_nginx_from_every_replica() {
 fn sticky_by_header_keeps_one_token_on_one_replica(stack: &Stack) {
     let balancer = stack.address(&stack.container("balancer", 1));
     let host = balancer.trim_end_matches(":8080");
-    let body = r#"{"username":"user1","password":"pass-1"}"#;
-    let login = http(
-        &format!("{host}:8081"),
-        &format!(
-            "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
+    let login = http(&format!("{host}:8081"), &login_request());
     assert!(login.starts_with("HTTP/1.1 200"), "{login}");
-    let json: serde_json::Value =
-        serde_json::from_str(login.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    let token = json["access_token"].as_str().unwrap();
+    let token = json_field(&login, "access_token");
     let replicas = [
         stack.container("jwt-server", 1),
         stack.container("jwt-server", 2),

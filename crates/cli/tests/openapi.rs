@@ -10,7 +10,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{Server, http, seed_main_db, serve};
+use common::{Server, http, json_field, login_request, seed_main_db, serve};
 /// Seconds of generated requests per schemathesis run.
 const SECONDS_PER_RUN: &str = "8";
 
@@ -20,21 +20,9 @@ fn seed(dir: &std::path::Path) -> String {
 
 /// POST /login as user1; the answer's head and body.
 fn login(address: &str) -> String {
-    let body = r#"{"username":"user1","password":"pass-1"}"#;
-    let request = format!(
-        "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \
-         {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let answer = http(address, &request);
+    let answer = http(address, &login_request());
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     answer
-}
-
-fn json_field(answer: &str, field: &str) -> String {
-    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
-    let value: serde_json::Value = serde_json::from_str(body).expect("JSON body");
-    value[field].as_str().expect(field).to_owned()
 }
 
 /// One schemathesis run against `server`; `credential` is a header for every request.

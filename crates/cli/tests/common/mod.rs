@@ -150,3 +150,20 @@ pub fn requests_served(address: &str) -> u64 {
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
+
+/// `POST /login` as seeded user1, JSON body, `Connection: close`: the whole request.
+pub fn login_request() -> String {
+    let body = r#"{"username":"user1","password":"pass-1"}"#;
+    format!(
+        "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \
+         {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// One field of a JSON answer's body.
+pub fn json_field(answer: &str, field: &str) -> String {
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let value: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    value[field].as_str().expect(field).to_owned()
+}
