@@ -19,6 +19,9 @@ pub const JWT_VERIFICATIONS: &str = "jwt_verifications";
 /// Histogram: JWT verification time in seconds.
 pub const JWT_VERIFY_SECONDS: &str = "jwt_verify_duration_seconds";
 
+/// Counter: signing-key rotations that took a new key.
+pub const JWT_KEY_ROTATIONS: &str = "jwt_key_rotations";
+
 /// The suffix the text exposition adds to a counter's name.
 pub const COUNTER_SUFFIX: &str = "_total";
 /// The suffix of a histogram's sum of observations.

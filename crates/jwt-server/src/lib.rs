@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //!
-//! - [`keys`]: signing keys (HS256, RS256, ES256, EdDSA), loaded or generated, their kid and JWKS.
+//! - [`keys`]: signing keys (HS256, RS256, ES256, EdDSA), loaded or generated, their kid and JWKS;
+//!   the ring of keys across rotations.
 //! - [`token`]: access-token claims, signing with held key pairs, validation with jsonwebtoken.
 //! - [`config`]: lifetimes, issuer/audience, revocation mode, transport, validated.
 //! - [`state`]: [`AppState`] and the [`Options`] it opens from.
@@ -34,7 +35,7 @@ use tokio::net::TcpListener;
 
 pub use auth::COOKIE_NAME;
 pub use config::{Config, ConfigError, Revocation, Transport};
-pub use state::{AppState, KeySource, Options, StartError};
+pub use state::{AppState, KeySource, Options, RotationError, StartError};
 
 /// The server's routes on `state`, with the shared limits, metrics and error handling.
 pub fn app(state: AppState) -> Guarded {
@@ -66,4 +67,34 @@ pub fn app(state: AppState) -> Guarded {
 /// Serves [`app`] on `listener` until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     authbench_core::http::serve(listener, app(state), shutdown).await;
+}
+
+/// Rotates the signing key on every SIGHUP (see [`AppState::rotate_key`]), logging what
+/// happened; a refused rotation leaves the keys as they were.
+pub fn rotate_on_sighup(state: AppState) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match state.rotate_key() {
+                Ok(keys::Rotated::Rotated { old_kid, new_kid }) => tracing::info!(
+                    old_kid,
+                    new_kid,
+                    overlap = ?state.rotation_overlap(),
+                    "signing key rotated; the old key verifies for the overlap"
+                ),
+                Ok(keys::Rotated::Unchanged { kid }) => {
+                    tracing::warn!(
+                        kid,
+                        "SIGHUP: the key is the one already signing; nothing rotated"
+                    )
+                }
+                Err(error) => tracing::error!(
+                    error = %authbench_contract::error::Chain(&error),
+                    "SIGHUP: key not rotated"
+                ),
+            }
+        }
+    });
+    Ok(())
 }

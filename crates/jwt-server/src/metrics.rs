@@ -1,4 +1,4 @@
-//! Token verification counted and timed: the per-request cost JWT puts on the app server instead
+//! Token verification counted and timed, and key rotations counted: the per-request cost JWT puts on the app server instead
 //! of on a store.
 
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub struct VerifyMetrics {
     valid: Counter,
     rejected: Counter,
     seconds: Latency,
+    /// Rotations that put a new signing key in place.
+    pub rotations: Counter,
 }
 
 impl VerifyMetrics {
@@ -57,10 +59,17 @@ impl VerifyMetrics {
                 outcome: Outcome::rejected,
             })
             .clone();
+        let rotations = Counter::default();
+        registry.register(
+            metrics::JWT_KEY_ROTATIONS,
+            "Signing-key rotations that took a new key",
+            rotations.clone(),
+        );
         VerifyMetrics {
             valid,
             rejected,
             seconds,
+            rotations,
         }
     }
 

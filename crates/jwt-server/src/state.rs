@@ -1,5 +1,6 @@
 //! What every request handler shares: the token codec, the refresh store, the revocation store
-//! (when revocation is on), main_DB, the password hasher, settings and metrics.
+//! (when revocation is on), main_DB, the password hasher, settings and metrics; and rotating the
+//! signing key.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use authbench_store::{Namespace, Store, StoreMetrics};
 use prometheus_client::registry::Registry;
 
 use crate::config::{Config, Revocation};
-use crate::keys::{Alg, KeyError, Keys};
+use crate::keys::{Alg, KeyError, Keys, RotateError, Rotated};
 use crate::metrics::VerifyMetrics;
 use crate::token::Codec;
 
@@ -69,6 +70,19 @@ pub enum StartError {
     SecretForAsymmetric(Alg),
 }
 
+/// Why a rotation did not happen; the server goes on with the keys it had.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error(
+        "the key came from AUTHBENCH_JWT_SECRET, which cannot change without a restart; give the key as --key-file to rotate it"
+    )]
+    FixedSecret,
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Refused(#[from] RotateError),
+}
+
 /// Shared state of one server; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -78,6 +92,9 @@ pub struct AppState {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub codec: Codec,
+    /// Where a rotation takes the next key from.
+    pub key_source: KeySource,
+    pub alg: Alg,
     pub refresh: Store,
     /// The denylist (keyed on `jti`) or the cutoffs (keyed on user), per the revocation mode.
     pub revocations: Option<Store>,
@@ -94,20 +111,13 @@ pub(crate) struct Shared {
 impl AppState {
     /// Loads or makes the key, opens main_DB and the stores.
     pub async fn open(options: &Options) -> Result<AppState, StartError> {
-        let keys = match &options.key {
-            KeySource::Generate => {
-                let keys = Keys::generate(options.alg)?;
-                tracing::warn!(alg = %options.alg, kid = keys.kid(), "no key given: generated one for this process; tokens die with it");
-                keys
-            }
-            KeySource::File(path) => Keys::from_file(options.alg, path)?,
-            KeySource::Secret(secret) => {
-                if options.alg != Alg::Hs256 {
-                    return Err(StartError::SecretForAsymmetric(options.alg));
-                }
-                Keys::from_secret(secret)?
-            }
-        };
+        if matches!(options.key, KeySource::Secret(_)) && options.alg != Alg::Hs256 {
+            return Err(StartError::SecretForAsymmetric(options.alg));
+        }
+        let keys = next_key(&options.key, options.alg)?;
+        if matches!(options.key, KeySource::Generate) {
+            tracing::warn!(alg = %options.alg, kid = keys.kid(), "no key given: generated one for this process; tokens die with it");
+        }
         let config = &options.config;
         let codec = Codec::new(
             keys,
@@ -150,6 +160,8 @@ impl AppState {
         Ok(AppState {
             shared: Arc::new(Shared {
                 codec,
+                key_source: options.key.clone(),
+                alg: options.alg,
                 refresh,
                 revocations,
                 main_db,
@@ -170,5 +182,37 @@ impl AppState {
 
     pub fn codec(&self) -> &Codec {
         &self.shared.codec
+    }
+
+    /// Takes the next signing key without a restart: the key file read again, or a new key
+    /// when the server generated its own. The key it replaces keeps verifying for
+    /// [`AppState::rotation_overlap`], so every token it signed is good until it expires.
+    pub fn rotate_key(&self) -> Result<Rotated, RotationError> {
+        let shared = &self.shared;
+        let next = match &shared.key_source {
+            KeySource::Secret(_) => return Err(RotationError::FixedSecret),
+            source => next_key(source, shared.alg)?,
+        };
+        let rotated = shared.codec.rotate(next, self.rotation_overlap())?;
+        if matches!(rotated, Rotated::Rotated { .. }) {
+            shared.verify_metrics.rotations.inc();
+        }
+        Ok(rotated)
+    }
+
+    /// How long a retired key still verifies: the longest an access token lives, plus the
+    /// leeway on `exp`, plus a second for `exp`'s whole-second rounding.
+    pub fn rotation_overlap(&self) -> Duration {
+        let config = &self.shared.config;
+        config.access_ttl + config.leeway + Duration::from_secs(1)
+    }
+}
+
+/// A key from `source`: the file as it is now, or a new one.
+fn next_key(source: &KeySource, alg: Alg) -> Result<Keys, KeyError> {
+    match source {
+        KeySource::File(path) => Keys::from_file(alg, path),
+        KeySource::Generate => Keys::generate(alg),
+        KeySource::Secret(secret) => Keys::from_secret(secret),
     }
 }

@@ -8,7 +8,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,7 +18,9 @@ use jsonwebtoken::{Validation, decode};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::keys::Keys;
+use arc_swap::ArcSwap;
+
+use crate::keys::{Alg, KeyRing, Keys, RotateError, Rotated, SigningKey};
 
 /// Tokens longer than this are refused before any parsing: ours are well under 1 KiB, and the
 /// cap bounds the work an attacker can make us do.
@@ -122,21 +125,21 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error>
     IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
-/// Signs and verifies access tokens with one key, for one issuer and audience.
+/// Signs access tokens with the ring's signing key and verifies them with any key of the ring,
+/// for one issuer and audience.
 pub struct Codec {
-    keys: Keys,
+    /// Swapped whole by a rotation; a request loads it once, without a lock.
+    ring: ArcSwap<KeyRing>,
     issuer: String,
     audience: String,
     leeway: Duration,
-    /// `base64url({"alg","typ","kid"})`: the same for every token, so encoded once.
-    header: String,
     validation: Validation,
 }
 
 impl fmt::Debug for Codec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Codec")
-            .field("keys", &self.keys)
+            .field("keys", &self.keys())
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -147,33 +150,38 @@ impl fmt::Debug for Codec {
 impl Codec {
     /// `leeway` is the clock skew allowed on `exp` and `nbf`, in whole seconds (rounded down).
     pub fn new(keys: Keys, issuer: String, audience: String, leeway: Duration) -> Codec {
-        let header = serde_json::json!({
-            "alg": keys.alg().as_str(),
-            "typ": ACCESS_TOKEN_TYPE,
-            "kid": keys.kid(),
-        });
-        let header = URL_SAFE_NO_PAD.encode(header.to_string());
-
-        let mut validation = Validation::new(crate::keys::jsonwebtoken_alg(keys.alg()));
-        validation.leeway = leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.set_issuer(&[&issuer]);
-        validation.set_audience(&[&audience]);
+        let validation = validation(keys.alg(), &issuer, &audience, leeway);
         Codec {
-            keys,
+            ring: ArcSwap::from_pointee(KeyRing::new(SigningKey::new(keys, ACCESS_TOKEN_TYPE))),
             issuer,
             audience,
             leeway,
-            header,
             validation,
         }
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
+    /// The key that signs now.
+    pub fn keys(&self) -> Arc<Keys> {
+        self.ring.load().signing().keys.clone()
+    }
+
+    /// Every key that verifies now, the signing key first, as a JWKS.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.ring.load().jwks(Instant::now())
+    }
+
+    /// How many keys verify now.
+    pub fn verifying_keys(&self) -> usize {
+        self.ring.load().verifying_count(Instant::now())
+    }
+
+    /// `next` signs from now on; the key it replaces still verifies for `overlap` (so tokens it
+    /// signed stay good until they expire), then is dropped from verification and the JWKS.
+    pub fn rotate(&self, next: Keys, overlap: Duration) -> Result<Rotated, RotateError> {
+        let next = SigningKey::new(next, ACCESS_TOKEN_TYPE);
+        let (ring, rotated) = self.ring.load().rotated(next, overlap, Instant::now())?;
+        self.ring.store(Arc::new(ring));
+        Ok(rotated)
     }
 
     pub fn issuer(&self) -> &str {
@@ -205,14 +213,16 @@ impl Codec {
     }
 
     /// `base64url(header).base64url(claims).base64url(signature)` with the header
-    /// `{"alg","typ":"at+jwt","kid"}`.
+    /// `{"alg","typ":"at+jwt","kid"}` of the signing key.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, TokenError> {
+        let ring = self.ring.load();
+        let signing = ring.signing();
         let payload = serde_json::to_vec(claims).map_err(|e| TokenError::Sign(e.to_string()))?;
-        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 400);
-        token.push_str(&self.header);
+        let mut token = String::with_capacity(signing.header.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(&signing.header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = self
+        let signature = signing
             .keys
             .sign(token.as_bytes())
             .map_err(|e| TokenError::Sign(e.to_string()))?;
@@ -223,68 +233,102 @@ impl Codec {
 
     /// The claims of `token` once every check has passed.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::TooLarge);
-        }
-        let mut segments = token.split('.');
-        let (Some(header), Some(_), Some(_), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(TokenError::Malformed);
+        let header = split_token(token)?;
+        let ring = self.ring.load();
+        // Every token the signing key signed carries exactly its header, byte for byte, and that
+        // header passes every check: only another header needs decoding.
+        let keys = if header == ring.signing().header {
+            &*ring.signing().keys
+        } else {
+            let kid = check_header(header, ring.signing().keys.alg())?;
+            ring.verifying(&kid, Instant::now())
+                .ok_or(TokenError::UnknownKid)?
         };
-        self.check_header(header)?;
-        decode::<AccessClaims>(token, self.keys.decoding_key(), &self.validation)
-            .map(|data| data.claims)
-            .map_err(|error| map_error(error.into_kind()))
+        decode_checked(token, keys.decoding_key(), &self.validation)
     }
+}
 
-    fn check_header(&self, encoded: &str) -> Result<(), TokenError> {
-        // Every token this server issues carries exactly its own header, byte for byte, and that
-        // header passes every check below: only another header needs decoding.
-        if encoded == self.header {
-            return Ok(());
-        }
-        let json = URL_SAFE_NO_PAD
-            .decode(encoded)
-            .map_err(|_| TokenError::Malformed)?;
-        let header: HeaderCheck<'_> =
-            serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
-        // RFC 7515 §4.1.11: a `crit` we would have to understand; we understand none.
-        // The others would let the token choose its own verification key (RFC 8725 §3.10).
-        for (forbidden, name) in [
-            (header.crit, "crit"),
-            (header.jku, "jku"),
-            (header.jwk, "jwk"),
-            (header.x5u, "x5u"),
-            (header.x5c, "x5c"),
-        ] {
-            if forbidden {
-                return Err(TokenError::ForbiddenHeader(name));
-            }
-        }
-        // `alg` is case-sensitive (RFC 7515 §4.1.1): "none", "None", "rs256" all fail here.
-        if header.alg != self.keys.alg().as_str() {
-            return Err(TokenError::WrongAlgorithm);
-        }
-        // Media types are case-insensitive, and "application/" may be spelled out (RFC 7515
-        // §4.1.9, RFC 9068 §4).
-        let typ = header.typ.as_deref().unwrap_or("");
-        let typ = typ
-            .get(..12)
-            .filter(|p| p.eq_ignore_ascii_case("application/"))
-            .map_or(typ, |_| &typ[12..]);
-        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
-            return Err(TokenError::WrongType);
-        }
-        // The kid only picks among our own keys, by equality: it is never a path or a URL.
-        if header.kid.as_deref() != Some(self.keys.kid()) {
-            return Err(TokenError::UnknownKid);
-        }
-        Ok(())
+/// jsonwebtoken's checks for one pinned algorithm, issuer and audience: signature, `exp` and
+/// `nbf` with `leeway`, and the claims every access token must carry.
+pub(crate) fn validation(alg: Alg, issuer: &str, audience: &str, leeway: Duration) -> Validation {
+    let mut validation = Validation::new(crate::keys::jsonwebtoken_alg(alg));
+    validation.leeway = leeway.as_secs();
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.validate_aud = true;
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation
+}
+
+/// The encoded header of a token of the right size and shape (three segments).
+pub fn split_token(token: &str) -> Result<&str, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLarge);
     }
+    let mut segments = token.split('.');
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(header), Some(_), Some(_), None) => Ok(header),
+        _ => Err(TokenError::Malformed),
+    }
+}
+
+/// The signature and claim checks, once the header has passed and picked the key.
+pub fn decode_checked(
+    token: &str,
+    key: &jsonwebtoken::DecodingKey,
+    validation: &Validation,
+) -> Result<AccessClaims, TokenError> {
+    decode::<AccessClaims>(token, key, validation)
+        .map(|data| data.claims)
+        .map_err(|error| map_error(error.into_kind()))
+}
+
+/// Checks an encoded header any verifier of access tokens must make (RFC 8725) and returns its
+/// `kid`, which picks among the verifier's own keys by equality: it is never a path or a URL.
+pub fn check_header(encoded: &str, pinned: Alg) -> Result<String, TokenError> {
+    let json = URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| TokenError::Malformed)?;
+    let header: HeaderCheck<'_> =
+        serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+    // RFC 7515 §4.1.11: a `crit` we would have to understand; we understand none.
+    // The others would let the token choose its own verification key (RFC 8725 §3.10).
+    for (forbidden, name) in [
+        (header.crit, "crit"),
+        (header.jku, "jku"),
+        (header.jwk, "jwk"),
+        (header.x5u, "x5u"),
+        (header.x5c, "x5c"),
+    ] {
+        if forbidden {
+            return Err(TokenError::ForbiddenHeader(name));
+        }
+    }
+    // `alg` is case-sensitive (RFC 7515 §4.1.1): "none", "None", "rs256" all fail here.
+    if header.alg != pinned.as_str() {
+        return Err(TokenError::WrongAlgorithm);
+    }
+    // Media types are case-insensitive, and "application/" may be spelled out (RFC 7515
+    // §4.1.9, RFC 9068 §4).
+    let typ = header.typ.as_deref().unwrap_or("");
+    let typ = typ
+        .get(..12)
+        .filter(|p| p.eq_ignore_ascii_case("application/"))
+        .map_or(typ, |_| &typ[12..]);
+    if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
+        return Err(TokenError::WrongType);
+    }
+    header
+        .kid
+        .map(|kid| kid.into_owned())
+        .ok_or(TokenError::UnknownKid)
 }
 
 fn map_error(kind: ErrorKind) -> TokenError {
@@ -324,7 +368,6 @@ pub fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::Alg;
 
     fn codec(alg: Alg) -> Codec {
         Codec::new(
@@ -367,7 +410,7 @@ mod tests {
         ] {
             let header = format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"{kid}"}}"#);
             assert!(
-                codec.check_header(&URL_SAFE_NO_PAD.encode(header)).is_ok(),
+                check_header(&URL_SAFE_NO_PAD.encode(header), Alg::Hs256).is_ok(),
                 "{typ}"
             );
         }
@@ -382,7 +425,7 @@ mod tests {
             let header = format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"{kid}"}}"#);
             assert!(
                 matches!(
-                    codec.check_header(&URL_SAFE_NO_PAD.encode(header)),
+                    check_header(&URL_SAFE_NO_PAD.encode(header), Alg::Hs256),
                     Err(TokenError::WrongType)
                 ),
                 "{typ}"

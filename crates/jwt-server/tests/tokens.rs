@@ -269,7 +269,8 @@ fn every_attack_is_refused_for_the_right_reason() {
         let codec = codec(Keys::generate(alg).unwrap());
         let valid = claims(&codec);
         // The forging path itself makes tokens that pass, so a refusal below is the check's doing.
-        let resigned = forge::sign_json(codec.keys(), &forge::server_header(&codec), &json!(valid));
+        let resigned =
+            forge::sign_json(&codec.keys(), &forge::server_header(&codec), &json!(valid));
         assert_eq!(
             codec.verify(&resigned).unwrap(),
             valid,
@@ -321,7 +322,7 @@ fn tokens_up_to_the_size_cap_verify_and_larger_ones_do_not() {
     let with_pad = |pad: usize| {
         let mut claims = json!(claims(&codec));
         claims["pad"] = json!("A".repeat(pad));
-        forge::sign_json(codec.keys(), &header, &claims)
+        forge::sign_json(&codec.keys(), &header, &claims)
     };
     let base = with_pad(0).len();
     // Base64 turns 3 bytes into 4, so this lands just at the cap.

@@ -1,5 +1,5 @@
 //! `authbench serve session|jwt`: bind, print `listening on http://ADDR`, serve until
-//! SIGTERM/Ctrl-C.
+//! SIGTERM/Ctrl-C; the JWT server rotates its signing key on SIGHUP.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -77,6 +77,8 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
     let state = AppState::open(&options)
         .await
         .context("cannot start the JWT server")?;
+    authbench_jwt_server::rotate_on_sighup(state.clone())
+        .context("cannot listen for SIGHUP (key rotation)")?;
     let listener = bind(&common).await?;
     tracing::info!(
         alg = %args.alg,

@@ -1,5 +1,6 @@
-//! Signing keys: one algorithm and one key per server, loaded from a file or generated at start,
-//! held parsed so that signing never re-reads key material, with its `kid` and JWKS.
+//! Signing keys: one algorithm per server, keys loaded from a file or generated, held parsed so
+//! that signing never re-reads key material, each with its `kid` and JWK; the ring of keys a
+//! server holds across rotations (`ring`).
 //!
 //! Signing goes straight to aws-lc-rs: jsonwebtoken's `encode` re-parses the private key on
 //! every call (for RS256 that is most of the cost). Verification stays with jsonwebtoken, through
@@ -23,8 +24,10 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 mod alg;
+mod ring;
 pub use alg::Alg;
 pub(crate) use alg::jsonwebtoken as jsonwebtoken_alg;
+pub use ring::{KeyRing, RotateError, Rotated, SigningKey};
 
 /// The shortest HS256 secret accepted: the length of the hash output (RFC 7518 §3.2, OWASP).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -162,14 +165,17 @@ impl Keys {
 
     /// `{"keys":[{kty, kid, alg, use: "sig", ...}]}`; `{"keys":[]}` for HS256, whose key is secret.
     pub fn jwks(&self) -> serde_json::Value {
-        let Some(public) = &self.public else {
-            return json!({ "keys": [] });
-        };
+        json!({ "keys": self.jwk().into_iter().collect::<Vec<_>>() })
+    }
+
+    /// `{kty, kid, alg, use: "sig", ...}`; `None` for HS256.
+    pub fn jwk(&self) -> Option<serde_json::Value> {
+        let public = self.public.as_ref()?;
         let mut jwk = public.jwk.clone();
         jwk.insert("kid".into(), self.kid.clone().into());
         jwk.insert("alg".into(), self.alg.as_str().into());
         jwk.insert("use".into(), "sig".into());
-        json!({ "keys": [jwk] })
+        Some(serde_json::Value::Object(jwk))
     }
 
     /// The public key as SPKI PEM (`PUBLIC KEY`); `None` for HS256.

@@ -25,7 +25,8 @@ pub async fn about() -> Json<About> {
     account::about("authbench JWT server")
 }
 
-/// `GET /.well-known/jwks.json`: the public keys (none for HS256).
+/// `GET /.well-known/jwks.json`: the public keys that verify now, the signing key first (none
+/// for HS256).
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    Json(state.codec().keys().jwks()).into_response()
+    Json(state.codec().jwks()).into_response()
 }

@@ -89,7 +89,7 @@ const UNKNOWN_KID: &[&str] = &["unknown_kid"];
 /// The attack list: RFC 8725's threats and the classic JWT library bugs, for `codec`'s algorithm.
 pub fn attacks(codec: &Codec, valid: &AccessClaims) -> Vec<Attack> {
     let alg = codec.keys().alg();
-    let keys = codec.keys();
+    let keys = &*codec.keys();
     let header = server_header(codec);
     let claims = serde_json::to_value(valid).expect("claims");
     let genuine = sign_json(keys, &header, &claims);
@@ -379,4 +379,15 @@ pub fn attacks(codec: &Codec, valid: &AccessClaims) -> Vec<Attack> {
         MALFORMED,
     );
     list
+}
+
+/// The `kid` in a token's header.
+pub fn header_kid(token: &str) -> String {
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().expect("header"))
+            .expect("base64url header"),
+    )
+    .expect("JSON header");
+    header["kid"].as_str().unwrap_or_default().to_owned()
 }
