@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use authbench_contract::StoreUrl;
 use authbench_core::balances::BalanceSource;
 use authbench_jwt_server::keys::Alg;
-use authbench_jwt_server::{Revocation, Transport};
+use authbench_jwt_server::{AccessToken, Revocation, Transport};
 use authbench_session_server::Touch;
 use clap::{Args, Parser, Subcommand};
 
@@ -224,6 +224,9 @@ pub enum Server {
     /// The JWT server: signed access tokens checked without a store, refresh rotation, optional
     /// revocation.
     Jwt(Box<JwtArgs>),
+    /// A resource server: the balance for requests carrying another service's tokens, checked
+    /// with the issuer's JWKS, read from the shared session store, or introspected at the issuer.
+    Resource(Box<ResourceArgs>),
 }
 
 /// Flags every server shares.
@@ -260,6 +263,11 @@ pub struct CommonServerArgs {
 
     #[command(flatten)]
     pub argon2: Argon2Args,
+
+    /// The shared secret resource servers present to `POST /introspect` (RFC 7662), from the
+    /// environment only; without it introspection is off (403).
+    #[arg(skip = std::env::var(authbench_core::http::introspection::SECRET_ENV).ok())]
+    pub introspection_secret: Option<String>,
 
     /// Also stop when stdin reaches its end: `authbench run` holds the other end of the pipe, so
     /// its servers never outlive it, even when it is killed.
@@ -354,9 +362,93 @@ pub struct JwtArgs {
     #[arg(long, env = "AUTHBENCH_TRANSPORT", default_value = "header")]
     pub transport: Transport,
 
+    /// jwt (signed, checked without a store) or opaque (a random token kept in the store by
+    /// hash, checked by a lookup here and by introspection elsewhere; revoked by deletion).
+    #[arg(long, env = "AUTHBENCH_ACCESS_TOKEN", default_value = "jwt")]
+    pub access_token: AccessToken,
+
     /// Drop `Secure` from the access-token cookie, for plain-HTTP local runs.
     #[arg(long, env = "AUTHBENCH_INSECURE_COOKIE")]
     pub insecure_cookie: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResourceArgs {
+    #[command(flatten)]
+    pub common: CommonServerArgs,
+
+    /// How requests are authenticated: jwks (JWTs, with the issuer's key set; the issuer is
+    /// never asked per request), store (session ids read from the shared session store) or
+    /// introspect (any token, by asking the issuer's /introspect on every request).
+    #[arg(long, env = "AUTHBENCH_VERIFY")]
+    pub verify: VerifyStyle,
+
+    /// jwks: the issuer's key set URL (e.g. http://issuer:8080/.well-known/jwks.json).
+    #[arg(long, env = "AUTHBENCH_JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// jwks: a file holding the key set, instead of a URL.
+    #[arg(long, env = "AUTHBENCH_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// jwks: the algorithms accepted, comma-separated (RS256, ES256, EdDSA); keys of others are
+    /// never taken from the set, and a token's `alg` must be one of these.
+    #[arg(
+        long,
+        env = "AUTHBENCH_ALGS",
+        value_delimiter = ',',
+        default_value = "ES256"
+    )]
+    pub algs: Vec<Alg>,
+
+    /// jwks: the key set is fetched again once older than this (in the background).
+    #[arg(long, env = "AUTHBENCH_JWKS_TTL", default_value = "5m", value_parser = parse_duration)]
+    pub jwks_ttl: Duration,
+
+    /// jwks: at most one fetch for an unknown kid per this interval.
+    #[arg(long, env = "AUTHBENCH_JWKS_REFETCH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub jwks_refetch_interval: Duration,
+
+    /// jwks: keys not refreshed for this long stop verifying (while the issuer is unreachable).
+    #[arg(long, env = "AUTHBENCH_JWKS_MAX_STALE", default_value = "1h", value_parser = parse_duration)]
+    pub jwks_max_stale: Duration,
+
+    /// jwks: `iss` required on tokens.
+    #[arg(long, env = "AUTHBENCH_ISSUER", default_value = "authbench")]
+    pub issuer: String,
+
+    /// jwks: `aud` required on tokens.
+    #[arg(long, env = "AUTHBENCH_AUDIENCE", default_value = "authbench-api")]
+    pub audience: String,
+
+    /// jwks: clock skew allowed on `exp` and `nbf`.
+    #[arg(long, env = "AUTHBENCH_LEEWAY", default_value = "5s", value_parser = parse_duration)]
+    pub leeway: Duration,
+
+    /// store: the issuer's session store (redis://, postgres://, ...).
+    #[arg(long, env = "AUTHBENCH_STORE", value_parser = parse_store_url)]
+    pub store: Option<StoreUrl>,
+
+    /// introspect: the issuer's introspection endpoint (e.g. http://issuer:8080/introspect).
+    #[arg(long, env = "AUTHBENCH_INTROSPECT_URL")]
+    pub introspect_url: Option<String>,
+
+    /// introspect: how long an active answer is reused (0s: ask on every request). A token
+    /// revoked at the issuer may be accepted for up to this long.
+    #[arg(long, env = "AUTHBENCH_INTROSPECT_CACHE", default_value = "0s", value_parser = parse_duration)]
+    pub introspect_cache: Duration,
+
+    /// Longest a call to the issuer (a JWKS fetch, an introspection) may take.
+    #[arg(long, env = "AUTHBENCH_ISSUER_TIMEOUT", default_value = "250ms", value_parser = parse_duration)]
+    pub issuer_timeout: Duration,
+}
+
+/// `--verify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyStyle {
+    Jwks,
+    Store,
+    Introspect,
 }
 
 /// argon2id cost; OWASP's 19 MiB, t=2, p=1 by default.

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(serve) => match serve.server {
             Server::Session(args) => (args.common.workers, Job::Session(args)),
             Server::Jwt(args) => (args.common.workers, Job::Jwt(args)),
+            Server::Resource(args) => (args.common.workers, Job::Resource(args)),
         },
         Command::Seed(args) => (None, Job::Seed(args)),
         Command::Populate(args) => (None, Job::Populate(args)),
@@ -71,6 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         match job {
             Job::Session(args) => commands::serve::session(args).await,
             Job::Jwt(args) => commands::serve::jwt(*args).await,
+            Job::Resource(args) => commands::serve::resource(*args).await,
             Job::Seed(args) => commands::seed::run(args).await,
             Job::Populate(args) => commands::populate::run(&args).await,
             Job::Keygen(args) => commands::keygen::run(&args),
@@ -85,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 enum Job {
     Session(args::SessionArgs),
     Jwt(Box<args::JwtArgs>),
+    Resource(Box<args::ResourceArgs>),
     Seed(args::SeedArgs),
     Populate(args::PopulateArgs),
     Keygen(args::KeygenArgs),

@@ -61,6 +61,19 @@ names! {
 }
 
 names! {
+    /// What an access token is.
+    #[derive(Default)]
+    pub enum AccessToken("an access-token format") {
+        /// A signed JWT: checked with a key, no store.
+        #[default]
+        Jwt = "jwt",
+        /// A random string the issuer stores, like a session id: checked by a store lookup at
+        /// the issuer, or by asking the issuer (introspection, RFC 7662) elsewhere.
+        Opaque = "opaque",
+    }
+}
+
+names! {
     /// Where clients carry a JWT access token.
     pub enum Transport("a token transport") {
         /// `Authorization: Bearer <token>` only.

@@ -29,7 +29,8 @@ pub mod routes;
 pub mod store_url;
 
 pub use kind::{
-    Alg, BalanceSource, Balancer, LoadModel, Revocation, Routing, SystemKind, Touch, Transport,
+    AccessToken, Alg, BalanceSource, Balancer, LoadModel, Revocation, Routing, SystemKind, Touch,
+    Transport,
 };
 pub use name::UnknownName;
 pub use operation::Operation;

@@ -9,7 +9,8 @@ pub mod namespace {
     pub const REFRESH_FAMILIES: &str = "refresh_families";
     pub const DENYLIST: &str = "denylist";
     pub const CUTOFFS: &str = "cutoffs";
-    pub const ALL: [&str; 4] = [SESSIONS, REFRESH_FAMILIES, DENYLIST, CUTOFFS];
+    pub const ACCESS_TOKENS: &str = "access_tokens";
+    pub const ALL: [&str; 5] = [SESSIONS, REFRESH_FAMILIES, DENYLIST, CUTOFFS, ACCESS_TOKENS];
 }
 
 /// One population load: records `from..to` of one namespace, and the store's count after it.

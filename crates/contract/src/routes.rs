@@ -12,6 +12,8 @@ pub const LOGOUT: &str = "/logout";
 pub const SESSIONS: &str = "/sessions";
 /// `GET`: the JWT server's public keys.
 pub const JWKS: &str = "/.well-known/jwks.json";
+/// `POST`: token introspection (RFC 7662) for resource servers holding the shared secret.
+pub const INTROSPECT: &str = "/introspect";
 /// `GET`: the store and main_DB reachable.
 pub const HEALTHZ: &str = "/healthz";
 /// `GET`: the server's OpenAPI 3.1 document.

@@ -7,6 +7,7 @@ use prometheus_client::registry::Registry;
 
 use crate::balances::{BalanceSource, Balances};
 use crate::http::HttpMetrics;
+use crate::http::introspection::IntrospectionSecret;
 use crate::maindb::{self, MainDb};
 use crate::password::{self, Cost, Passwords};
 use authbench_contract::StoreUrl;
@@ -23,6 +24,8 @@ pub struct CommonOptions {
     pub request_timeout: Duration,
     pub password_cost: Cost,
     pub balance_source: BalanceSource,
+    /// The secret callers of `POST /introspect` must present; `None`: introspection is off.
+    pub introspection_secret: Option<IntrospectionSecret>,
 }
 
 impl CommonOptions {
@@ -35,6 +38,7 @@ impl CommonOptions {
             request_timeout: Duration::from_secs(10),
             password_cost: Cost::default(),
             balance_source: BalanceSource::MainDb,
+            introspection_secret: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Turning a request into its verified access-token claims: find the token, check signature and
-//! claims (no store), then, only when revocation is on, ask the revocation store.
+//! claims (no store), then, only when revocation is on, ask the revocation store; or, for an
+//! opaque token, look it up in the store.
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use authbench_core::http::credentials::{authorization, cookie};
 use http::HeaderMap;
 
 use crate::config::{Revocation, Transport};
+use crate::opaque;
 use crate::state::AppState;
 use crate::token::AccessClaims;
 
@@ -26,9 +28,24 @@ fn presented_token(headers: &HeaderMap, transport: Transport) -> Option<&str> {
 
 /// The verified claims of the request's access token, or 401. Revoked tokens are 401 too.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AccessClaims, ApiError> {
+    let token = presented_token(headers, state.shared.config.transport)
+        .ok_or_else(ApiError::unauthorized)?;
+    claims_of(state, token).await
+}
+
+/// The claims `token` stands for once every check has passed (a store lookup for an opaque
+/// token; a signature, claims and, with revocation on, a store lookup for a JWT), or 401.
+pub async fn claims_of(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
     let shared = &state.shared;
-    let token =
-        presented_token(headers, shared.config.transport).ok_or_else(ApiError::unauthorized)?;
+    if let Some(access_tokens) = &shared.access_tokens {
+        let id = opaque::id_of(token).ok_or_else(ApiError::unauthorized)?;
+        let record = access_tokens
+            .load(&id)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        let config = &shared.config;
+        return Ok(opaque::claims(&record, &config.issuer, &config.audience));
+    }
     let started = Instant::now();
     let verified = shared.codec.verify(token);
     shared

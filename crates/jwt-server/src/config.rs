@@ -1,9 +1,9 @@
-//! The JWT server's validated settings: token lifetimes, issuer and audience, how revocation
-//! works and where the access token travels.
+//! The token server's validated settings: token lifetimes, issuer and audience, how revocation
+//! works, what an access token is and where it travels.
 
 use std::time::Duration;
 
-pub use authbench_contract::{Revocation, Transport};
+pub use authbench_contract::{AccessToken, Revocation, Transport};
 
 /// Why the settings were refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -18,6 +18,10 @@ pub enum ConfigError {
     EmptyAudience,
     #[error("--leeway ({0:?}) must be under a minute: clock skew, not a grace period")]
     LeewayTooLong(Duration),
+    #[error(
+        "--revocation {0} is for JWTs; an opaque access token is revoked by deleting it, so give --revocation none"
+    )]
+    RevocationForOpaque(Revocation),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +37,8 @@ pub struct Config {
     pub transport: Transport,
     /// Adds `Secure` to the access-token cookie (with `--transport cookie`).
     pub secure_cookie: bool,
+    /// A signed JWT, or an opaque token kept in the store.
+    pub access_token: AccessToken,
 }
 
 impl Default for Config {
@@ -46,6 +52,7 @@ impl Default for Config {
             revocation: Revocation::None,
             transport: Transport::Header,
             secure_cookie: true,
+            access_token: AccessToken::Jwt,
         }
     }
 }
@@ -70,6 +77,9 @@ impl Config {
         }
         if self.leeway >= Duration::from_secs(60) {
             return Err(ConfigError::LeewayTooLong(self.leeway));
+        }
+        if self.access_token == AccessToken::Opaque && self.revocation != Revocation::None {
+            return Err(ConfigError::RevocationForOpaque(self.revocation));
         }
         Ok(self)
     }

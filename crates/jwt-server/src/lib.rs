@@ -10,13 +10,16 @@
 //! - [`config`]: lifetimes, issuer/audience, revocation mode, transport, validated.
 //! - [`state`]: [`AppState`] and the [`Options`] it opens from.
 //! - [`refresh`]: opaque refresh tokens, rotation and reuse detection on the store.
+//! - [`opaque`]: opaque access tokens (`--access-token opaque`), kept in the store by hash.
 //! - `auth`: request → verified claims, with the revocation check.
 //! - `metrics`: verification counts and time.
-//! - `routes`: login/refresh/logout, balance, sessions (refresh families), health, JWKS.
+//! - `routes`: login/refresh/logout, balance, sessions (refresh families), health, JWKS,
+//!   introspection (RFC 7662).
 //! - [`openapi`]: the routes as an OpenAPI 3.1 document, served at `/openapi.json`.
 
 pub mod config;
 pub mod keys;
+pub mod opaque;
 pub mod openapi;
 pub mod refresh;
 pub mod state;
@@ -34,7 +37,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 pub use auth::COOKIE_NAME;
-pub use config::{Config, ConfigError, Revocation, Transport};
+pub use config::{AccessToken, Config, ConfigError, Revocation, Transport};
 pub use state::{AppState, KeySource, Options, RotationError, StartError};
 
 /// The server's routes on `state`, with the shared limits, metrics and error handling.
@@ -60,6 +63,7 @@ pub fn app(state: AppState) -> Guarded {
             ),
             (paths::HEALTHZ, get(routes::health::healthz)),
             (paths::JWKS, get(routes::account::jwks)),
+            (paths::INTROSPECT, post(routes::introspect::introspect)),
         ],
     )
 }

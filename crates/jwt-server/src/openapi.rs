@@ -6,6 +6,7 @@ use authbench_contract::routes as paths;
 use authbench_core::account::{Balance, LoginRequest};
 use authbench_core::http::openapi::{
     ACCESS_TOKEN_COOKIE, Answer, BEARER, Document, Operation, Security, add_common,
+    add_introspection,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -120,6 +121,7 @@ pub fn document(transport: Transport) -> Value {
     for (path, method, operation) in operations {
         document.operation(path, &method, operation);
     }
+    add_introspection(&mut document);
     add_common(&mut document);
     document.finish()
 }

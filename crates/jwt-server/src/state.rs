@@ -9,13 +9,14 @@ use std::time::Duration;
 use authbench_contract::StoreUrl;
 use authbench_core::balances::Balances;
 use authbench_core::http::HttpMetrics;
+use authbench_core::http::introspection::IntrospectionSecret;
 use authbench_core::maindb::MainDb;
 use authbench_core::password::Passwords;
 use authbench_core::server::{self, CommonOptions, Foundation};
 use authbench_store::{Namespace, Store, StoreMetrics};
 use prometheus_client::registry::Registry;
 
-use crate::config::{Config, Revocation};
+use crate::config::{AccessToken, Config, Revocation};
 use crate::keys::{Alg, KeyError, Keys, RotateError, Rotated};
 use crate::metrics::VerifyMetrics;
 use crate::token::Codec;
@@ -98,6 +99,10 @@ pub(crate) struct Shared {
     pub refresh: Store,
     /// The denylist (keyed on `jti`) or the cutoffs (keyed on user), per the revocation mode.
     pub revocations: Option<Store>,
+    /// With opaque access tokens: the tokens themselves (by hash).
+    pub access_tokens: Option<Store>,
+    /// Who may call `POST /introspect`; `None`: introspection is off.
+    pub introspection_secret: Option<IntrospectionSecret>,
     pub main_db: MainDb,
     pub balances: Balances,
     pub passwords: Passwords,
@@ -157,6 +162,10 @@ impl AppState {
             Revocation::Denylist => Some(open_store(Namespace::Denylist).await?),
             Revocation::Cutoff => Some(open_store(Namespace::Cutoffs).await?),
         };
+        let access_tokens = match config.access_token {
+            AccessToken::Jwt => None,
+            AccessToken::Opaque => Some(open_store(Namespace::AccessTokens).await?),
+        };
         Ok(AppState {
             shared: Arc::new(Shared {
                 codec,
@@ -164,6 +173,8 @@ impl AppState {
                 alg: options.alg,
                 refresh,
                 revocations,
+                access_tokens,
+                introspection_secret: common.introspection_secret.clone(),
                 main_db,
                 balances,
                 passwords,

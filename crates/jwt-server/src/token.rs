@@ -240,7 +240,7 @@ impl Codec {
         let keys = if header == ring.signing().header {
             &*ring.signing().keys
         } else {
-            let kid = check_header(header, ring.signing().keys.alg())?;
+            let (_, kid) = check_header(header, &[ring.signing().keys.alg()])?;
             ring.verifying(&kid, Instant::now())
                 .ok_or(TokenError::UnknownKid)?
         };
@@ -250,7 +250,7 @@ impl Codec {
 
 /// jsonwebtoken's checks for one pinned algorithm, issuer and audience: signature, `exp` and
 /// `nbf` with `leeway`, and the claims every access token must carry.
-pub(crate) fn validation(alg: Alg, issuer: &str, audience: &str, leeway: Duration) -> Validation {
+pub fn validation(alg: Alg, issuer: &str, audience: &str, leeway: Duration) -> Validation {
     let mut validation = Validation::new(crate::keys::jsonwebtoken_alg(alg));
     validation.leeway = leeway.as_secs();
     validation.validate_exp = true;
@@ -291,8 +291,9 @@ pub fn decode_checked(
 }
 
 /// Checks an encoded header any verifier of access tokens must make (RFC 8725) and returns its
-/// `kid`, which picks among the verifier's own keys by equality: it is never a path or a URL.
-pub fn check_header(encoded: &str, pinned: Alg) -> Result<String, TokenError> {
+/// algorithm, one of `pinned`, and its `kid`, which picks among the verifier's own keys by
+/// equality: it is never a path or a URL.
+pub fn check_header(encoded: &str, pinned: &[Alg]) -> Result<(Alg, String), TokenError> {
     let json = URL_SAFE_NO_PAD
         .decode(encoded)
         .map_err(|_| TokenError::Malformed)?;
@@ -312,9 +313,10 @@ pub fn check_header(encoded: &str, pinned: Alg) -> Result<String, TokenError> {
         }
     }
     // `alg` is case-sensitive (RFC 7515 §4.1.1): "none", "None", "rs256" all fail here.
-    if header.alg != pinned.as_str() {
-        return Err(TokenError::WrongAlgorithm);
-    }
+    let alg = *pinned
+        .iter()
+        .find(|alg| header.alg == alg.as_str())
+        .ok_or(TokenError::WrongAlgorithm)?;
     // Media types are case-insensitive, and "application/" may be spelled out (RFC 7515
     // §4.1.9, RFC 9068 §4).
     let typ = header.typ.as_deref().unwrap_or("");
@@ -325,10 +327,8 @@ pub fn check_header(encoded: &str, pinned: Alg) -> Result<String, TokenError> {
     if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
         return Err(TokenError::WrongType);
     }
-    header
-        .kid
-        .map(|kid| kid.into_owned())
-        .ok_or(TokenError::UnknownKid)
+    let kid = header.kid.ok_or(TokenError::UnknownKid)?;
+    Ok((alg, kid.into_owned()))
 }
 
 fn map_error(kind: ErrorKind) -> TokenError {
@@ -410,7 +410,7 @@ mod tests {
         ] {
             let header = format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"{kid}"}}"#);
             assert!(
-                check_header(&URL_SAFE_NO_PAD.encode(header), Alg::Hs256).is_ok(),
+                check_header(&URL_SAFE_NO_PAD.encode(header), &[Alg::Hs256]).is_ok(),
                 "{typ}"
             );
         }
@@ -425,7 +425,7 @@ mod tests {
             let header = format!(r#"{{"alg":"HS256","typ":"{typ}","kid":"{kid}"}}"#);
             assert!(
                 matches!(
-                    check_header(&URL_SAFE_NO_PAD.encode(header), Alg::Hs256),
+                    check_header(&URL_SAFE_NO_PAD.encode(header), &[Alg::Hs256]),
                     Err(TokenError::WrongType)
                 ),
                 "{typ}"

@@ -23,3 +23,4 @@ authbench_testkit::endpoint_suite!(
     rs256_postgres_denylist,
     start(Backend::Postgres, Alg::Rs256, Revocation::Denylist)
 );
+authbench_testkit::endpoint_suite!(opaque_redis, common::start_opaque(Backend::Redis));

@@ -21,6 +21,11 @@ pub struct Session {
 /// store.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     let id = presented_session_id(headers).ok_or_else(ApiError::unauthorized)?;
+    session_of(state, id).await
+}
+
+/// The live session `id` names (written back per the touch policy), or 401.
+pub async fn session_of(state: &AppState, id: &str) -> Result<Session, ApiError> {
     if !session_id::is_well_formed(id) {
         return Err(ApiError::unauthorized());
     }

@@ -9,7 +9,7 @@
 //! - [`session_id`]: 128-bit CSPRNG ids. [`credentials`]: the `sid` cookie or
 //!   `Authorization: Session`.
 //! - `auth`: request → live session, with the touch policy's write-back.
-//! - `routes`: login/logout, balance, sessions, health.
+//! - `routes`: login/logout, balance, sessions, health, introspection (RFC 7662).
 //! - [`openapi`]: the routes as an OpenAPI 3.1 document, served at `/openapi.json`.
 
 pub mod config;
@@ -52,6 +52,7 @@ pub fn app(state: AppState) -> Guarded {
                 get(routes::sessions::list).delete(routes::sessions::delete_all),
             ),
             (paths::HEALTHZ, get(routes::health::healthz)),
+            (paths::INTROSPECT, post(routes::introspect::introspect)),
         ],
     )
 }

@@ -5,6 +5,7 @@ use authbench_contract::routes as paths;
 use authbench_core::account::{Balance, LoginRequest};
 use authbench_core::http::openapi::{
     Answer, Document, Operation, SESSION_COOKIE, SESSION_HEADER, Security, add_common,
+    add_introspection,
 };
 use http::Method;
 use serde_json::Value;
@@ -94,6 +95,7 @@ pub fn document() -> Value {
     for (path, method, operation) in operations {
         document.operation(path, &method, operation);
     }
+    add_introspection(&mut document);
     add_common(&mut document);
     document.finish()
 }

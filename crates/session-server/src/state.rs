@@ -7,6 +7,7 @@ use std::time::Duration;
 use authbench_contract::StoreUrl;
 use authbench_core::balances::Balances;
 use authbench_core::http::HttpMetrics;
+use authbench_core::http::introspection::IntrospectionSecret;
 use authbench_core::maindb::MainDb;
 use authbench_core::password::Passwords;
 use authbench_core::server::{self, CommonOptions, Foundation};
@@ -60,6 +61,8 @@ pub(crate) struct Shared {
     pub request_timeout: Duration,
     pub registry: Arc<Registry>,
     pub http_metrics: HttpMetrics,
+    /// Who may call `POST /introspect`; `None`: introspection is off.
+    pub introspection_secret: Option<IntrospectionSecret>,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
                 request_timeout: common.request_timeout,
                 registry: Arc::new(registry),
                 http_metrics,
+                introspection_secret: common.introspection_secret.clone(),
             }),
         })
     }

@@ -24,6 +24,8 @@ pub fn record(namespace: Namespace, n: u64, now: UnixMillis, expires: UnixMillis
         // The SHA-256 of the family's current secret, base64url: 43 characters.
         Namespace::RefreshFamilies => (id, format!("{n:043}")),
         Namespace::Denylist => (id, String::new()),
+        // The token's SHA-256 as the id (43 characters); the data its refresh family's id.
+        Namespace::AccessTokens => (format!("{n:043}"), format!("p{n:021}")),
         // Keyed by user; the data is the cutoff time.
         Namespace::Cutoffs => (user.clone(), now.to_string()),
     };

@@ -56,14 +56,18 @@ pub enum Namespace {
     /// A user's "not before" time for JWT logout-everywhere: id and user are the user name, data
     /// is the cutoff in [`UnixMillis`] as decimal text. Tokens issued before it are rejected.
     Cutoffs,
+    /// Opaque access tokens: the id is the SHA-256 of the token (never the token), data the
+    /// refresh family it was issued in.
+    AccessTokens,
 }
 
 impl Namespace {
-    pub const ALL: [Namespace; 4] = [
+    pub const ALL: [Namespace; 5] = [
         Namespace::Sessions,
         Namespace::RefreshFamilies,
         Namespace::Denylist,
         Namespace::Cutoffs,
+        Namespace::AccessTokens,
     ];
 
     /// The namespace whose [`Namespace::name`] this is.
@@ -80,6 +84,7 @@ impl Namespace {
             Namespace::RefreshFamilies => namespace::REFRESH_FAMILIES,
             Namespace::Denylist => namespace::DENYLIST,
             Namespace::Cutoffs => namespace::CUTOFFS,
+            Namespace::AccessTokens => namespace::ACCESS_TOKENS,
         }
     }
 }

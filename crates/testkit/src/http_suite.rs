@@ -432,6 +432,7 @@ pub async fn openapi_document_lists_exactly_the_served_routes(target: &Target) {
         routes::LOGOUT,
         routes::SESSIONS,
         routes::JWKS,
+        routes::INTROSPECT,
         routes::HEALTHZ,
         routes::METRICS,
         routes::OPENAPI,

@@ -1,4 +1,4 @@
-//! `authbench serve session|jwt`: bind, print `listening on http://ADDR`, serve until
+//! `authbench serve session|jwt|resource`: bind, print `listening on http://ADDR`, serve until
 //! SIGTERM/Ctrl-C; the JWT server rotates its signing key on SIGHUP.
 
 use std::io::Write as _;
@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use authbench_contract::{StoreUrl, redact};
+use authbench_core::http::introspection::{IntrospectionSecret, SECRET_ENV};
 use authbench_core::http::shutdown_signal;
 use authbench_core::server::CommonOptions;
 use tokio::net::TcpListener;
 
-use crate::args::{CommonServerArgs, JwtArgs, SessionArgs};
+use crate::args::{CommonServerArgs, JwtArgs, ResourceArgs, SessionArgs, VerifyStyle};
 
 pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
     use authbench_session_server::{AppState, Config, Options};
@@ -23,7 +24,7 @@ pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
     )?;
     let common = args.common;
     let options = Options {
-        common: common_options(&common, &args.store),
+        common: common_options(&common, &args.store)?,
         config,
     };
 
@@ -56,6 +57,7 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
         revocation: args.revocation,
         transport: args.transport,
         secure_cookie: !args.insecure_cookie,
+        access_token: args.access_token,
     }
     .validated()?;
     let key = match (&args.key_file, &args.secret) {
@@ -68,7 +70,7 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
     };
     let common = args.common;
     let options = Options {
-        common: common_options(&common, &args.store),
+        common: common_options(&common, &args.store)?,
         alg: args.alg,
         key,
         config,
@@ -87,6 +89,8 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
         main_db = %redact(&common.main_db),
         revocation = ?options.config.revocation,
         transport = ?options.config.transport,
+        access_token = %options.config.access_token,
+        introspection = options.common.introspection_secret.is_some(),
         "JWT server ready"
     );
     announce(&listener)?;
@@ -121,15 +125,107 @@ fn stop_when(common: &CommonServerArgs) -> impl Future<Output = ()> + use<> {
 }
 
 /// The options every server takes, from the flags every server has.
-fn common_options(common: &CommonServerArgs, store: &StoreUrl) -> CommonOptions {
-    CommonOptions {
+fn common_options(common: &CommonServerArgs, store: &StoreUrl) -> anyhow::Result<CommonOptions> {
+    let introspection_secret = common
+        .introspection_secret
+        .as_deref()
+        .map(IntrospectionSecret::new)
+        .transpose()?;
+    Ok(CommonOptions {
         main_db_url: common.main_db.clone(),
         store_url: store.clone(),
         store_timeout: common.store_timeout,
         request_timeout: common.request_timeout,
         password_cost: common.argon2.cost(),
         balance_source: common.balance_source,
-    }
+        introspection_secret,
+    })
+}
+
+pub async fn resource(args: ResourceArgs) -> anyhow::Result<()> {
+    use authbench_resource_server::{AppState, Options};
+    let style = resource_style(&args)?;
+    let common = args.common;
+    let options = Options {
+        // The resource server keeps no store of its own; a session store comes with the style.
+        common: common_options(&common, &StoreUrl::Memory)?,
+        style,
+    };
+    let state = AppState::open(&options)
+        .await
+        .context("cannot start the resource server")?;
+    let listener = bind(&common).await?;
+    tracing::info!(
+        verify = options.style.name(),
+        main_db = %redact(&common.main_db),
+        "resource server ready"
+    );
+    announce(&listener)?;
+    authbench_resource_server::serve(listener, state, stop_when(&common)).await;
+    tracing::info!("resource server stopped");
+    Ok(())
+}
+
+/// The style `--verify` names, with the flags it needs; a flag it needs and lacks is named.
+fn resource_style(args: &ResourceArgs) -> anyhow::Result<authbench_resource_server::Style> {
+    use authbench_resource_server::Style;
+    use authbench_resource_server::introspect::IntrospectSettings;
+    use authbench_resource_server::jwks::{JwksSettings, JwksSource};
+    use authbench_resource_server::verify::Expected;
+    Ok(match args.verify {
+        VerifyStyle::Jwks => {
+            let source = match (&args.jwks_url, &args.jwks_file) {
+                (Some(url), None) => JwksSource::Url(url.clone()),
+                (None, Some(path)) => JwksSource::File(path.clone()),
+                _ => anyhow::bail!("--verify jwks takes exactly one of --jwks-url and --jwks-file"),
+            };
+            if let Some(alg) = args.algs.iter().find(|alg| !alg.is_asymmetric()) {
+                anyhow::bail!(
+                    "--algs: {alg} is refused: a JWKS publishes public keys only, so a resource server never takes a shared secret from one"
+                );
+            }
+            Style::Jwks {
+                jwks: JwksSettings {
+                    source,
+                    pinned: args.algs.clone(),
+                    ttl: args.jwks_ttl,
+                    refetch_interval: args.jwks_refetch_interval,
+                    max_stale: args.jwks_max_stale,
+                    fetch_timeout: args.issuer_timeout,
+                },
+                expected: Expected {
+                    issuer: args.issuer.clone(),
+                    audience: args.audience.clone(),
+                    leeway: args.leeway,
+                },
+            }
+        }
+        VerifyStyle::Store => Style::Store {
+            url: args
+                .store
+                .clone()
+                .context("--verify store needs --store, the issuer's session store")?,
+        },
+        VerifyStyle::Introspect => {
+            let url = args
+                .introspect_url
+                .clone()
+                .context("--verify introspect needs --introspect-url")?;
+            let secret = args
+                .common
+                .introspection_secret
+                .as_deref()
+                .with_context(|| {
+                    format!("--verify introspect needs the issuer's shared secret in {SECRET_ENV}")
+                })?;
+            Style::Introspect(IntrospectSettings {
+                url,
+                secret: IntrospectionSecret::new(secret)?,
+                cache_ttl: args.introspect_cache,
+                timeout: args.issuer_timeout,
+            })
+        }
+    })
 }
 
 async fn bind(common: &CommonServerArgs) -> anyhow::Result<TcpListener> {

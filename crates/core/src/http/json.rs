@@ -23,20 +23,24 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        // The limit is applied here, where the body is read, rather than by a layer on every
-        // request of every route.
-        let limited = Limited::new(req.into_body(), super::MAX_BODY_BYTES);
-        let bytes = match limited.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
-            Err(_) => return Err(ApiError::malformed("the request body could not be read")),
-        };
+        let bytes = read_limited(req).await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::malformed(format!(
                 "the body is not the expected JSON: {}",
                 e.classify_for_humans()
             ))
         })
+    }
+}
+
+/// The whole request body, up to [`super::MAX_BODY_BYTES`] (413 past it). The limit is applied
+/// here, where the body is read, rather than by a layer on every request of every route.
+pub async fn read_limited(req: Request) -> Result<bytes::Bytes, ApiError> {
+    let limited = Limited::new(req.into_body(), super::MAX_BODY_BYTES);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(ApiError::malformed("the request body could not be read")),
     }
 }
 

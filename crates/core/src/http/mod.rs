@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod error;
 pub mod guard;
 pub mod idle;
+pub mod introspection;
 pub mod json;
 pub mod metrics;
 pub mod openapi;

@@ -200,6 +200,43 @@ fn response(answer: Answer) -> Value {
     response
 }
 
+/// `POST /introspect` (RFC 7662): a form body with `token`, the shared secret as a bearer
+/// credential, the token's state as JSON.
+pub fn add_introspection(document: &mut Document) {
+    use authbench_contract::routes;
+    let answer = document.schema::<super::introspection::Introspection>();
+    document.operation(
+        routes::INTROSPECT,
+        &Method::POST,
+        Operation {
+            id: "introspect",
+            summary: "Whether a token is active (RFC 7662), for callers holding the shared secret",
+            security: &[BEARER],
+            request: None,
+            answers: vec![Answer::json(
+                200,
+                "The token's state; only `active` when inactive",
+                answer,
+            )],
+        },
+    );
+    document.paths[routes::INTROSPECT]["post"]["requestBody"] = json!({
+        "required": true,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["token"],
+                    "properties": {
+                        "token": { "type": "string" },
+                        "token_type_hint": { "type": "string" },
+                    },
+                },
+            },
+        },
+    });
+}
+
 /// The operations every authbench server has: `GET /`, `/healthz`, `/metrics` and
 /// `/openapi.json` itself.
 pub fn add_common(document: &mut Document) {

@@ -14,11 +14,22 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             None => Ok(()),
         }
     };
-    let (refresh, revocations, main_db) =
-        tokio::join!(shared.refresh.ping(), revocations, shared.main_db.ping());
+    let access_tokens = async {
+        match &shared.access_tokens {
+            Some(store) => store.ping().await,
+            None => Ok(()),
+        }
+    };
+    let (refresh, revocations, access_tokens, main_db) = tokio::join!(
+        shared.refresh.ping(),
+        revocations,
+        access_tokens,
+        shared.main_db.ping()
+    );
     health_response(&[
         Check::from_result("refresh_store", refresh),
         Check::from_result("revocation_store", revocations),
+        Check::from_result("access_token_store", access_tokens),
         Check::from_result("main_db", main_db),
     ])
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{COOKIE_NAME, authenticate};
 use crate::config::{Config, Revocation, Transport};
+use crate::opaque;
 use crate::refresh::{self, Minted, Rotation};
 use crate::state::AppState;
 use crate::token::AccessClaims;
@@ -37,7 +38,7 @@ pub async fn login(
     let minted = refresh::mint(None).map_err(internal)?;
     let record = refresh::family_record(&minted, &username, millis(shared.config.refresh_ttl));
     shared.refresh.create(&record, None).await?;
-    issue(&state, &username, &minted)
+    issue(&state, &username, &minted).await
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -53,7 +54,7 @@ pub async fn refresh(
     match refresh::rotate(&state.shared.refresh, &request.refresh_token).await? {
         Rotation::Rotated { user, next } => {
             wait_out_cutoff_second(&state, &user).await?;
-            issue(&state, &user, &next)
+            issue(&state, &user, &next).await
         }
         Rotation::Unknown => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -92,9 +93,14 @@ pub async fn logout(
         .into_response())
 }
 
-/// Revokes what the revocation mode can revoke for the holder of `claims`.
+/// Revokes what the revocation mode can revoke for the holder of `claims`; an opaque token
+/// is deleted.
 pub async fn revoke(state: &AppState, claims: &AccessClaims) -> Result<(), ApiError> {
     let shared = &state.shared;
+    if let Some(access_tokens) = &shared.access_tokens {
+        access_tokens.delete(&claims.jti).await?;
+        return Ok(());
+    }
     let Some(revocations) = &shared.revocations else {
         return Ok(());
     };
@@ -151,13 +157,24 @@ async fn wait_out_cutoff_second(state: &AppState, user: &str) -> Result<(), ApiE
     Ok(())
 }
 
-/// Signs an access token for `user` in `family`, and answers with the token pair.
-fn issue(state: &AppState, user: &str, minted: &Minted) -> Result<Response, ApiError> {
+/// Issues an access token for `user` in `family` (signs a JWT, or stores an opaque token), and
+/// answers with the token pair.
+async fn issue(state: &AppState, user: &str, minted: &Minted) -> Result<Response, ApiError> {
     let config = &state.shared.config;
-    let claims = state
-        .codec()
-        .new_claims(user, &minted.family, config.access_ttl);
-    let access_token = state.codec().sign(&claims).map_err(internal)?;
+    let access_token = match &state.shared.access_tokens {
+        Some(access_tokens) => {
+            let (token, id) = opaque::mint().map_err(internal)?;
+            let record = opaque::record(id, user, &minted.family, now_millis(), config.access_ttl);
+            access_tokens.create(&record, None).await?;
+            token
+        }
+        None => {
+            let claims = state
+                .codec()
+                .new_claims(user, &minted.family, config.access_ttl);
+            state.codec().sign(&claims).map_err(internal)?
+        }
+    };
     let body = Json(TokenPair {
         access_token: &access_token,
         refresh_token: &minted.token,

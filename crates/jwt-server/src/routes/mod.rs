@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod health;
+pub mod introspect;
 pub mod login;
 pub mod sessions;

@@ -55,16 +55,22 @@ pub(crate) struct Deleted {
     deleted: u64,
 }
 
-/// Drops every refresh family of the user. Access tokens already issued stay valid until they
-/// expire, except as the revocation mode allows: `cutoff` ends them all, `denylist` only the
-/// caller's (the others' `jti`s are not known here).
+/// Drops every refresh family of the user. JWT access tokens already issued stay valid until
+/// they expire, except as the revocation mode allows: `cutoff` ends them all, `denylist` only the
+/// caller's (the others' `jti`s are not known here). Opaque access tokens are all deleted.
 pub async fn delete_all(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let claims = authenticate(&state, &headers).await?;
     let deleted = state.shared.refresh.delete_user(&claims.sub).await?;
-    revoke(&state, &claims).await?;
+    match &state.shared.access_tokens {
+        // Every opaque token of the user, not only the caller's.
+        Some(access_tokens) => {
+            access_tokens.delete_user(&claims.sub).await?;
+        }
+        None => revoke(&state, &claims).await?,
+    }
     Ok((
         [(SET_COOKIE, clear_cookie(state.config()))],
         Json(Deleted { deleted }),

@@ -79,3 +79,14 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> 
         _dir: dir,
     }
 }
+
+/// A server issuing opaque access tokens: a logout (and a logout everywhere) ends them at once.
+pub async fn start_opaque(backend: Backend) -> Running {
+    let mut running = start_with(backend, |o| {
+        o.config.access_token = authbench_jwt_server::AccessToken::Opaque;
+    })
+    .await;
+    running.target.logout_revokes = true;
+    running.target.logout_everywhere_revokes = true;
+    running
+}

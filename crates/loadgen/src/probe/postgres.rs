@@ -22,7 +22,7 @@ use super::process::Stat;
 use super::{CONNECT_TIMEOUT, Error, SAMPLE_TIMEOUT, counter_delta, redact, signed_change};
 
 /// The tables the store creates, one per namespace, named in the contract crate.
-pub const STORE_TABLES: [&str; 4] = authbench_contract::population::namespace::ALL;
+pub const STORE_TABLES: [&str; 5] = authbench_contract::population::namespace::ALL;
 
 /// What the server offers: its version (as a number, and as shown to people), and
 /// `pg_stat_statements` in this database.
