@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use authbench_contract::StoreUrl;
+use authbench_contract::{StoreUrl, Verify};
 use authbench_core::balances::BalanceSource;
 use authbench_jwt_server::keys::Alg;
 use authbench_jwt_server::{AccessToken, Revocation, Transport};
@@ -381,7 +381,7 @@ pub struct ResourceArgs {
     /// never asked per request), store (session ids read from the shared session store) or
     /// introspect (any token, by asking the issuer's /introspect on every request).
     #[arg(long, env = "AUTHBENCH_VERIFY")]
-    pub verify: VerifyStyle,
+    pub verify: Verify,
 
     /// jwks: the issuer's key set URL (e.g. http://issuer:8080/.well-known/jwks.json).
     #[arg(long, env = "AUTHBENCH_JWKS_URL")]
@@ -441,14 +441,6 @@ pub struct ResourceArgs {
     /// Longest a call to the issuer (a JWKS fetch, an introspection) may take.
     #[arg(long, env = "AUTHBENCH_ISSUER_TIMEOUT", default_value = "250ms", value_parser = parse_duration)]
     pub issuer_timeout: Duration,
-}
-
-/// `--verify`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum VerifyStyle {
-    Jwks,
-    Store,
-    Introspect,
 }
 
 /// argon2id cost; OWASP's 19 MiB, t=2, p=1 by default.

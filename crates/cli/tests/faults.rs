@@ -102,7 +102,7 @@ store = "redis"
     let report = report_json(&run_dir);
     assert_matches_schema(&report);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("Store faults at vus=4:"), "{stdout}");
+    assert!(stdout.contains("Faults at vus=4:"), "{stdout}");
 
     for result in results(&report) {
         let name = result["system"].as_str().unwrap();

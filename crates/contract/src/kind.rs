@@ -8,6 +8,9 @@ names! {
         Session = "session",
         /// `authbench serve jwt`: every request checks a signed token.
         Jwt = "jwt",
+        /// `authbench serve jwt --access-token opaque`: a random access token the issuer keeps
+        /// in its store, checked by a lookup (or by introspection at a resource server).
+        Opaque = "opaque",
         /// A server the run did not start, reached by URL.
         External = "external",
     }
@@ -57,6 +60,19 @@ names! {
         Denylist = "denylist",
         /// Logout sets a per-user "not before" time; every request looks the user's cutoff up.
         Cutoff = "cutoff",
+    }
+}
+
+names! {
+    /// How a resource server (`authbench serve resource`) authenticates a request carrying
+    /// another service's credential.
+    pub enum Verify("a verification style") {
+        /// A JWT, with the issuer's published key set (JWKS): no call to the issuer per request.
+        Jwks = "jwks",
+        /// A session id, read from the session store the issuer writes.
+        Store = "store",
+        /// Any token, by asking the issuer (RFC 7662) on every request.
+        Introspect = "introspect",
     }
 }
 

@@ -30,7 +30,7 @@ pub mod store_url;
 
 pub use kind::{
     AccessToken, Alg, BalanceSource, Balancer, LoadModel, Revocation, Routing, SystemKind, Touch,
-    Transport,
+    Transport, Verify,
 };
 pub use name::UnknownName;
 pub use operation::Operation;

@@ -14,6 +14,9 @@ pub const SESSIONS: &str = "/sessions";
 pub const JWKS: &str = "/.well-known/jwks.json";
 /// `POST`: token introspection (RFC 7662) for resource servers holding the shared secret.
 pub const INTROSPECT: &str = "/introspect";
+/// The environment variable holding the secret callers of [`INTROSPECT`] present: issuers and
+/// resource servers read it; never a flag, which `ps` would show.
+pub const INTROSPECTION_SECRET_ENV: &str = "AUTHBENCH_INTROSPECTION_SECRET";
 /// `GET`: the store and main_DB reachable.
 pub const HEALTHZ: &str = "/healthz";
 /// `GET`: the server's OpenAPI 3.1 document.

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::scenario::{Alg, Argon2, BalanceSource, Server, StoreSpec};
+use crate::scenario::{
+    AccessToken, Alg, Argon2, BalanceSource, Resource, Server, StoreSpec, Verify,
+};
 
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -183,8 +185,11 @@ pub struct Launch<'a> {
     /// Folder for SQLite store files.
     pub data_dir: &'a Path,
     pub log: PathBuf,
-    /// JWT only: the signing key every replica of the system shares.
+    /// JWT only: the signing key every replica of the system shares, and a rotation replaces.
     pub key_file: Option<&'a Path>,
+    /// The secret callers of `/introspect` present, given to issuers and resource servers in
+    /// the environment.
+    pub introspection_secret: Option<&'a str>,
 }
 
 /// A server the run started.
@@ -203,16 +208,7 @@ pub struct Spawned {
 /// The command-line flags that configure `server`, as (flag, value) pairs; boolean flags have
 /// an empty value.
 pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(String, String)> {
-    let store = match server.store() {
-        StoreSpec::Memory => "memory".to_owned(),
-        StoreSpec::Sqlite => format!("sqlite://{}/{system}-store.db", launch.data_dir.display()),
-        StoreSpec::Redis { url }
-        | StoreSpec::RedisCluster { url }
-        | StoreSpec::Postgres { url } => url.clone(),
-        // The run replaces a run-owned store with its URL before any server starts; a name that
-        // slipped through would be refused by the server, naming it.
-        StoreSpec::Owned { name, .. } => name.clone(),
-    };
+    let store = store_flag(system, server, launch);
     let mut flags: Vec<(String, String)> = vec![
         ("--listen".into(), "127.0.0.1:0".into()),
         ("--main-db".into(), launch.main_db_url.into()),
@@ -247,8 +243,12 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
             revocation,
             transport,
             access_ttl,
+            access_token,
             ..
         } => {
+            if *access_token == AccessToken::Opaque {
+                flags.push(("--access-token".into(), access_token.as_str().into()));
+            }
             flags.push(("--alg".into(), alg.as_str().into()));
             flags.push(("--revocation".into(), revocation.as_str().into()));
             flags.push(("--transport".into(), transport.as_str().into()));
@@ -269,6 +269,20 @@ pub fn server_flags(system: &str, server: &Server, launch: &Launch<'_>) -> Vec<(
     flags
 }
 
+/// `--store` of `system`'s server: the URL, or the SQLite file in the run's data folder.
+fn store_flag(system: &str, server: &Server, launch: &Launch<'_>) -> String {
+    match server.store() {
+        StoreSpec::Memory => "memory".to_owned(),
+        StoreSpec::Sqlite => format!("sqlite://{}/{system}-store.db", launch.data_dir.display()),
+        StoreSpec::Redis { url }
+        | StoreSpec::RedisCluster { url }
+        | StoreSpec::Postgres { url } => url.clone(),
+        // The run replaces a run-owned store with its URL before any server starts; a name that
+        // slipped through would be refused by the server, naming it.
+        StoreSpec::Owned { name, .. } => name.clone(),
+    }
+}
+
 /// Starts `authbench serve session|jwt ...` and waits for its `listening on http://ADDR` line.
 /// Its stdout and stderr go to `launch.log`.
 pub async fn spawn(system: &str, server: &Server, launch: &Launch<'_>) -> Result<Spawned, Error> {
@@ -277,6 +291,63 @@ pub async fn spawn(system: &str, server: &Server, launch: &Launch<'_>) -> Result
         Server::Session { .. } => "session",
         Server::Jwt { .. } => "jwt",
     };
+    start(system, kind, flags, launch).await
+}
+
+/// Starts `authbench serve resource ...` beside `system`, checking requests as `resource` says
+/// against the issuer at `issuer_url` (its store for the `store` style, its key algorithm for
+/// `jwks`), and waits for its address line.
+pub async fn spawn_resource(
+    system: &str,
+    resource: &Resource,
+    (issuer_url, server): (&str, &Server),
+    launch: &Launch<'_>,
+) -> Result<Spawned, Error> {
+    let mut flags: Vec<(String, String)> = vec![
+        ("--listen".into(), "127.0.0.1:0".into()),
+        ("--main-db".into(), launch.main_db_url.into()),
+        (
+            "--balance-source".into(),
+            launch.balance_source.as_str().into(),
+        ),
+        ("--exit-with-stdin".into(), String::new()),
+        ("--verify".into(), resource.verify.as_str().into()),
+    ];
+    match resource.verify {
+        Verify::Jwks => {
+            flags.push((
+                "--jwks-url".into(),
+                format!("{issuer_url}{}", authbench_contract::routes::JWKS),
+            ));
+            if let Server::Jwt { alg, .. } = server {
+                flags.push(("--algs".into(), alg.as_str().into()));
+            }
+        }
+        Verify::Store => flags.push(("--store".into(), store_flag(system, server, launch))),
+        Verify::Introspect => {
+            flags.push((
+                "--introspect-url".into(),
+                format!("{issuer_url}{}", authbench_contract::routes::INTROSPECT),
+            ));
+            flags.push((
+                "--introspect-cache".into(),
+                humantime::format_duration(resource.introspect_cache).to_string(),
+            ));
+        }
+    }
+    if let Some(workers) = launch.workers {
+        flags.push(("--workers".into(), workers.to_string()));
+    }
+    start(system, "resource", flags, launch).await
+}
+
+/// `authbench serve <kind> <flags>`, pinned as `launch` says, until it prints its address.
+async fn start(
+    system: &str,
+    kind: &str,
+    flags: Vec<(String, String)>,
+    launch: &Launch<'_>,
+) -> Result<Spawned, Error> {
     let mut command = match launch.cores {
         Some(cores) => {
             let list: Vec<String> = cores.iter().map(u32::to_string).collect();
@@ -287,6 +358,9 @@ pub async fn spawn(system: &str, server: &Server, launch: &Launch<'_>) -> Result
         None => Command::new(launch.exe),
     };
     command.arg("serve").arg(kind);
+    if let Some(secret) = launch.introspection_secret {
+        command.env(authbench_contract::routes::INTROSPECTION_SECRET_ENV, secret);
+    }
     for (flag, value) in &flags {
         command.arg(flag);
         if !value.is_empty() {

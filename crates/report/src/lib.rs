@@ -15,8 +15,10 @@
 //! - [`format`](mod@format): numbers, latencies, sizes and spans as every rendering writes them.
 //! - [`drift`]: a long run's first repeats against its last (latency, memory, descriptors, keys).
 //! - [`overload`]: how a system went through a burst of arrivals, from its timeline.
-//! - [`faults`]: how a system went through each fault against its store, from its timeline.
+//! - [`faults`]: how a system went through each fault (store or issuer), from its timeline.
 //! - [`plan`]: capacity needed for a target rate, from the measured per-request figures.
+//! - [`services`]: tokens across services: what a resource server paid per request, and what
+//!   it went through in a key rotation and an issuer pause.
 
 pub mod claims;
 pub mod compare;
@@ -31,6 +33,7 @@ pub mod model;
 pub mod overload;
 pub mod plan;
 pub mod schema;
+pub mod services;
 pub mod slo;
 pub mod summary;
 

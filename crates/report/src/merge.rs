@@ -205,6 +205,8 @@ fn system_step(
         overload: None,
         faults: Vec::new(),
         credentials_refused: None,
+        // Taken once, like the servers' counts: a resource server serves every shard's traffic.
+        resource: head.resource.clone(),
         derived,
         schedule: schedule(parts),
         slo_met: false,

@@ -6,17 +6,19 @@ use std::collections::BTreeMap;
 
 pub use authbench_contract::{
     BalanceSource, Balancer, LoadModel, Operation, Revocation, Routing, StoreKind, SystemKind,
+    Verify,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a change would make an older reader misread a file.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Older versions this one still reads: version 1 lacks `stores`, which reads as none; before
 /// version 4 no step has a timeline; before version 5 no system has a store command sample;
-/// before version 6 no store has nodes (a Redis Cluster's shards).
-pub const READS_VERSIONS: [u32; 6] = [1, 2, 3, 4, 5, SCHEMA_VERSION];
+/// before version 6 no store has nodes (a Redis Cluster's shards); before version 7 no system
+/// has a resource server.
+pub const READS_VERSIONS: [u32; 7] = [1, 2, 3, 4, 5, 6, SCHEMA_VERSION];
 
 /// One run of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -304,6 +306,53 @@ pub struct SystemInfo {
     /// spread the requests itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balancer: Option<BalancerInfo>,
+    /// The resource server the run started beside the system, which the flow's balance
+    /// requests went to; none where they went to the system itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceInfo>,
+}
+
+/// A resource server (`authbench serve resource`) beside a system: it accepts the credentials
+/// the system (the issuer) hands out, checked as `verify` says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceInfo {
+    pub verify: Verify,
+    pub base_url: String,
+    pub pid: Option<u32>,
+    /// Introspection: how long an active answer was reused, in milliseconds (0: every request
+    /// asked the issuer). A token revoked at the issuer may be accepted for up to this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect_cache_ms: Option<u64>,
+    /// Its settings (flag → value).
+    pub settings: BTreeMap<String, String>,
+    /// Its log, relative to the run folder.
+    pub log: Option<String>,
+}
+
+/// What the resource server did over a step, from its own process and `/metrics`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceLoad {
+    /// Its CPU over the measured windows.
+    pub cpu_s: Option<f64>,
+    /// Requests it answered (from its own count).
+    pub requests: u64,
+    /// Introspection calls to the issuer, and those that failed.
+    pub issuer_calls: u64,
+    pub issuer_calls_failed: u64,
+    /// Requests its introspection cache answered.
+    pub cache_hits: u64,
+    /// Key-set fetches from the issuer, those that failed, and those made for an unknown kid.
+    pub jwks_fetches: u64,
+    pub jwks_fetches_failed: u64,
+    pub unknown_kid_refetches: u64,
+    /// Store operations it made itself (reading sessions from the shared store).
+    pub store_operations: u64,
+    /// Per request it answered: its CPU, calls to the issuer, store operations.
+    pub cpu_us_per_request: Option<f64>,
+    pub issuer_calls_per_request: Option<f64>,
+    pub store_operations_per_request: Option<f64>,
 }
 
 /// The store's own view of what a system asks of it: each command with the pattern of the keys
@@ -444,6 +493,9 @@ pub struct SystemStep {
     /// lost with the store's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_refused: Option<u64>,
+    /// The resource server beside the system, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceLoad>,
     pub derived: Derived,
     pub schedule: Option<Schedule>,
     /// Whether this step met the SLO (latency on the SLO's operations, errors over all).

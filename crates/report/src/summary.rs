@@ -76,6 +76,7 @@ pub fn table(report: &Report) -> String {
     }
     overload(report, &mut out);
     faults(report, &mut out);
+    services(report, &mut out);
     server_counts(report, &mut out);
     store_commands(report, &mut out);
     shards(report, &mut out);
@@ -127,11 +128,7 @@ fn faults(report: &Report, out: &mut String) {
         if step.results.iter().all(|r| r.faults.is_empty()) {
             continue;
         }
-        let _ = writeln!(
-            out,
-            "\nStore faults at {load}={}:",
-            trim_number(step.position())
-        );
+        let _ = writeln!(out, "\nFaults at {load}={}:", trim_number(step.position()));
         for result in &step.results {
             let parts: Vec<String> = result
                 .faults
@@ -146,6 +143,15 @@ fn faults(report: &Report, out: &mut String) {
                         (Some(_), Some(s)) => format!("back {} s after", trim_number_to(s, 1)),
                         (Some(_), None) => "not back by the step's end".to_owned(),
                     };
+                    if f.end_s == Some(f.start_s) || f.kind == "rotate-key" {
+                        // Done at once: nothing was away, only what followed counts.
+                        return format!(
+                            "{} at {} s: {} failed until the next fault",
+                            f.kind,
+                            trim_number_to(f.start_s, 1),
+                            f.failed_requests
+                        );
+                    }
                     format!(
                         "{} at {} s: {first}, {back}, {} failed ({}% available)",
                         f.kind,
@@ -163,6 +169,51 @@ fn faults(report: &Report, out: &mut String) {
                 .map_or_else(String::new, |n| format!("; {n} credentials refused"));
             let _ = writeln!(out, "  {:<20} {}{refused}", result.system, parts.join("; "));
         }
+    }
+}
+
+/// Per step and system with a resource server: what a balance request cost it, and what the
+/// issuer's faults did.
+fn services(report: &Report, out: &mut String) {
+    let rows = crate::services::rows(report);
+    if rows.is_empty() {
+        return;
+    }
+    let load = crate::compare::step_unit(report);
+    let _ = writeln!(
+        out,
+        "\nAt the resource server, per balance request:\n{load:>8}  {:<20} {:<10} {:>10} {:>10} {:>13} {:>12} {:>10} {:>11}",
+        "system",
+        "verify",
+        "bal req/s",
+        "CPU µs",
+        "issuer calls",
+        "own store op",
+        "store op",
+        "bal errors"
+    );
+    for row in &rows {
+        let _ = writeln!(
+            out,
+            "{:>8}  {:<20} {:<10} {:>10.0} {:>10} {:>13} {:>12} {:>10} {:>11}",
+            trim_number(row.load),
+            row.system,
+            row.verify.as_str(),
+            row.balance_per_second,
+            optional(row.cpu_us_per_request, 1),
+            optional(row.issuer_calls_per_request, 3),
+            optional(row.resource_store_per_request, 2),
+            optional(row.store_per_request, 2),
+            row.balance_errors,
+        );
+    }
+    for row in rows.iter().filter(|row| row.staleness_ms.is_some()) {
+        let _ = writeln!(
+            out,
+            "  {}: a token revoked at the issuer may pass for up to {} ms (its cache)",
+            row.system,
+            row.staleness_ms.unwrap_or_default()
+        );
     }
 }
 

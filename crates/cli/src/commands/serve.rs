@@ -5,13 +5,13 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use authbench_contract::{StoreUrl, redact};
+use authbench_contract::{StoreUrl, Verify, redact};
 use authbench_core::http::introspection::{IntrospectionSecret, SECRET_ENV};
 use authbench_core::http::shutdown_signal;
 use authbench_core::server::CommonOptions;
 use tokio::net::TcpListener;
 
-use crate::args::{CommonServerArgs, JwtArgs, ResourceArgs, SessionArgs, VerifyStyle};
+use crate::args::{CommonServerArgs, JwtArgs, ResourceArgs, SessionArgs};
 
 pub async fn session(args: SessionArgs) -> anyhow::Result<()> {
     use authbench_session_server::{AppState, Config, Options};
@@ -173,7 +173,7 @@ fn resource_style(args: &ResourceArgs) -> anyhow::Result<authbench_resource_serv
     use authbench_resource_server::jwks::{JwksSettings, JwksSource};
     use authbench_resource_server::verify::Expected;
     Ok(match args.verify {
-        VerifyStyle::Jwks => {
+        Verify::Jwks => {
             let source = match (&args.jwks_url, &args.jwks_file) {
                 (Some(url), None) => JwksSource::Url(url.clone()),
                 (None, Some(path)) => JwksSource::File(path.clone()),
@@ -200,13 +200,13 @@ fn resource_style(args: &ResourceArgs) -> anyhow::Result<authbench_resource_serv
                 },
             }
         }
-        VerifyStyle::Store => Style::Store {
+        Verify::Store => Style::Store {
             url: args
                 .store
                 .clone()
                 .context("--verify store needs --store, the issuer's session store")?,
         },
-        VerifyStyle::Introspect => {
+        Verify::Introspect => {
             let url = args
                 .introspect_url
                 .clone()

@@ -17,7 +17,7 @@ use super::ApiError;
 use super::credentials::authorization;
 
 /// The variable both the issuers and the resource server read the shared secret from.
-pub const SECRET_ENV: &str = "AUTHBENCH_INTROSPECTION_SECRET";
+pub use authbench_contract::routes::INTROSPECTION_SECRET_ENV as SECRET_ENV;
 
 /// The shortest secret accepted: 128 bits as base64url.
 pub const MIN_SECRET_CHARS: usize = 22;

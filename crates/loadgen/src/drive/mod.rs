@@ -56,6 +56,8 @@ pub struct Driver {
     vus: Vec<Option<Vu>>,
     /// With [`Driver::rotating_accounts`], VU `i` also uses `credentials[i + k * stride]`.
     accounts_stride: usize,
+    /// A resource server beside the system: the balance requests go there.
+    resource: Option<Arc<Endpoint>>,
 }
 
 impl Driver {
@@ -77,7 +79,16 @@ impl Driver {
             request_timeout,
             vus: Vec::new(),
             accounts_stride: usize::MAX,
+            resource: None,
         }
+    }
+
+    /// Sends every VU's balance requests to `resource` (a resource server that accepts the
+    /// system's credentials) over a second connection of its own; logins and the rest go to
+    /// the system.
+    pub fn with_resource(mut self, resource: Endpoint) -> Driver {
+        self.resource = Some(Arc::new(resource));
+        self
     }
 
     /// Each VU logs in as the next of its own accounts at every new flow, rather than always
@@ -147,13 +158,17 @@ impl Driver {
             .step_by(stride)
             .cloned()
             .collect();
-        Some(Vu::spread_over(
+        let vu = Vu::spread_over(
             self.endpoints_of(index),
             Some(self.router.clone()),
             (&accounts, self.routes.clone()),
             self.flow,
             self.request_timeout,
-        ))
+        );
+        Some(match &self.resource {
+            Some(resource) => vu.with_resource(resource.clone(), self.request_timeout),
+            None => vu,
+        })
     }
 
     /// Takes a VU back after its task ended; a task that panicked loses its VU, which is then

@@ -81,6 +81,8 @@ enum Outcome {
 #[derive(Debug)]
 pub struct Vu {
     connections: Vec<Connection>,
+    /// A resource server's connection: balance requests go here when there is one.
+    resource: Option<Connection>,
     /// With several connections: the system-wide request counter that picks the replica of each
     /// request, as a round-robin load balancer in front of the replicas would.
     router: Option<Arc<AtomicUsize>>,
@@ -148,6 +150,7 @@ impl Vu {
         let router = router.filter(|_| connections.len() > 1);
         Vu {
             connections,
+            resource: None,
             router,
             accounts: Accounts::new(credentials, &routes),
             flow,
@@ -158,6 +161,13 @@ impl Vu {
             balances_since_login: 0,
             balances_since_refresh: 0,
         }
+    }
+
+    /// Balance requests go to `resource` (a resource server that accepts the credentials the
+    /// system issues), on a connection of their own.
+    pub fn with_resource(mut self, resource: Arc<Endpoint>, request_timeout: Duration) -> Vu {
+        self.resource = Some(Connection::new(resource, request_timeout));
+        self
     }
 
     /// The request the VU sends next.
@@ -172,7 +182,10 @@ impl Vu {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.connections.iter().all(Connection::is_open)
+        self.connections
+            .iter()
+            .chain(&self.resource)
+            .all(Connection::is_open)
     }
 
     /// Pause between one answer and the VU's next request.
@@ -204,10 +217,16 @@ impl Vu {
             self.protected_sent = self.protected_sent.wrapping_add(1);
         }
         let expected = route.status;
-        let on = self.router.as_ref().map_or(0, |count| {
-            count.fetch_add(1, Ordering::Relaxed) % self.connections.len()
-        });
-        let result = self.connections[on].send(&call, started).await;
+        let connection = match (&mut self.resource, operation) {
+            (Some(resource), Operation::Balance) => resource,
+            _ => {
+                let on = self.router.as_ref().map_or(0, |count| {
+                    count.fetch_add(1, Ordering::Relaxed) % self.connections.len()
+                });
+                &mut self.connections[on]
+            }
+        };
+        let result = connection.send(&call, started).await;
         let from = intended.map_or(started, |intended| intended.min(started));
         let answered = result.is_ok();
         let (error, finished, bytes_sent, bytes_received) = match result {

@@ -18,6 +18,8 @@ use crate::scenario::RequestCounter;
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Scrapes of `/metrics` (the probe's own) are not workload.
 const METRICS_ROUTE: &str = routes::METRICS;
+/// Routes other servers call (a resource server beside an issuer), not the load generator.
+const SERVICE_ROUTES: [&str; 2] = [routes::INTROSPECT, routes::JWKS];
 
 /// Scrapes one server's `/metrics`.
 #[derive(Debug, Clone)]
@@ -94,6 +96,75 @@ pub struct MetricsSample {
     pub store_operations: Vec<StoreOperations>,
     /// `store_operation_duration_seconds_sum` by namespace and operation.
     pub store_time: Vec<StoreTime>,
+    /// What a resource server did with its issuer, and an issuer's key rotations.
+    pub issuer: IssuerCounts,
+}
+
+/// A resource server's dealings with its issuer (key-set fetches, introspection calls, cache
+/// hits), and an issuer's key rotations; zero where a server has none of these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IssuerCounts {
+    pub jwks_fetches: u64,
+    pub jwks_fetches_failed: u64,
+    pub unknown_kid_refetches: u64,
+    pub issuer_calls: u64,
+    pub issuer_calls_failed: u64,
+    pub cache_hits: u64,
+    pub key_rotations: u64,
+}
+
+impl IssuerCounts {
+    /// Takes `sample` if it is one of the counters kept here; false otherwise.
+    fn take(&mut self, sample: &Sample) -> bool {
+        let failed = sample.label(names::OUTCOME) == Some("failed");
+        let field = if sample.is(names::JWKS_FETCHES, names::COUNTER_SUFFIX) {
+            if failed {
+                add(&mut self.jwks_fetches_failed, sample);
+            }
+            &mut self.jwks_fetches
+        } else if sample.is(names::ISSUER_CALLS, names::COUNTER_SUFFIX) {
+            if failed {
+                add(&mut self.issuer_calls_failed, sample);
+            }
+            &mut self.issuer_calls
+        } else if sample.is(names::JWKS_UNKNOWN_KID_REFETCHES, names::COUNTER_SUFFIX) {
+            &mut self.unknown_kid_refetches
+        } else if sample.is(names::INTROSPECTION_CACHE_HITS, names::COUNTER_SUFFIX) {
+            &mut self.cache_hits
+        } else if sample.is(names::JWT_KEY_ROTATIONS, names::COUNTER_SUFFIX) {
+            &mut self.key_rotations
+        } else {
+            return false;
+        };
+        add(field, sample);
+        true
+    }
+
+    /// From this sample to `end`; a counter that went down (a restart) counts from zero.
+    fn delta(&self, end: &IssuerCounts) -> IssuerCounts {
+        IssuerCounts {
+            jwks_fetches: counter_delta(self.jwks_fetches, end.jwks_fetches),
+            jwks_fetches_failed: counter_delta(self.jwks_fetches_failed, end.jwks_fetches_failed),
+            unknown_kid_refetches: counter_delta(
+                self.unknown_kid_refetches,
+                end.unknown_kid_refetches,
+            ),
+            issuer_calls: counter_delta(self.issuer_calls, end.issuer_calls),
+            issuer_calls_failed: counter_delta(self.issuer_calls_failed, end.issuer_calls_failed),
+            cache_hits: counter_delta(self.cache_hits, end.cache_hits),
+            key_rotations: counter_delta(self.key_rotations, end.key_rotations),
+        }
+    }
+
+    pub fn add(&mut self, other: IssuerCounts) {
+        self.jwks_fetches += other.jwks_fetches;
+        self.jwks_fetches_failed += other.jwks_fetches_failed;
+        self.unknown_kid_refetches += other.unknown_kid_refetches;
+        self.issuer_calls += other.issuer_calls;
+        self.issuer_calls_failed += other.issuer_calls_failed;
+        self.cache_hits += other.cache_hits;
+        self.key_rotations += other.key_rotations;
+    }
 }
 
 /// Requests to one route that got one status.
@@ -138,7 +209,11 @@ impl MetricsSample {
         let mut requests: BTreeMap<RequestKey, u64> = BTreeMap::new();
         let mut operations: BTreeMap<OperationKey, u64> = BTreeMap::new();
         let mut time: BTreeMap<TimeKey, f64> = BTreeMap::new();
+        let mut issuer = IssuerCounts::default();
         for sample in prometheus::parse(text) {
+            if issuer.take(&sample) {
+                continue;
+            }
             let label = |name| sample.label(name).unwrap_or_default().to_owned();
             if sample.is(&counter.name, "") {
                 let route = counter
@@ -194,6 +269,7 @@ impl MetricsSample {
                     seconds,
                 })
                 .collect(),
+            issuer,
         }
     }
 
@@ -270,11 +346,19 @@ impl MetricsSample {
             .collect();
 
         MetricsLoad {
-            total_requests: saturating_sum(requests.iter().map(|r| r.requests)),
+            // Calls from other servers (a resource server's introspection or key fetches) are
+            // not the load generator's requests.
+            total_requests: saturating_sum(
+                requests
+                    .iter()
+                    .filter(|r| !SERVICE_ROUTES.contains(&r.route.as_str()))
+                    .map(|r| r.requests),
+            ),
             total_store_operations: saturating_sum(store_operations.iter().map(|o| o.operations)),
             requests,
             store_operations,
             store_time,
+            issuer: self.issuer.delta(&end.issuer),
         }
     }
 }
@@ -284,12 +368,16 @@ impl MetricsSample {
 pub struct MetricsLoad {
     /// Requests by route and status, without `/metrics`.
     pub requests: Vec<RouteRequests>,
+    /// Requests from clients: without introspection calls and key fetches, which come from
+    /// other servers.
     pub total_requests: u64,
     /// Store operations by namespace, operation and outcome.
     pub store_operations: Vec<StoreOperations>,
     pub total_store_operations: u64,
     /// Time in store operations by namespace and operation, as the server timed them.
     pub store_time: Vec<StoreTime>,
+    /// A resource server's fetches and calls to its issuer; an issuer's key rotations.
+    pub issuer: IssuerCounts,
 }
 
 impl Probe for MetricsProbe {
@@ -314,6 +402,7 @@ impl Summable for MetricsLoad {
         self.store_operations.extend(other.store_operations);
         self.total_store_operations += other.total_store_operations;
         self.store_time.extend(other.store_time);
+        self.issuer.add(other.issuer);
     }
 }
 

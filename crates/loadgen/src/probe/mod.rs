@@ -47,7 +47,7 @@ use serde::Serialize;
 
 pub use authbench_contract::redact;
 pub use error::Error;
-pub use metrics::{MetricsLoad, MetricsProbe, MetricsSample};
+pub use metrics::{IssuerCounts, MetricsLoad, MetricsProbe, MetricsSample};
 pub use postgres::{PostgresLoad, PostgresProbe, PostgresSample};
 pub use process::{ProcessLoad, ProcessProbe, ProcessSample, reset_peak_rss, total_cpu};
 pub use redis::{RedisLoad, RedisProbe, RedisSample};

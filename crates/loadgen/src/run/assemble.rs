@@ -14,7 +14,7 @@ use authbench_report::{
 use super::store_sum::{self, StoreSum};
 use super::turn::Turn;
 use crate::output::{self, Interval, RunDir};
-use crate::probe::StoreLoad;
+use crate::probe::{IssuerCounts, MetricsLoad, ProcessLoad, StoreLoad};
 use crate::recording::{ErrorCounts, Recording};
 use crate::scenario::{Load, Operation, Scenario};
 
@@ -148,6 +148,7 @@ fn system_step(
     let mut resources = ResourceSum::default();
     let mut store = StoreSum::default();
     let mut server_requests: Option<u64> = Some(0);
+    let mut resource: Option<ResourceServerSum> = None;
     for turn in turns {
         if let Some(why) = &turn.skipped {
             flags.push(Flag::SystemDown {
@@ -167,9 +168,20 @@ fn system_step(
         let turn_store = store_sum::from_turn(turn, system.store);
         repeats.push(repeat_stats(scenario, recording, turn, turn_store.as_ref()));
         resources.add(turn);
+        if let Some(load) = &turn.resource {
+            resource.get_or_insert_default().add(load);
+        }
         store.add(turn_store.as_ref());
-        server_requests = match (server_requests, &turn.metrics) {
-            (Some(sum), Some(metrics)) => Some(sum + metrics.total_requests),
+        // A resource server answers the balance requests: the servers' count is both.
+        let resource_requests = match &turn.resource {
+            Some((_, Some(metrics))) => Some(metrics.total_requests),
+            Some((_, None)) => None,
+            None => Some(0),
+        };
+        server_requests = match (server_requests, &turn.metrics, resource_requests) {
+            (Some(sum), Some(metrics), Some(resource)) => {
+                Some(sum + metrics.total_requests + resource)
+            }
             _ => None,
         };
         match merged.as_mut() {
@@ -312,6 +324,7 @@ fn system_step(
             .unwrap_or_default(),
         credentials_refused,
         timeline,
+        resource: resource.map(ResourceServerSum::finish),
         derived,
         schedule,
         slo_met: false,
@@ -322,6 +335,46 @@ fn system_step(
         .evaluate(&step, &scenario.slo)
         .is_ok_and(|verdict| verdict.met);
     Ok(step)
+}
+
+/// A resource server's load over a step's turns.
+#[derive(Default)]
+struct ResourceServerSum {
+    cpu_s: Option<f64>,
+    requests: u64,
+    issuer: IssuerCounts,
+    store_operations: u64,
+}
+
+impl ResourceServerSum {
+    fn add(&mut self, (process, metrics): &(Option<ProcessLoad>, Option<MetricsLoad>)) {
+        if let Some(process) = process {
+            *self.cpu_s.get_or_insert(0.0) += process.cpu.as_secs_f64();
+        }
+        if let Some(metrics) = metrics {
+            self.requests += metrics.total_requests;
+            self.issuer.add(metrics.issuer);
+            self.store_operations += metrics.total_store_operations;
+        }
+    }
+
+    fn finish(self) -> report::ResourceLoad {
+        let per_request = |value: f64| (self.requests > 0).then(|| value / self.requests as f64);
+        report::ResourceLoad {
+            cpu_s: self.cpu_s,
+            requests: self.requests,
+            issuer_calls: self.issuer.issuer_calls,
+            issuer_calls_failed: self.issuer.issuer_calls_failed,
+            cache_hits: self.issuer.cache_hits,
+            jwks_fetches: self.issuer.jwks_fetches,
+            jwks_fetches_failed: self.issuer.jwks_fetches_failed,
+            unknown_kid_refetches: self.issuer.unknown_kid_refetches,
+            store_operations: self.store_operations,
+            cpu_us_per_request: self.cpu_s.and_then(|cpu| per_request(cpu * 1e6)),
+            issuer_calls_per_request: per_request(self.issuer.issuer_calls as f64),
+            store_operations_per_request: per_request(self.store_operations as f64),
+        }
+    }
 }
 
 /// Authenticated requests answered 401 or 403: credentials the system no longer knew.

@@ -14,7 +14,7 @@ use super::setup::Sut;
 use crate::probe::ceiling::{self, IN_FLIGHT, Lookup};
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Revocation, Scenario, Server, Target};
+use crate::scenario::{AccessToken, Revocation, Scenario, Server, Target};
 
 /// `direct` maps a relayed store URL (what the servers use) to the store's own.
 pub(super) async fn measure(
@@ -41,7 +41,12 @@ pub(super) async fn measure(
         // What the system's requests look up in the store; a JWT system without revocation
         // looks up nothing.
         let lookup = match server {
-            Server::Session { .. } => Lookup::Session,
+            // An opaque access token is looked up as a session is: a key that is there.
+            Server::Session { .. }
+            | Server::Jwt {
+                access_token: AccessToken::Opaque,
+                ..
+            } => Lookup::Session,
             Server::Jwt {
                 revocation: Revocation::None,
                 ..

@@ -216,10 +216,12 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                     }
                 }
                 turn_number += 1;
-                let store = owners
-                    .get(&system.info.name)
-                    .filter(|_| !scenario.faults.is_empty())
-                    .and_then(|name| owned.control(name));
+                let faulted = (!scenario.faults.is_empty()).then(|| faults::Faulted {
+                    store: owners
+                        .get(&system.info.name)
+                        .and_then(|name| owned.control(name)),
+                    issuer: system.issuer_control(),
+                });
                 let result = turn::run(
                     scenario,
                     system,
@@ -228,7 +230,7 @@ async fn execute(scenario: &Scenario, options: &Options, workers: u32) -> Result
                     &mut progress,
                     &cancel,
                     started,
-                    store,
+                    faulted,
                 )
                 .await;
                 turns.push(result);

@@ -14,7 +14,7 @@ use tokio::process::Command;
 use super::setup::Sut;
 use crate::probe::{StoreSample, redact};
 use crate::progress::Progress;
-use crate::scenario::{Revocation, Scenario, Server, Target};
+use crate::scenario::{AccessToken, Revocation, Scenario, Server, Target};
 
 /// How long loaded records outlive the run's planned end, so a run that overruns (slow loads,
 /// a saturated store) still measures against a whole population.
@@ -171,6 +171,10 @@ fn target(target: &Target) -> Option<(&str, Vec<&'static str>)> {
     let url = server.store().server_url()?;
     let namespaces = match server {
         Server::Session { .. } => vec![namespace::SESSIONS],
+        Server::Jwt {
+            access_token: AccessToken::Opaque,
+            ..
+        } => vec![namespace::REFRESH_FAMILIES, namespace::ACCESS_TOKENS],
         Server::Jwt { revocation, .. } => match revocation {
             Revocation::None => vec![namespace::REFRESH_FAMILIES],
             Revocation::Denylist => vec![namespace::REFRESH_FAMILIES, namespace::DENYLIST],

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::faults;
+use super::faults::Faulted;
 use super::setup::Sut;
-use super::stores::StoreControl;
 use crate::drive::{Arrivals, Burst, Driver};
 use crate::live::Live;
 use crate::probe::{MetricsLoad, ProcessLoad, ProcessProbe, StoreLoad, Window, key_sample};
@@ -40,6 +40,8 @@ pub(super) struct Turn {
     pub loadgen: Option<ProcessLoad>,
     pub store: Option<StoreLoad>,
     pub metrics: Option<MetricsLoad>,
+    /// The resource server beside the system: its process and its own counts.
+    pub resource: Option<(Option<ProcessLoad>, Option<MetricsLoad>)>,
     /// The measured window, tick by tick, as the live line saw it.
     pub timeline: Vec<TimelinePoint>,
     /// The faults against the system's store in the measured window, as they happened.
@@ -49,7 +51,7 @@ pub(super) struct Turn {
     pub skipped: Option<String>,
 }
 
-/// One turn; `faulted` is the system's run-owned store when the scenario has faults for it.
+/// One turn; `faulted` is what the scenario's faults act on, when it has any.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     scenario: &Scenario,
@@ -59,7 +61,7 @@ pub(super) async fn run(
     progress: &mut Progress,
     cancel: &CancellationToken,
     run_started: Instant,
-    mut faulted: Option<StoreControl<'_>>,
+    mut faulted: Option<Faulted<'_>>,
 ) -> Turn {
     let mut load = match &scenario.load {
         Load::Closed { vus } => format!("vus={}", vus[step]),
@@ -87,6 +89,7 @@ pub(super) async fn run(
         loadgen: None,
         store: None,
         metrics: None,
+        resource: None,
         timeline: Vec::new(),
         faults: Vec::new(),
         partial: None,
@@ -147,6 +150,12 @@ pub(super) async fn run(
         None => None,
     };
     let metrics = Window::open(&sut.probes.metrics).await;
+    let resource = match &sut.probes.resource {
+        Some((process, metrics)) => {
+            Some((Window::open(process).await, Window::open(metrics).await))
+        }
+        None => None,
+    };
 
     turn.start = run_started.elapsed();
     let started = Instant::now();
@@ -202,6 +211,20 @@ pub(super) async fn run(
             Err(error) => events.push(format!("store probe failed: {}", Chain(&error))),
         }
     }
+    if let Some((process, metrics)) = resource {
+        let process = process.close().await.ok().flatten();
+        let metrics = match metrics.close().await {
+            Ok(load) => load,
+            Err(error) => {
+                events.push(format!(
+                    "the resource server's /metrics unreachable after the turn: {}",
+                    Chain(&error)
+                ));
+                None
+            }
+        };
+        turn.resource = Some((process, metrics));
+    }
     match metrics.close().await {
         Ok(load) => turn.metrics = load,
         Err(error) => events.push(format!(
@@ -209,7 +232,7 @@ pub(super) async fn run(
             Chain(&error)
         )),
     }
-    if let Some(control) = faulted.as_mut()
+    if let Some(control) = faulted.as_mut().and_then(|faulted| faulted.store.as_mut())
         && let Err(why) = faults::make_whole(control)
     {
         events.push(format!(

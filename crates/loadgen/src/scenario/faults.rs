@@ -1,18 +1,25 @@
-//! `[[faults]]`: faults against each system's run-owned store at an offset within every
-//! measured turn, so each system meets the same fault under its own load. Checked with the
-//! timing (a fault must end before the step does) and the stores (only a store the run owns can
-//! be stopped and started again; a PostgreSQL server is many processes, so only Redis pauses).
+//! `[[faults]]`: faults against each system's run-owned store, or its own server processes (the
+//! issuer), at an offset within every measured turn, so each system meets the same fault under
+//! its own load. Checked with the timing (a fault must end before the step does), the stores
+//! (only a store the run owns can be stopped and started again; a PostgreSQL server is many
+//! processes, so only Redis pauses) and the systems (an issuer fault needs a system the run
+//! started; a key rotation, a JWT system).
 
 use std::time::Duration;
 
 use super::checker::Checker;
 use super::file::FaultFile;
-use super::model::{Fault, FaultKind, OwnedServer, OwnedStore, StoreSpec, System, Target, Timing};
+use super::model::{
+    AccessToken, Fault, FaultKind, OwnedServer, OwnedStore, Server, StoreSpec, System, Target,
+    Timing,
+};
 
 const KINDS: &str = "\"pause\" (SIGSTOP, SIGCONT after `duration`), \"kill\" (SIGKILL, down to the \
                      turn's end), \"restart\" (SIGKILL, started again after `duration`, default \
-                     at once) or \"partition\" (the delay relay in front of a store with `rtt` \
-                     stops forwarding for `duration`)";
+                     at once), \"partition\" (the delay relay in front of a store with `rtt` \
+                     stops forwarding for `duration`), \"issuer-pause\" (the system's own \
+                     servers stop for `duration`) or \"rotate-key\" (a JWT system takes a new \
+                     signing key)";
 
 /// Every fault, in the order of their offsets; `Some(vec![])` without any.
 pub fn faults(
@@ -63,6 +70,8 @@ fn fault(
             "kill" => Some(FaultKind::Kill),
             "restart" => Some(FaultKind::Restart),
             "partition" => Some(FaultKind::Partition),
+            "issuer-pause" => Some(FaultKind::IssuerPause),
+            "rotate-key" => Some(FaultKind::RotateKey),
             other => {
                 checker.problem(
                     format!("{key}.kind"),
@@ -90,10 +99,18 @@ fn fault(
     });
     let (kind, at, duration) = (kind?, at?, duration?);
     let duration = match (kind, duration) {
-        (FaultKind::Pause | FaultKind::Partition, None) => {
+        (FaultKind::Pause | FaultKind::Partition | FaultKind::IssuerPause, None) => {
             checker.problem(
                 &duration_key,
-                "is missing; say how long the store stays away, e.g. duration = \"5s\"",
+                "is missing; say how long it stays away, e.g. duration = \"5s\"",
+            );
+            return None;
+        }
+        (FaultKind::RotateKey, Some(_)) => {
+            checker.problem(
+                &duration_key,
+                "a key rotation is done at once, and the old key verifies on for its overlap; \
+                 remove the duration",
             );
             return None;
         }
@@ -126,14 +143,16 @@ fn fault(
     Some(fault)
 }
 
-/// Faults need a store the run owns; pauses need Redis.
+/// Store faults need a store the run owns, pauses Redis; issuer faults a system the run
+/// starts, a key rotation a JWT system.
 pub fn check_targets(
     checker: &mut Checker<'_>,
     faults: &[Fault],
     systems: &[System],
     stores: &[OwnedStore],
 ) {
-    if faults.is_empty() {
+    check_issuer_targets(checker, faults, systems);
+    if !faults.iter().any(|fault| !fault.kind.is_issuer_fault()) {
         return;
     }
     let owned: Vec<&OwnedStore> = systems
@@ -184,6 +203,39 @@ pub fn check_targets(
             "faults",
             "a \"pause\" stops one process, and a PostgreSQL server is many; pause Redis stores \
              only, or use \"kill\" or \"restart\"",
+        );
+    }
+}
+
+fn check_issuer_targets(checker: &mut Checker<'_>, faults: &[Fault], systems: &[System]) {
+    let spawned = || {
+        systems.iter().filter_map(|system| match &system.target {
+            Target::Spawned(server) => Some(server),
+            Target::External(_) => None,
+        })
+    };
+    if faults.iter().any(|f| f.kind.is_issuer_fault()) && spawned().next().is_none() {
+        checker.problem(
+            "faults",
+            "an issuer fault stops or rotates the servers the run starts, and every system here \
+             is external; remove it",
+        );
+        return;
+    }
+    let signs = spawned().any(|server| {
+        matches!(
+            server,
+            Server::Jwt {
+                access_token: AccessToken::Jwt,
+                ..
+            }
+        )
+    });
+    if faults.iter().any(|f| f.kind == FaultKind::RotateKey) && !signs {
+        checker.problem(
+            "faults",
+            "\"rotate-key\" gives a JWT system a new signing key, and no system here signs \
+             JWTs; add a kind = \"jwt\" system, or remove it",
         );
     }
 }

@@ -6,7 +6,7 @@
 
 use authbench_contract::{
     Alg, BalanceSource, Balancer, LoadModel, Operation, Revocation, Routing, SystemKind, Touch,
-    Transport,
+    Transport, Verify,
 };
 use serde::Deserialize;
 
@@ -200,6 +200,9 @@ pub struct SystemFile {
     pub replicas: Option<i64>,
     pub routing: Option<Routing>,
     pub balancer: Option<Balancer>,
+    // A resource server beside a spawned system.
+    pub resource: Option<Verify>,
+    pub introspect_cache: Option<String>,
     // External systems: one URL, or a list (one per replica).
     pub base_url: Option<Urls>,
     pub metrics_url: Option<Urls>,

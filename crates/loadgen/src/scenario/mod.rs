@@ -27,6 +27,7 @@ mod model;
 mod overload;
 mod overrides;
 mod population;
+mod resource;
 mod sections;
 mod stores;
 mod systems;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::mapping::Mapping;
 
 pub use authbench_contract::{
-    Alg, BalanceSource, Balancer, Operation, Revocation, Routing, StoreKind, Touch, Transport,
+    AccessToken, Alg, BalanceSource, Balancer, Operation, Revocation, Routing, StoreKind, Touch,
+    Transport, Verify,
 };
 /// The latency and error target a step must meet: report.json's own [`Slo`], so the run, the
 /// report and `--slo` judge by one definition.
@@ -90,13 +91,14 @@ impl Overload {
     }
 }
 
-/// A fault against a system's run-owned store, `at` into every measured turn.
+/// A fault against a system's run-owned store or its issuer, `at` into every measured turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault {
     pub kind: FaultKind,
     pub at: Duration,
-    /// Pause, partition: how long. Restart: how long down before it starts again. Kill: `None`,
-    /// down to the turn's end (it is started again before the next turn).
+    /// Pause, partition, issuer pause: how long. Restart: how long down before it starts
+    /// again. Kill: `None`, down to the turn's end (it is started again before the next turn).
+    /// Rotate key: `None`, done at once.
     pub duration: Option<Duration>,
 }
 
@@ -115,6 +117,19 @@ pub enum FaultKind {
     /// The delay relay in front of the store stops forwarding (SIGSTOP on the relay): the
     /// store runs on, and the servers' connections to it carry nothing.
     Partition,
+    /// The system's own server processes (the issuer) stop (SIGSTOP, SIGCONT after the
+    /// duration): logins fail; a resource server beside it goes on as its style allows.
+    IssuerPause,
+    /// A JWT system takes a new signing key (a new key file, SIGHUP to every replica): the old
+    /// key verifies on for its overlap. Other systems have no key and are left alone.
+    RotateKey,
+}
+
+impl FaultKind {
+    /// Whether the fault is done to the system's server processes rather than its store.
+    pub fn is_issuer_fault(self) -> bool {
+        matches!(self, FaultKind::IssuerPause | FaultKind::RotateKey)
+    }
 }
 
 impl FaultKind {
@@ -124,6 +139,8 @@ impl FaultKind {
             FaultKind::Kill => "kill",
             FaultKind::Restart => "restart",
             FaultKind::Partition => "partition",
+            FaultKind::IssuerPause => "issuer-pause",
+            FaultKind::RotateKey => "rotate-key",
         }
     }
 }
@@ -233,6 +250,17 @@ pub struct System {
     pub routing: Routing,
     /// Who spreads them: the load generator, or nginx in front of the replicas.
     pub balancer: Balancer,
+    /// A resource server the run starts beside a spawned system: the flow's balance requests
+    /// go to it, the logins (and refreshes, logouts) to the system itself, the issuer.
+    pub resource: Option<Resource>,
+}
+
+/// `resource = "..."` on a spawned system: `authbench serve resource` with this style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resource {
+    pub verify: Verify,
+    /// Introspection only: how long an active answer is reused (zero: none).
+    pub introspect_cache: Duration,
 }
 
 /// The most replicas of one system: each is a process with its own runtime, on the same cores.
@@ -257,12 +285,14 @@ pub enum Server {
         idle_timeout: Option<Duration>,
     },
     Jwt {
-        /// Refresh families and revocation state.
+        /// Refresh families and revocation state (and opaque access tokens).
         store: StoreSpec,
         alg: Alg,
         revocation: Revocation,
         transport: Transport,
         access_ttl: Option<Duration>,
+        /// `kind = "opaque"`: opaque access tokens, kept in the store.
+        access_token: AccessToken,
     },
 }
 

@@ -11,8 +11,8 @@ use authbench_contract::{Balancer, SystemKind};
 use super::file::{SystemFile, Urls};
 use super::mapping::{Mapping, ServerCounts};
 use super::model::{
-    Alg, External, MAX_REPLICAS, OwnedStore, Revocation, Routing, Server, StoreSpec, System,
-    Target, Transport,
+    AccessToken, Alg, External, MAX_REPLICAS, OwnedStore, Revocation, Routing, Server, StoreSpec,
+    System, Target, Transport,
 };
 use super::{mapping_check, values};
 
@@ -36,7 +36,7 @@ pub fn systems(
         checker.problem(
             "systems",
             "no systems to run; add at least one [[systems]] table with `name`, `kind` \
-             (\"session\", \"jwt\" or \"external\") and, for session and jwt, `store`",
+             (\"session\", \"jwt\", \"opaque\" or \"external\") and, for the spawned kinds, `store`",
         );
         return None;
     }
@@ -50,9 +50,13 @@ pub fn systems(
         // Messages about the system's other keys say which system, even if its name is bad.
         let label = file.name.clone().unwrap_or_else(|| prefix.clone());
         let scale = scale(checker, &file, &prefix);
+        let resource_keys = (file.resource, file.introspect_cache.clone());
         let target = target(checker, file, &prefix, &label, (scenario_dir, stores));
-        if let (Some(name), Some(target), Some((replicas, routing, balancer))) =
-            (name, target, scale)
+        let resource = target
+            .as_ref()
+            .and_then(|target| super::resource::resource(checker, resource_keys, &prefix, target));
+        if let (Some(name), Some(target), Some((replicas, routing, balancer)), Some(resource)) =
+            (name, target, scale, resource)
         {
             systems.push(System {
                 name,
@@ -60,6 +64,7 @@ pub fn systems(
                 replicas,
                 routing,
                 balancer,
+                resource,
             });
         }
     }
@@ -159,32 +164,25 @@ fn system_name(
     Some(name.to_owned())
 }
 
-/// The keys that only some kinds take, whether this system sets each, and which kind owns it.
-fn kind_specific_keys(file: &SystemFile) -> [(&'static str, bool, SystemKind); 11] {
+const SESSION: &[SystemKind] = &[SystemKind::Session];
+const JWT: &[SystemKind] = &[SystemKind::Jwt];
+const TOKENS: &[SystemKind] = &[SystemKind::Jwt, SystemKind::Opaque];
+const EXTERNAL: &[SystemKind] = &[SystemKind::External];
+
+/// The keys that only some kinds take, whether this system sets each, and which kinds own it.
+fn kind_specific_keys(file: &SystemFile) -> [(&'static str, bool, &'static [SystemKind]); 11] {
     [
-        ("touch", file.touch.is_some(), SystemKind::Session),
-        ("ttl", file.ttl.is_some(), SystemKind::Session),
-        (
-            "idle_timeout",
-            file.idle_timeout.is_some(),
-            SystemKind::Session,
-        ),
-        ("alg", file.alg.is_some(), SystemKind::Jwt),
-        ("revocation", file.revocation.is_some(), SystemKind::Jwt),
-        ("transport", file.transport.is_some(), SystemKind::Jwt),
-        ("access_ttl", file.access_ttl.is_some(), SystemKind::Jwt),
-        ("base_url", file.base_url.is_some(), SystemKind::External),
-        (
-            "metrics_url",
-            file.metrics_url.is_some(),
-            SystemKind::External,
-        ),
-        (
-            "credentials_csv",
-            file.credentials_csv.is_some(),
-            SystemKind::External,
-        ),
-        ("mapping", file.mapping.is_some(), SystemKind::External),
+        ("touch", file.touch.is_some(), SESSION),
+        ("ttl", file.ttl.is_some(), SESSION),
+        ("idle_timeout", file.idle_timeout.is_some(), SESSION),
+        ("alg", file.alg.is_some(), JWT),
+        ("revocation", file.revocation.is_some(), JWT),
+        ("transport", file.transport.is_some(), JWT),
+        ("access_ttl", file.access_ttl.is_some(), TOKENS),
+        ("base_url", file.base_url.is_some(), EXTERNAL),
+        ("metrics_url", file.metrics_url.is_some(), EXTERNAL),
+        ("credentials_csv", file.credentials_csv.is_some(), EXTERNAL),
+        ("mapping", file.mapping.is_some(), EXTERNAL),
     ]
 }
 
@@ -198,25 +196,31 @@ fn target(
     let kind = checker.required(
         file.kind,
         &format!("{prefix}.kind"),
-        "allowed: \"session\", \"jwt\" or \"external\"",
+        "allowed: \"session\", \"jwt\", \"opaque\" or \"external\"",
     )?;
     let mut misplaced = false;
-    for (key, present, owner) in kind_specific_keys(&file) {
-        if present && owner != kind {
+    for (key, present, owners) in kind_specific_keys(&file) {
+        if present && !owners.contains(&kind) {
             misplaced = true;
+            let owners: Vec<String> = owners
+                .iter()
+                .map(|owner| format!("kind = \"{owner}\""))
+                .collect();
             checker.problem(
                 format!("{prefix}.{key}"),
                 format!(
-                    "`{key}` does not apply to a {} system; it is a key of kind = \"{}\" systems",
+                    "`{key}` does not apply to a {} system; it is a key of {} systems",
                     kind.as_str(),
-                    owner.as_str()
+                    owners.join(" and ")
                 ),
             );
         }
     }
     let target = match kind {
         SystemKind::Session => session(checker, file, prefix, name, stores).map(Target::Spawned),
-        SystemKind::Jwt => jwt(checker, file, prefix, name, stores).map(Target::Spawned),
+        SystemKind::Jwt | SystemKind::Opaque => {
+            jwt(checker, file, kind, (prefix, name), stores).map(Target::Spawned)
+        }
         SystemKind::External => external(checker, file, prefix, name, (scenario_dir, stores))
             .map(|external| Target::External(Box::new(external))),
     };
@@ -249,14 +253,15 @@ fn session(
     })
 }
 
+/// A JWT system, or (`kind = "opaque"`) the same server issuing opaque access tokens.
 fn jwt(
     checker: &mut Checker<'_>,
     file: SystemFile,
-    prefix: &str,
-    name: &str,
+    kind: SystemKind,
+    (prefix, name): (&str, &str),
     stores: Declared<'_>,
 ) -> Option<Server> {
-    let store = spawned_store(checker, file.store, SystemKind::Jwt, (prefix, name), stores);
+    let store = spawned_store(checker, file.store, kind, (prefix, name), stores);
     let access_key = format!("{prefix}.access_ttl");
     let expiry = "every token would expire at once";
     let access_ttl = optional_lifetime(checker, file.access_ttl, &access_key, expiry);
@@ -266,6 +271,11 @@ fn jwt(
         revocation: file.revocation.unwrap_or(Revocation::None),
         transport: file.transport.unwrap_or(Transport::Header),
         access_ttl: access_ttl?,
+        access_token: if kind == SystemKind::Opaque {
+            AccessToken::Opaque
+        } else {
+            AccessToken::Jwt
+        },
     })
 }
 

@@ -160,6 +160,7 @@ pub(super) fn stateless(run: &Run<'_>) -> Claim {
     )
     .map(|(low, _)| low);
     evidence.extend(cpu_comparison(run, &jwts));
+    evidence.extend(crate::services::c2_evidence(run.report));
     evidence.extend(
         jwts.iter()
             .chain(run.of(Style::Session).collect::<Vec<_>>().iter())
@@ -187,8 +188,8 @@ pub(super) fn stateless(run: &Run<'_>) -> Claim {
     Claim::new("C2", verdict, evidence, caveats)
 }
 
-/// What a system served while its store was away (`[[faults]]`), at its first step with
-/// faults: the store's outage as each auth style meets it.
+/// What a system served while each fault lasted (`[[faults]]`: its store away, its issuer
+/// paused), at its first step with faults: the outage as each auth style meets it.
 pub(super) fn through_faults(system: &System<'_>) -> Option<String> {
     let cell = system
         .cells
@@ -200,7 +201,7 @@ pub(super) fn through_faults(system: &System<'_>) -> Option<String> {
         .iter()
         .map(|f| {
             format!(
-                "{} {}% served while the store was away",
+                "{} {}% served while it lasted",
                 f.kind,
                 number(f.availability * 100.0)
             )
@@ -213,7 +214,7 @@ pub(super) fn through_faults(system: &System<'_>) -> Option<String> {
             format!("; {} credentials refused after", count(n))
         });
     Some(format!(
-        "Through the store faults, {}: {}{refused} (see Store faults).",
+        "Through the faults, {}: {}{refused} (see Faults).",
         system.name(),
         faults.join(", ")
     ))

@@ -153,6 +153,7 @@ pub(super) fn revocation(run: &Run<'_>) -> Claim {
         .of(Style::Jwt)
         .filter(|s| s.revocation() != Revocation::None)
         .collect();
+    evidence.extend(crate::services::c4_evidence(run.report));
     if revoking.is_empty() {
         evidence.insert(
             0,

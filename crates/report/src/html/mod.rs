@@ -25,6 +25,7 @@ mod overload;
 mod plots;
 mod population;
 mod sections;
+mod services;
 mod shards;
 mod spectra;
 mod store_commands;
@@ -79,8 +80,11 @@ pub fn render(report: &Report) -> Result<String, Error> {
                             (figures(&overload::figures(report))?)
                         }))
                     }
+                    @if services::present(report) {
+                        (section("services", "Across services", services::section(report)))
+                    }
                     @if faults::present(report) {
-                        (section("faults", "Store faults", html! {
+                        (section("faults", "Faults", html! {
                             (faults::section(report))
                             (figures(&faults::figures(report))?)
                         }))
@@ -167,14 +171,15 @@ fn spectrum(report: &Report) -> Result<Markup, Error> {
     })
 }
 
-const NAV: [(&str, &str); 15] = [
+const NAV: [(&str, &str); 16] = [
     ("summary", "Summary"),
     ("claims", "Claims"),
     ("throughput", "Throughput and latency"),
     ("cost", "Store and server cost"),
     ("population", "Population"),
     ("overload", "Overload"),
-    ("faults", "Store faults"),
+    ("services", "Across services"),
+    ("faults", "Faults"),
     ("drift", "Drift"),
     ("errors", "Errors"),
     ("spectrum", "Spectrum"),
@@ -214,6 +219,7 @@ fn header(report: &Report, open: bool) -> Markup {
                             && (id != "population" || report.steps_population())
                             && (id != "overload" || overload::present(report))
                             && (id != "faults" || faults::present(report))
+                            && (id != "services" || services::present(report))
                             && (id != "drift" || drift::present(report))
                         {
                             li { a href={ "#" (id) } { (label) } }

@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use authbench_contract::error::Chain;
 use authbench_launch::{BalancerRouting, NginxBalancer};
-use authbench_report::{BalancerInfo, Event, Replica, SystemInfo};
+use authbench_report::{BalancerInfo, Event, Replica, ResourceInfo, SystemInfo};
 
+use super::faults::{IssuerControl, KeyRotation};
 use super::{Error, Options};
 use crate::client::Endpoint;
 use crate::drive::Driver;
@@ -20,7 +21,9 @@ use crate::probe::ProcessProbe;
 use crate::probe::process::ProcessSample;
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{Balancer, Mapping, Routing, Scenario, ServerCounts, StoreSpec, System};
+use crate::scenario::{
+    Balancer, Mapping, Resource, Routing, Scenario, ServerCounts, StoreSpec, System, Verify,
+};
 use crate::system::Spawned;
 pub(crate) use probes::Probes;
 use spawn::{Context, Launched};
@@ -38,9 +41,22 @@ pub(super) struct Sut {
     /// `Some(why)` once the system stopped running; its later turns are skipped.
     pub down: Option<String>,
     pub started: Instant,
+    /// The resource server beside it, which its balance requests go to.
+    pub resource: Option<Spawned>,
+    /// Its signing key, for a `rotate-key` fault (JWT systems).
+    pub key_rotation: Option<KeyRotation>,
 }
 
 impl Sut {
+    /// Its server processes and key, as an issuer fault acts on them; none for an external
+    /// system.
+    pub fn issuer_control(&self) -> Option<IssuerControl> {
+        (!self.spawned.is_empty()).then(|| IssuerControl {
+            pids: self.spawned.iter().map(|one| one.pid).collect(),
+            key: self.key_rotation.clone(),
+        })
+    }
+
     pub fn event(&mut self, message: String) {
         self.info.events.push(Event {
             at_s: self.started.elapsed().as_secs_f64(),
@@ -58,6 +74,7 @@ pub(super) async fn start(
 ) -> Result<Vec<Sut>, Error> {
     let main_db_url = spawn::main_db_url(scenario, dir);
     let seeded = spawn::seed(scenario, options, dir, progress, &main_db_url).await?;
+    let introspection_secret = introspection_secret();
     let context = Context {
         scenario,
         options,
@@ -65,6 +82,7 @@ pub(super) async fn start(
         progress,
         main_db_url: &main_db_url,
         seeded: &seeded,
+        introspection_secret: introspection_secret.as_deref(),
     };
     let mut systems = Vec::with_capacity(scenario.systems.len());
     for system in &scenario.systems {
@@ -77,10 +95,27 @@ pub(super) async fn start(
             Balancer::Nginx => Some(balancer(scenario, system, &launched, dir, progress).await?),
             Balancer::Loadgen => None,
         };
-        let driver = driver(scenario, system, &launched, balancer.as_ref())
+        let issuer_url = balancer.as_ref().map_or_else(
+            || launched.base_urls[0].clone(),
+            |nginx| format!("http://{}", nginx.address()),
+        );
+        let resource = match &system.resource {
+            Some(resource) => spawn::resource(&context, system, resource, &issuer_url).await?,
+            None => None,
+        };
+        let mut driver = driver(scenario, system, &launched, balancer.as_ref())
             .await
             .map_err(setup_error)?;
+        if let Some(one) = &resource {
+            let endpoint = Endpoint::resolve(&one.base_url)
+                .await
+                .map_err(|e| setup_error(format!("{}: {}", one.base_url, Chain(&e))))?;
+            driver = driver.with_resource(endpoint);
+        }
         let mut probes = probes::connect(&launched).await.map_err(setup_error)?;
+        if let Some(one) = &resource {
+            probes.resource = Some(probes::resource(one).await.map_err(setup_error)?);
+        }
         probes.balancer = balancer
             .as_ref()
             .and_then(NginxBalancer::pid)
@@ -94,6 +129,10 @@ pub(super) async fn start(
         }
         let mut info = info(system, &launched, &probes);
         info.balancer = balancer.as_ref().map(|nginx| balancer_info(system, nginx));
+        info.resource = resource
+            .as_ref()
+            .zip(system.resource.as_ref())
+            .map(|(one, resource)| resource_info(&system.name, one, resource));
         systems.push(Sut {
             info,
             spawned: launched.spawned,
@@ -102,6 +141,8 @@ pub(super) async fn start(
             probes,
             down: None,
             started,
+            resource,
+            key_rotation: launched.key_rotation,
         });
     }
     Ok(systems)
@@ -159,6 +200,27 @@ async fn balancer(
 
 fn upstreams_len(launched: &Launched) -> usize {
     launched.base_urls.len()
+}
+
+fn resource_info(system: &str, one: &Spawned, resource: &Resource) -> ResourceInfo {
+    ResourceInfo {
+        verify: resource.verify,
+        base_url: one.base_url.clone(),
+        pid: Some(one.pid),
+        introspect_cache_ms: (resource.verify == Verify::Introspect)
+            .then(|| u64::try_from(resource.introspect_cache.as_millis()).unwrap_or(u64::MAX)),
+        settings: settings(Some(one)),
+        log: Some(format!("logs/{system}.resource.log")),
+    }
+}
+
+/// A fresh secret for the run's issuers and resource servers to share: 256 bits, hex. `None`
+/// when the OS gives no random bytes: introspection is then off, and a resource server that
+/// needs it refuses to start, saying so.
+fn introspection_secret() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn balancer_info(system: &System, nginx: &NginxBalancer) -> BalancerInfo {
@@ -234,6 +296,8 @@ fn info(system: &System, launched: &Launched, probes: &Probes) -> SystemInfo {
         store_commands: None,
         // Set once started (`balancer`).
         balancer: None,
+        // Set once started (`resource_info`).
+        resource: None,
     }
 }
 
@@ -302,11 +366,15 @@ pub(super) async fn stop(systems: &mut Vec<Sut>) -> Vec<SystemInfo> {
             spawned,
             driver,
             balancer,
+            resource,
             ..
         } = system;
         drop(driver);
         // Before the servers behind it, as a balancer goes first in a real shutdown.
         drop(balancer);
+        if let Some(one) = resource {
+            stopping.spawn(one.stop());
+        }
         for one in spawned {
             stopping.spawn(one.stop());
         }

@@ -6,6 +6,7 @@ use authbench_contract::error::Chain;
 use super::spawn::Launched;
 use crate::probe::{MetricsProbe, ProcessProbe, Replicas, StoreProbe};
 use crate::scenario::{RequestCounter, ServerCounts, StoreSpec};
+use crate::system::Spawned;
 
 /// The probes on one system.
 #[derive(Debug)]
@@ -20,6 +21,22 @@ pub(crate) struct Probes {
     pub store: Option<StoreProbe>,
     /// The Redis or PostgreSQL the system uses, for the sample of its commands.
     pub store_url: Option<String>,
+    /// The resource server beside the system: its process and its `/metrics`.
+    pub resource: Option<(ProcessProbe, MetricsProbe)>,
+}
+
+/// The probes on a resource server, read once.
+pub(super) async fn resource(one: &Spawned) -> Result<(ProcessProbe, MetricsProbe), String> {
+    let url = format!("{}/metrics", one.base_url);
+    let probe =
+        MetricsProbe::new(&url, &RequestCounter::reference()).map_err(|e| Chain(&e).to_string())?;
+    probe.sample().await.map_err(|error| {
+        format!(
+            "its resource server's /metrics is unreachable ({})",
+            Chain(&error)
+        )
+    })?;
+    Ok((ProcessProbe { pid: one.pid }, probe))
 }
 
 /// Connects every probe, reading each once: a system whose store or `/metrics` cannot be read
@@ -63,5 +80,6 @@ pub(super) async fn connect(launched: &Launched) -> Result<Probes, String> {
         metrics: Replicas(metrics),
         store,
         store_url,
+        resource: None,
     })
 }

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use authbench_report::SystemKind;
 
+use super::super::faults::KeyRotation;
 use super::super::{Error, Options};
 use super::log_name;
 use crate::output::RunDir;
 use crate::probe::redact;
 use crate::progress::Progress;
-use crate::scenario::{MainDb, Mapping, Scenario, Server, StoreSpec, System, Target};
+use crate::scenario::{
+    AccessToken, MainDb, Mapping, Resource, Scenario, Server, StoreSpec, System, Target,
+};
 use crate::system::{self, Credential, Launch, Spawned};
 
 /// A system that is up: its processes (none for an external system), where to reach it, and
@@ -27,6 +30,8 @@ pub(super) struct Launched {
     pub kind: SystemKind,
     /// Its routes: authbench's own, or an external system's mapping.
     pub mapping: Mapping,
+    /// A JWT system's signing key, which a `rotate-key` fault replaces.
+    pub key_rotation: Option<KeyRotation>,
 }
 
 /// main_DB's URL: the scenario's Postgres, or a SQLite file in the run's data folder.
@@ -78,6 +83,9 @@ pub(super) struct Context<'a> {
     pub progress: &'a Progress,
     pub main_db_url: &'a str,
     pub seeded: &'a Arc<[Credential]>,
+    /// Given to every spawned server: issuers answer introspection calls that present it,
+    /// resource servers present it.
+    pub introspection_secret: Option<&'a str>,
 }
 
 /// Starts `system`'s servers, or reads an external system's accounts.
@@ -99,41 +107,41 @@ pub(super) async fn launch(context: &Context<'_>, system: &System) -> Result<Lau
                 store: external.store.clone(),
                 kind: SystemKind::External,
                 mapping: external.mapping.clone(),
+                key_rotation: None,
             })
         }
     }
 }
 
-/// One server process per replica; replicas of a JWT system share one signing key.
+/// One server process per replica; replicas of a JWT system share one signing key, from a file
+/// a rotation can replace.
 async fn spawn(context: &Context<'_>, system: &System, server: &Server) -> Result<Launched, Error> {
     let Context {
-        scenario,
         options,
         dir,
         progress,
         ..
     } = context;
-    let key_file = match server {
-        Server::Jwt { alg, .. } if system.replicas.get() > 1 => {
+    let key_rotation = match server {
+        Server::Jwt {
+            alg,
+            access_token: AccessToken::Jwt,
+            ..
+        } => {
             let path = dir.data.join(format!("{}.key", system.name));
             system::keygen(&options.exe, &system.name, *alg, &path).await?;
-            Some(path)
+            Some(KeyRotation {
+                exe: options.exe.clone(),
+                alg: *alg,
+                key_file: path,
+            })
         }
         _ => None,
     };
+    let key_file = key_rotation.as_ref().map(|key| key.key_file.as_path());
     let mut spawned = Vec::new();
     for replica in 0..system.replicas.get() {
-        let launch = Launch {
-            exe: &options.exe,
-            main_db_url: context.main_db_url,
-            balance_source: scenario.balance_source,
-            workers: scenario.server_workers.map(|n| n.get()),
-            request_timeout: scenario.server_timeout,
-            cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
-            data_dir: &dir.data,
-            log: dir.logs.join(log_name(&system.name, replica)),
-            key_file: key_file.as_deref(),
-        };
+        let launch = context.launch(log_name(&system.name, replica), key_file);
         let one = system::spawn(&system.name, server, &launch).await?;
         progress.note(&format!(
             "started {}{} (pid {}) at {}",
@@ -146,6 +154,10 @@ async fn spawn(context: &Context<'_>, system: &System, server: &Server) -> Resul
     }
     let kind = match server {
         Server::Session { .. } => SystemKind::Session,
+        Server::Jwt {
+            access_token: AccessToken::Opaque,
+            ..
+        } => SystemKind::Opaque,
         Server::Jwt { .. } => SystemKind::Jwt,
     };
     Ok(Launched {
@@ -159,7 +171,47 @@ async fn spawn(context: &Context<'_>, system: &System, server: &Server) -> Resul
         store: Some(server.store().clone()),
         kind,
         mapping: Mapping::reference(),
+        key_rotation,
     })
+}
+
+/// The resource server beside `system`, reaching the issuer at `issuer_url` (the first
+/// replica, or the balancer in front of them).
+pub(super) async fn resource(
+    context: &Context<'_>,
+    system: &System,
+    resource: &Resource,
+    issuer_url: &str,
+) -> Result<Option<Spawned>, Error> {
+    let Target::Spawned(server) = &system.target else {
+        return Ok(None);
+    };
+    let launch = context.launch(format!("{}.resource.log", system.name), None);
+    let one = system::spawn_resource(&system.name, resource, (issuer_url, server), &launch).await?;
+    context.progress.note(&format!(
+        "started {}'s resource server ({}, pid {}) at {}",
+        system.name, resource.verify, one.pid, one.base_url
+    ));
+    Ok(Some(one))
+}
+
+impl Context<'_> {
+    /// How a server of this run starts: its log in the run's logs folder.
+    fn launch<'a>(&'a self, log: String, key_file: Option<&'a std::path::Path>) -> Launch<'a> {
+        let scenario = self.scenario;
+        Launch {
+            exe: &self.options.exe,
+            main_db_url: self.main_db_url,
+            balance_source: scenario.balance_source,
+            workers: scenario.server_workers.map(|n| n.get()),
+            request_timeout: scenario.server_timeout,
+            cores: scenario.pinning.as_ref().map(|p| p.servers.as_slice()),
+            data_dir: &self.dir.data,
+            log: self.dir.logs.join(log),
+            key_file,
+            introspection_secret: self.introspection_secret,
+        }
+    }
 }
 
 /// ` replica 2/3` in progress lines of a system that scales out; nothing otherwise.
