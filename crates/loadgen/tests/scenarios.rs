@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use authbench_contract::StoreKind;
 use authbench_loadgen::scenario::{
-    self, Alg, Argon2, BalanceSource, Load, MainDb, Operation, OwnedServer, Revocation, Routing,
-    Scenario, Server, StoreSpec, Target, Transport,
+    self, AccessToken, Alg, Argon2, BalanceSource, FaultKind, Load, MainDb, Operation, OwnedServer,
+    Resource, Revocation, Routing, Scenario, Server, StoreSpec, Target, Transport, Verify,
 };
 
 fn toml_files_in(dir: &Path) -> Vec<PathBuf> {
@@ -220,8 +220,48 @@ fn jwt_system_defaults_to_hs256_header_tokens_without_revocation() {
         revocation: Revocation::None,
         transport: Transport::Header,
         access_ttl: None,
+        access_token: AccessToken::Jwt,
     };
     assert_eq!(scenario.systems[0].target, Target::Spawned(expected));
+    assert_eq!(scenario.systems[0].resource, None);
+}
+
+#[test]
+fn an_opaque_system_with_an_introspecting_resource_server_and_issuer_faults() {
+    let system = r#"
+[[systems]]
+name = "o"
+kind = "opaque"
+store = "sqlite"
+access_ttl = "2m"
+resource = "introspect"
+introspect_cache = "500ms"
+
+[[faults]]
+kind = "issuer-pause"
+at = "500ms"
+duration = "1s"
+"#;
+    let text = format!("{MINIMAL}{system}");
+    let scenario = parse_ok(&text);
+    let Target::Spawned(Server::Jwt {
+        access_token,
+        access_ttl,
+        ..
+    }) = &scenario.systems[0].target
+    else {
+        panic!("not a token server: {:?}", scenario.systems[0].target);
+    };
+    assert_eq!(*access_token, AccessToken::Opaque);
+    assert_eq!(*access_ttl, Some(Duration::from_secs(120)));
+    assert_eq!(
+        scenario.systems[0].resource,
+        Some(Resource {
+            verify: Verify::Introspect,
+            introspect_cache: Duration::from_millis(500),
+        })
+    );
+    assert_eq!(scenario.faults[0].kind, FaultKind::IssuerPause);
 }
 
 #[test]

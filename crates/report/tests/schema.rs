@@ -129,6 +129,14 @@ fn sample_report() -> Report {
             },
         ],
         systems: vec![SystemInfo {
+            resource: Some(ResourceInfo {
+                verify: Verify::Introspect,
+                base_url: "http://127.0.0.1:5".into(),
+                pid: Some(12),
+                introspect_cache_ms: Some(1_000),
+                settings: BTreeMap::from([("verify".into(), "introspect".into())]),
+                log: Some("logs/a.resource.log".into()),
+            }),
             balancer: Some(BalancerInfo {
                 kind: Balancer::Nginx,
                 version: "nginx/1.22.1".into(),
@@ -250,6 +258,20 @@ fn sample_report() -> Report {
                     }],
                 }),
                 server_requests: Some(10),
+                resource: Some(ResourceLoad {
+                    cpu_s: Some(0.2),
+                    requests: 9,
+                    issuer_calls: 3,
+                    issuer_calls_failed: 1,
+                    cache_hits: 6,
+                    jwks_fetches: 0,
+                    jwks_fetches_failed: 0,
+                    unknown_kid_refetches: 0,
+                    store_operations: 0,
+                    cpu_us_per_request: Some(22.2),
+                    issuer_calls_per_request: Some(0.333),
+                    store_operations_per_request: Some(0.0),
+                }),
                 population: Some(Population {
                     namespaces: vec!["sessions".into()],
                     live_records: 1_004,
@@ -416,10 +438,10 @@ fn old_foreign_and_broken_files_are_refused_with_a_reason() {
     let error = read(&path).unwrap_err();
     assert!(matches!(error, Error::Shape { .. }), "{error}");
 
-    std::fs::write(&path, r#"{"schema_version": 7}"#).unwrap();
+    std::fs::write(&path, r#"{"schema_version": 8}"#).unwrap();
     let error = read(&path).unwrap_err();
     assert!(
-        error.to_string().contains("reads versions 1 to 6"),
+        error.to_string().contains("reads versions 1 to 7"),
         "{error}"
     );
 
