@@ -207,7 +207,12 @@ fn services(report: &Report, out: &mut String) {
             row.balance_errors,
         );
     }
-    for row in rows.iter().filter(|row| row.staleness_ms.is_some()) {
+    let mut cached: Vec<&crate::services::ServiceRow<'_>> =
+        rows.iter().filter(|row| row.staleness_ms.is_some()).collect();
+    // One line per system, not per step.
+    cached.sort_by_key(|row| row.system);
+    cached.dedup_by_key(|row| row.system);
+    for row in cached {
         let _ = writeln!(
             out,
             "  {}: a token revoked at the issuer may pass for up to {} ms (its cache)",

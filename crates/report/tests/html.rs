@@ -9,7 +9,7 @@ use common::{fixture, fixture_path, fixtures};
 use authbench_report::claims;
 use authbench_report::{
     Flag, LoadModel, Operation, Replica, Report, Routing, RunStatus, Schedule, SystemKind,
-    SystemStep, html,
+    SystemStep, Verify, html,
 };
 
 fn render(report: &Report) -> String {
@@ -500,4 +500,43 @@ fn a_sharded_store_shows_each_shards_share_cap_and_log() {
         "{summary}"
     );
     assert!(summary.contains("(even: 33.3% each)"), "{summary}");
+}
+
+#[test]
+fn across_services_shows_each_styles_cost_the_rotation_and_the_issuer_pause() {
+    let report = fixture("sso");
+    let page = render(&report);
+    assert!(page.contains("Across services"));
+    assert!(page.contains("href=\"#services\""), "the section is in the navigation");
+    for verify in ["jwks", "introspect", "store"] {
+        assert!(page.contains(&format!("<code>{verify}</code>")), "{verify}");
+    }
+    assert!(page.contains("Key rotation") && page.contains("Issuer paused"));
+    assert!(page.contains("(cache 1000 ms)"));
+    let rows = authbench_report::services::rows(&report);
+    assert_eq!(rows.len(), report.steps.len() * report.systems.len());
+    for row in &rows {
+        match row.verify {
+            Verify::Jwks => {
+                assert_eq!(row.issuer_calls_per_request, Some(0.0), "{row:?}");
+                assert!(row.rotation.is_some_and(|r| r.failed_requests == 0), "{row:?}");
+            }
+            Verify::Store => assert!(row.resource_store_per_request >= Some(0.95), "{row:?}"),
+            Verify::Introspect => assert!(row.issuer_calls_per_request > Some(0.0), "{row:?}"),
+        }
+    }
+    let summary = authbench_report::summary::table(&report);
+    assert!(summary.contains("At the resource server, per balance request:"), "{summary}");
+    assert!(summary.contains("may pass for up to 1000 ms"), "{summary}");
+    let assessed = claims::assess(&report);
+    let evidence = |id: &str| {
+        assessed
+            .iter()
+            .find(|claim| claim.id == id)
+            .map(|claim| claim.evidence.join("\n"))
+            .unwrap_or_default()
+    };
+    assert!(evidence("C2").contains("Across services, sso-jwt"), "{}", evidence("C2"));
+    assert!(evidence("C4").contains("sso-opaque (introspection)"), "{}", evidence("C4"));
+    assert!(evidence("C4").contains("may pass for up to 1000 ms"), "{}", evidence("C4"));
 }

@@ -1,4 +1,4 @@
-//! A run with faults against the stores (`[[faults]]`): each system's rate and errors tick by
+//! A run with faults against the stores or the systems' own servers (`[[faults]]`): each system's rate and errors tick by
 //! tick through them, and per fault when errors began, when the system was back, what failed,
 //! and the credentials the store forgot.
 
@@ -27,17 +27,21 @@ fn faulted(report: &Report) -> impl Iterator<Item = &Step> {
 pub fn section(report: &Report) -> Markup {
     html! {
         p {
-            "In every measured turn the run did the same faults to the system's own store, at the \
-             same offsets, so each system met them under its own load: " code { "pause" }
+            "In every measured turn the run did the same faults to the system's own store (or its \
+             own servers), at the same offsets, so each system met them under its own load: "
+            code { "pause" }
             " stops the store (SIGSTOP; it keeps its connections and answers nothing) and resumes \
              it, " code { "kill" } " ends it (SIGKILL) for the rest of the turn, "
             code { "restart" } " kills it and starts it again on the same port with the same \
              settings (what it kept depends on its persistence), " code { "partition" } " stops \
-             the delay relay in front of it (the store runs on, unreachable). First error is counted from the \
+             the delay relay in front of it (the store runs on, unreachable), "
+            code { "issuer-pause" } " stops the system's own servers (SIGSTOP) and resumes them, "
+            code { "rotate-key" } " gives a JWT system a new signing key (see Across services). \
+             First error is counted from the \
              fault to the first half-second with a failed request; recovery from the store's \
              return to the first half-second from which every later one had no error and at \
              least " (number(RECOVERED_RATE * 100.0)) "% of the rate before the fault. \
-             Availability is what the system served without error while its store was away, as a \
+             Availability is what the system served without error while the fault lasted, as a \
              share of what it served per second before the fault (a user who waits for each \
              answer sends less when answers stop coming, so failures alone would hide a stall). \
              Credentials refused are the step's authenticated requests answered 401 or 403: a \

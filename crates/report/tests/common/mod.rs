@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use authbench_report::Report;
 
 /// Every committed run.
-pub const FIXTURES: [&str; 15] = [
+pub const FIXTURES: [&str; 16] = [
     "quickstart",
     "quickstart-owasp",
     "redis-vs-jwt",
@@ -23,6 +23,7 @@ pub const FIXTURES: [&str; 15] = [
     "foreign-shop",
     "store-outage",
     "store-scale",
+    "sso",
 ];
 
 pub fn fixture_path(name: &str) -> PathBuf {
