@@ -207,8 +207,10 @@ fn services(report: &Report, out: &mut String) {
             row.balance_errors,
         );
     }
-    let mut cached: Vec<&crate::services::ServiceRow<'_>> =
-        rows.iter().filter(|row| row.staleness_ms.is_some()).collect();
+    let mut cached: Vec<&crate::services::ServiceRow<'_>> = rows
+        .iter()
+        .filter(|row| row.staleness_ms.is_some())
+        .collect();
     // One line per system, not per step.
     cached.sort_by_key(|row| row.system);
     cached.dedup_by_key(|row| row.system);

@@ -507,7 +507,10 @@ fn across_services_shows_each_styles_cost_the_rotation_and_the_issuer_pause() {
     let report = fixture("sso");
     let page = render(&report);
     assert!(page.contains("Across services"));
-    assert!(page.contains("href=\"#services\""), "the section is in the navigation");
+    assert!(
+        page.contains("href=\"#services\""),
+        "the section is in the navigation"
+    );
     for verify in ["jwks", "introspect", "store"] {
         assert!(page.contains(&format!("<code>{verify}</code>")), "{verify}");
     }
@@ -519,14 +522,20 @@ fn across_services_shows_each_styles_cost_the_rotation_and_the_issuer_pause() {
         match row.verify {
             Verify::Jwks => {
                 assert_eq!(row.issuer_calls_per_request, Some(0.0), "{row:?}");
-                assert!(row.rotation.is_some_and(|r| r.failed_requests == 0), "{row:?}");
+                assert!(
+                    row.rotation.is_some_and(|r| r.failed_requests == 0),
+                    "{row:?}"
+                );
             }
             Verify::Store => assert!(row.resource_store_per_request >= Some(0.95), "{row:?}"),
             Verify::Introspect => assert!(row.issuer_calls_per_request > Some(0.0), "{row:?}"),
         }
     }
     let summary = authbench_report::summary::table(&report);
-    assert!(summary.contains("At the resource server, per balance request:"), "{summary}");
+    assert!(
+        summary.contains("At the resource server, per balance request:"),
+        "{summary}"
+    );
     assert!(summary.contains("may pass for up to 1000 ms"), "{summary}");
     let assessed = claims::assess(&report);
     let evidence = |id: &str| {
@@ -536,7 +545,19 @@ fn across_services_shows_each_styles_cost_the_rotation_and_the_issuer_pause() {
             .map(|claim| claim.evidence.join("\n"))
             .unwrap_or_default()
     };
-    assert!(evidence("C2").contains("Across services, sso-jwt"), "{}", evidence("C2"));
-    assert!(evidence("C4").contains("sso-opaque (introspection)"), "{}", evidence("C4"));
-    assert!(evidence("C4").contains("may pass for up to 1000 ms"), "{}", evidence("C4"));
+    assert!(
+        evidence("C2").contains("Across services, sso-jwt"),
+        "{}",
+        evidence("C2")
+    );
+    assert!(
+        evidence("C4").contains("sso-opaque (introspection)"),
+        "{}",
+        evidence("C4")
+    );
+    assert!(
+        evidence("C4").contains("may pass for up to 1000 ms"),
+        "{}",
+        evidence("C4")
+    );
 }
