@@ -340,17 +340,8 @@ pub struct JwtArgs {
     #[arg(long, env = "AUTHBENCH_REFRESH_TTL", default_value = "24h", value_parser = parse_duration)]
     pub refresh_ttl: Duration,
 
-    /// `iss` of issued tokens, required on presented ones.
-    #[arg(long, env = "AUTHBENCH_ISSUER", default_value = "authbench")]
-    pub issuer: String,
-
-    /// `aud` of issued tokens, required on presented ones.
-    #[arg(long, env = "AUTHBENCH_AUDIENCE", default_value = "authbench-api")]
-    pub audience: String,
-
-    /// Clock skew allowed on `exp` and `nbf`.
-    #[arg(long, env = "AUTHBENCH_LEEWAY", default_value = "5s", value_parser = parse_duration)]
-    pub leeway: Duration,
+    #[command(flatten)]
+    pub claims: ClaimArgs,
 
     /// none (stateless: logout can't end an access token before it expires), denylist (logout
     /// stores the jti; every request checks it) or cutoff (per-user not-before time; every
@@ -413,17 +404,9 @@ pub struct ResourceArgs {
     #[arg(long, env = "AUTHBENCH_JWKS_MAX_STALE", default_value = "1h", value_parser = parse_duration)]
     pub jwks_max_stale: Duration,
 
-    /// jwks: `iss` required on tokens.
-    #[arg(long, env = "AUTHBENCH_ISSUER", default_value = "authbench")]
-    pub issuer: String,
-
-    /// jwks: `aud` required on tokens.
-    #[arg(long, env = "AUTHBENCH_AUDIENCE", default_value = "authbench-api")]
-    pub audience: String,
-
-    /// jwks: clock skew allowed on `exp` and `nbf`.
-    #[arg(long, env = "AUTHBENCH_LEEWAY", default_value = "5s", value_parser = parse_duration)]
-    pub leeway: Duration,
+    /// jwks: what a token must say of its issuer and audience, and the clock skew allowed.
+    #[command(flatten)]
+    pub claims: ClaimArgs,
 
     /// store: the issuer's session store (redis://, postgres://, ...).
     #[arg(long, env = "AUTHBENCH_STORE", value_parser = parse_store_url)]
@@ -441,6 +424,23 @@ pub struct ResourceArgs {
     /// Longest a call to the issuer (a JWKS fetch, an introspection) may take.
     #[arg(long, env = "AUTHBENCH_ISSUER_TIMEOUT", default_value = "250ms", value_parser = parse_duration)]
     pub issuer_timeout: Duration,
+}
+
+/// What a JWT must say of itself: the JWT server writes these in the tokens it issues and
+/// requires them on the ones it is shown; a resource server requires them.
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    /// `iss`: who issued the token.
+    #[arg(long, env = "AUTHBENCH_ISSUER", default_value = "authbench")]
+    pub issuer: String,
+
+    /// `aud`: whom the token is for.
+    #[arg(long, env = "AUTHBENCH_AUDIENCE", default_value = "authbench-api")]
+    pub audience: String,
+
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[arg(long, env = "AUTHBENCH_LEEWAY", default_value = "5s", value_parser = parse_duration)]
+    pub leeway: Duration,
 }
 
 /// argon2id cost; OWASP's 19 MiB, t=2, p=1 by default.

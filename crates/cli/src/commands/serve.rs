@@ -51,9 +51,9 @@ pub async fn jwt(args: JwtArgs) -> anyhow::Result<()> {
     let config = Config {
         access_ttl: args.access_ttl,
         refresh_ttl: args.refresh_ttl,
-        issuer: args.issuer,
-        audience: args.audience,
-        leeway: args.leeway,
+        issuer: args.claims.issuer,
+        audience: args.claims.audience,
+        leeway: args.claims.leeway,
         revocation: args.revocation,
         transport: args.transport,
         secure_cookie: !args.insecure_cookie,
@@ -194,9 +194,9 @@ fn resource_style(args: &ResourceArgs) -> anyhow::Result<authbench_resource_serv
                     fetch_timeout: args.issuer_timeout,
                 },
                 expected: Expected {
-                    issuer: args.issuer.clone(),
-                    audience: args.audience.clone(),
-                    leeway: args.leeway,
+                    issuer: args.claims.issuer.clone(),
+                    audience: args.claims.audience.clone(),
+                    leeway: args.claims.leeway,
                 },
             }
         }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use authbench_contract::Alg;
+use authbench_contract::error::Cause;
 
 use crate::metrics::JwksMetrics;
 pub use parse::{JwksError, Key, parse};
@@ -61,7 +62,7 @@ pub enum FetchError {
     Http {
         source_name: String,
         #[source]
-        source: reqwest::Error,
+        source: Cause,
     },
     #[error("{source_name} answered {status}")]
     Status { source_name: String, status: u16 },
@@ -141,9 +142,9 @@ impl Jwks {
         let client = reqwest::Client::builder()
             .timeout(settings.fetch_timeout)
             .build()
-            .map_err(|source| FetchError::Http {
+            .map_err(|error| FetchError::Http {
                 source_name: settings.source.to_string(),
-                source,
+                source: Cause::of(&error),
             })?;
         let first = fetch(&client, &settings).await;
         metrics.fetched(first.is_ok());
@@ -267,9 +268,10 @@ async fn fetch(client: &reqwest::Client, settings: &JwksSettings) -> Result<KeyS
     let source_name = settings.source.to_string();
     let body = match &settings.source {
         JwksSource::Url(url) => {
-            let http = |source| FetchError::Http {
+            // The URL is in the message already: the cause is what went wrong, said once.
+            let http = |error: reqwest::Error| FetchError::Http {
                 source_name: source_name.clone(),
-                source,
+                source: Cause::of(&error.without_url()),
             };
             let response = client.get(url).send().await.map_err(http)?;
             let status = response.status();
