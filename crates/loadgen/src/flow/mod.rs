@@ -77,7 +77,8 @@ enum Outcome {
 }
 
 /// One virtual user. Requests go out one at a time on its own connection (one per replica of
-/// the system when its requests are spread over several).
+/// the system when its requests are spread over several, and one more to a resource server
+/// beside the system, which its balance requests go to).
 #[derive(Debug)]
 pub struct Vu {
     connections: Vec<Connection>,
