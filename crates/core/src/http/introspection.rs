@@ -4,7 +4,8 @@
 //!
 //! RFC 7662 §2.1 requires the endpoint to authenticate its callers, so that it is not an oracle
 //! for anyone holding a guessed token: here a shared secret, `Authorization: Bearer <secret>`,
-//! from `AUTHBENCH_INTROSPECTION_SECRET`. Without it the endpoint answers 403 to everyone.
+//! from `AUTHBENCH_INTROSPECTION_SECRET`. Without it the endpoint answers 403 to every caller
+//! that presents a credential (401 to one that presents none).
 
 use std::sync::Arc;
 
@@ -102,13 +103,26 @@ impl Introspection {
     }
 }
 
-/// The token a caller asks about, once the caller is admitted: 403 when introspection is off,
-/// 401 for a caller without the secret, 400 for a body without `token`.
+/// The token a caller asks about, once the caller is admitted: 401 for a caller without the
+/// secret, 403 (to a caller with a credential) when introspection is off, 400 for a body
+/// without `token`.
 pub fn introspected_token(
     secret: Option<&IntrospectionSecret>,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<String, ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "introspection needs the shared secret as a bearer credential",
+        )
+    };
+    // A caller without any credential is told what is missing (401), whether or not
+    // introspection is on; one with a credential, that there is nothing it could open (403).
+    if authorization(headers, "Bearer").is_none() {
+        return Err(refused());
+    }
     let Some(secret) = secret else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -117,11 +131,7 @@ pub fn introspected_token(
         ));
     };
     if !secret.admits(headers) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "introspection needs the shared secret as a bearer credential",
-        ));
+        return Err(refused());
     }
     form_urlencoded::parse(body)
         .find(|(key, _)| key == "token")
@@ -184,6 +194,13 @@ mod tests {
                 .unwrap_err()
                 .status,
             StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            introspected_token(None, &HeaderMap::new(), &body)
+                .unwrap_err()
+                .status,
+            StatusCode::UNAUTHORIZED,
+            "a caller with no credential is told so, on or off"
         );
         let empty = Bytes::from_static(b"token=");
         assert_eq!(
