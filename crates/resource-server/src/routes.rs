@@ -46,14 +46,10 @@ struct Health {
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let shared = &state.shared;
     let main_db_error = shared.main_db.ping().await.err().map(|e| e.to_string());
-    let (verify, store_error, jwks) = match &shared.verifier {
-        Verifier::Jwks(jwt) => ("jwks", None, Some(jwt.jwks().status())),
-        Verifier::Store(store) => (
-            "store",
-            store.ping().await.err().map(|e| e.to_string()),
-            None,
-        ),
-        Verifier::Introspect(_) => ("introspect", None, None),
+    let (store_error, jwks) = match &shared.verifier {
+        Verifier::Jwks(jwt) => (None, Some(jwt.jwks().status())),
+        Verifier::Store(store) => (store.ping().await.err().map(|e| e.to_string()), None),
+        Verifier::Introspect(_) => (None, None),
     };
     let unusable = jwks.as_ref().is_some_and(|jwks| !jwks.usable);
     let stale = jwks.as_ref().is_some_and(|jwks| jwks.last_error.is_some());
@@ -66,7 +62,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     };
     let body = Health {
         status,
-        verify,
+        verify: shared.verifier.style().as_str(),
         main_db_error,
         store_error,
         jwks,

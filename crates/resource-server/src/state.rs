@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authbench_contract::StoreUrl;
+use authbench_contract::{StoreUrl, Verify};
 use authbench_core::balances::Balances;
 use authbench_core::http::HttpMetrics;
 use authbench_core::maindb::MainDb;
@@ -32,12 +32,12 @@ pub enum Style {
 }
 
 impl Style {
-    /// The name `/healthz` and the logs use.
-    pub fn name(&self) -> &'static str {
+    /// `--verify`'s value for this style.
+    pub fn verify(&self) -> Verify {
         match self {
-            Style::Jwks { .. } => "jwks",
-            Style::Store { .. } => "store",
-            Style::Introspect(_) => "introspect",
+            Style::Jwks { .. } => Verify::Jwks,
+            Style::Store { .. } => Verify::Store,
+            Style::Introspect(_) => Verify::Introspect,
         }
     }
 }

@@ -39,6 +39,15 @@ pub enum Verifier {
 }
 
 impl Verifier {
+    /// The style, as `--verify` names it.
+    pub fn style(&self) -> authbench_contract::Verify {
+        match self {
+            Verifier::Jwks(_) => authbench_contract::Verify::Jwks,
+            Verifier::Store(_) => authbench_contract::Verify::Store,
+            Verifier::Introspect(_) => authbench_contract::Verify::Introspect,
+        }
+    }
+
     /// The user a request is authenticated as, or 401 (503 when what the style needs is down).
     pub async fn user(&self, headers: &HeaderMap) -> Result<String, ApiError> {
         match self {

@@ -156,7 +156,7 @@ pub async fn resource(args: ResourceArgs) -> anyhow::Result<()> {
         .context("cannot start the resource server")?;
     let listener = bind(&common).await?;
     tracing::info!(
-        verify = options.style.name(),
+        verify = %options.style.verify(),
         main_db = %redact(&common.main_db),
         "resource server ready"
     );

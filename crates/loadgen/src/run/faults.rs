@@ -39,11 +39,9 @@ pub(super) struct KeyRotation {
 
 impl IssuerControl {
     fn signal(&self, signal: Signal) -> Result<(), String> {
-        for &pid in &self.pids {
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
-            nix::sys::signal::kill(pid, signal).map_err(|error| format!("{signal}: {error}"))?;
-        }
-        Ok(())
+        self.pids
+            .iter()
+            .try_for_each(|&pid| super::stores::signal(Some(pid), signal))
     }
 
     async fn rotate(&self, key: &KeyRotation) -> Result<(), String> {

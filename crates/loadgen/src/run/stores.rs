@@ -180,7 +180,8 @@ impl StoreControl<'_> {
     }
 }
 
-fn signal(pid: Option<u32>, signal: nix::sys::signal::Signal) -> Result<(), String> {
+/// Sends `signal` to the process `pid`; an error when it is not running or cannot be signalled.
+pub(super) fn signal(pid: Option<u32>, signal: nix::sys::signal::Signal) -> Result<(), String> {
     let pid = pid.ok_or("the process is not running")?;
     let pid = nix::unistd::Pid::from_raw(pid as i32);
     nix::sys::signal::kill(pid, signal).map_err(|error| format!("{signal}: {error}"))
