@@ -6,7 +6,7 @@
 #   2. token cost: sign and verify time and token size per JWT algorithm;
 #   3. GET /user/balance requests/s against GET / of the same server, server on one tokio worker
 #      (CPU 0), wrk on CPU 1: the session server per store, the JWT server per algorithm and
-#      revocation mode;
+#      revocation mode, the resource server's JWKS and shared-store checks;
 #   4. the load generator against wrk on the same trivial route, same connections and duration;
 #   5. (only when asked for: `rss`) the load generator's RSS over a 10-minute max-rate run;
 #   6. (only when asked for: `soak`) scenarios/soak.toml, 3 minutes per server (SOAK_REPEATS=60

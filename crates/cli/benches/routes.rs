@@ -1,10 +1,11 @@
 //! The servers' routes against the plainest honest version of the same check (`reference/`: a
 //! bare axum app, no metrics, limits or timeouts), side by side in one run: `GET /` of each
-//! server, the session lookup per session store, and the JWT check per algorithm (and per
-//! revocation mode, against `GET /` of the same server). A ratio below 0.90 is a fixed cost of
+//! server, the session lookup per session store, the JWT check per algorithm (and per
+//! revocation mode, against `GET /` of the same server), and the resource server's JWKS and
+//! shared-store checks (`BENCH_ONLY=resource`). A ratio below 0.90 is a fixed cost of
 //! authbench's own that blurs the auth cost the servers exist to compare. Run with
 //! `scripts/bench.sh routes` or `cargo bench -p authbench-cli --bench routes`
-//! (`BENCH_ONLY=session|jwt` runs one half, any other value the cases whose variant contains it,
+//! (`BENCH_ONLY=session|jwt|resource` runs one part, any other value the cases whose variant contains it,
 //! e.g. `BENCH_ONLY=postgres`; `BENCH_TURNS` and `BENCH_SECONDS` set the turns, default 6 of 2 s;
 //! `BENCH_PAIRS=1` prints every turn's ratios; `BENCH_INSTRUCTIONS=1` counts instructions per
 //! request under callgrind instead, see below, and `BENCH_DUMPS=<folder>` keeps its dumps there
@@ -66,7 +67,13 @@ struct Case {
     reference: Option<(String, String)>,
     /// The store's server, whose CPU a turn counts with the server's.
     store: Option<StoreServer>,
+    /// For a resource server: the issuer to start first and log in at (not measured; its
+    /// JWKS URL replaces [`ISSUER_JWKS`] in `args`).
+    issuer: Option<Vec<String>>,
 }
+
+/// Stands in a resource server's arguments for its issuer's JWKS URL.
+const ISSUER_JWKS: &str = "{issuer-jwks}";
 
 /// A store that runs in processes of its own.
 #[derive(Clone, Copy)]
@@ -209,8 +216,9 @@ fn cases(
     let redis_server = StoreServer::Redis(redis.pid().expect("Redis runs"));
     let postgres_server = StoreServer::Postgres(postgres.pid().expect("PostgreSQL runs"));
     let mut cases = Vec::new();
-    let half =
-        |system: &str| only.is_empty() || only == system || !["session", "jwt"].contains(&only);
+    let half = |system: &str| {
+        only.is_empty() || only == system || !["session", "jwt", "resource"].contains(&only)
+    };
     if half("session") {
         let sqlite = format!("sqlite://{}", dir.join("sessions.db").display());
         let stores = [
@@ -231,6 +239,7 @@ fn cases(
                 args: strings(&["session", "--store", &store]),
                 reference: check.map(|check| (check.to_owned(), store.clone())),
                 store: server,
+                issuer: None,
             });
         }
     }
@@ -250,6 +259,7 @@ fn cases(
                 args,
                 reference: Some((alg.to_owned(), String::new())),
                 store: None,
+                issuer: None,
             });
         }
         for (name, store, server) in [
@@ -271,11 +281,46 @@ fn cases(
                     ]),
                     reference: None,
                     store: Some(server),
+                    issuer: None,
                 });
             }
         }
     }
-    if !["", "session", "jwt"].contains(&only) {
+    if half("resource") {
+        // The resource server's check against the plainest version of the same check: a JWT
+        // with a key from the issuer's JWKS, a session read from the issuer's Redis.
+        let key = dir.join("resource-ES256.pem");
+        keygen("ES256", &key);
+        let issuer = strings(&["jwt", "--alg", "ES256", "--store", "memory"])
+            .into_iter()
+            .chain(strings(&["--key-file", &key.display().to_string()]))
+            .collect();
+        cases.push(Case {
+            system: "resource",
+            variant: "jwks, ES256".to_owned(),
+            args: strings(&[
+                "resource",
+                "--verify",
+                "jwks",
+                "--jwks-url",
+                ISSUER_JWKS,
+                "--algs",
+                "ES256",
+            ]),
+            reference: Some(("ES256".to_owned(), String::new())),
+            store: None,
+            issuer: Some(issuer),
+        });
+        cases.push(Case {
+            system: "resource",
+            variant: "store redis".to_owned(),
+            args: strings(&["resource", "--verify", "store", "--store", &redis.url()]),
+            reference: Some(("redis".to_owned(), redis.url())),
+            store: Some(redis_server),
+            issuer: Some(strings(&["session", "--store", &redis.url()])),
+        });
+    }
+    if !["", "session", "jwt", "resource"].contains(&only) {
         cases.retain(|case| case.variant.contains(only));
     }
     cases
@@ -407,6 +452,7 @@ fn measure(
         ours,
         reference,
         auth,
+        _issuer,
     } = start_pair(case, main_db, dir, None);
     let store_pids = case.store.map(StoreServer::pids).unwrap_or_default();
     let turn = |server: &ServerProcess, path: &str, seconds: u32| {
@@ -486,6 +532,8 @@ struct Pair {
     ours: ServerProcess,
     reference: ServerProcess,
     auth: String,
+    /// A resource server's issuer, kept up for the pair's life.
+    _issuer: Option<ServerProcess>,
 }
 
 /// Starts our server for `case` and the reference beside it; with `callgrind`, both run under
@@ -500,23 +548,48 @@ fn start_pair(
         Some(dumps) => callgrind::under_callgrind(&command, dumps),
         None => command,
     };
-    let mut command =
-        ServerProcess::command(&case.args, main_db, "in-process", &["--insecure-cookie"]);
+    let issuer = case.issuer.as_ref().map(|args| {
+        let command = ServerProcess::command(args, main_db, "in-process", &["--insecure-cookie"]);
+        ServerProcess::spawn(command, dir, "issuer.log")
+    });
+    let jwks = issuer
+        .as_ref()
+        .map(|issuer| issuer.url("/.well-known/jwks.json"));
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|arg| match (&jwks, arg.as_str()) {
+            (Some(url), ISSUER_JWKS) => url.clone(),
+            _ => arg.clone(),
+        })
+        .collect();
+    // The resource server sets no cookie; the issuers do.
+    let extra: &[&str] = if issuer.is_some() {
+        &[]
+    } else {
+        &["--insecure-cookie"]
+    };
+    let mut command = ServerProcess::command(&args, main_db, "in-process", extra);
     if case.args.iter().any(|arg| arg == "HS256") {
         command.env("AUTHBENCH_JWT_SECRET", HS256_SECRET);
     }
     let ours = ServerProcess::spawn(wrap(command), dir, "server.log");
-    let auth = login_header(&ours, case.system);
+    let issuer_system = case
+        .issuer
+        .as_ref()
+        .and_then(|args| args.first())
+        .map_or(case.system, String::as_str);
+    let auth = login_header(issuer.as_ref().unwrap_or(&ours), issuer_system);
     let credential = auth.split_once(' ').map_or("", |(_, rest)| rest);
     let credential = credential.split_once(' ').map_or("", |(_, value)| value);
     let (check, target) = case
         .reference
         .clone()
         .unwrap_or_else(|| ("none".to_owned(), String::new()));
-    let target = if case.system == "jwt" && check != "HS256" {
-        ours.url("/.well-known/jwks.json")
-    } else {
-        target
+    let target = match &jwks {
+        Some(url) if check != "redis" => url.clone(),
+        _ if case.system == "jwt" && check != "HS256" => ours.url("/.well-known/jwks.json"),
+        _ => target,
     };
     let reference = wrap(reference_command(&check, &target, credential));
     let reference = ServerProcess::spawn(reference, dir, "reference.log");
@@ -524,6 +597,7 @@ fn start_pair(
         ours,
         reference,
         auth,
+        _issuer: issuer,
     }
 }
 
@@ -551,6 +625,7 @@ fn measure_instructions(
         ours,
         reference,
         auth,
+        _issuer,
     } = start_pair(case, main_db, dir, Some(&dumps));
     let seconds = 4;
     let per_request = |server: &ServerProcess, path: &str| {
