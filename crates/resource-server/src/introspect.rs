@@ -69,10 +69,6 @@ impl Introspector {
         })
     }
 
-    pub fn cache_ttl(&self) -> Duration {
-        self.settings.cache_ttl
-    }
-
     /// The user `token` belongs to, or 401 when the issuer says it is not active, or 503 when
     /// the issuer cannot be asked.
     pub async fn user_of(&self, token: &str) -> Result<String, ApiError> {
