@@ -60,6 +60,7 @@ fn main() {
         refresh_every: None,
         logout: true,
         think_time: Duration::ZERO,
+        stagger: false,
     };
     let mut driver = Driver::new(endpoint, credentials, flow, Duration::from_secs(5));
 

@@ -120,6 +120,7 @@ fn main() {
             refresh_every: None,
             logout: false,
             think_time: Duration::ZERO,
+            stagger: false,
         };
         let mut driver = Driver::new(endpoint.clone(), credentials, flow, Duration::from_secs(5));
         if let Some(mapping) = mapping {

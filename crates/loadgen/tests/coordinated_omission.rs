@@ -163,6 +163,7 @@ fn flow(balances: u32, logout: bool) -> Flow {
         refresh_every: None,
         logout,
         think_time: Duration::ZERO,
+        stagger: false,
     }
 }
 

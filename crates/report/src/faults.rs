@@ -3,8 +3,9 @@
 
 use crate::model::{FaultFigures, FaultWindow, Timeline, TimelinePoint};
 
-/// A tick at this share of the rate before the fault, with no error, is back.
-pub const RECOVERED_RATE: f64 = 0.9;
+/// A tick at this share of the rate before the fault, with no error after it, is back: the
+/// same share that counts as back after a burst.
+pub use crate::overload::RECOVERED_RATE;
 
 /// One figure per fault of the timeline, in order.
 pub fn figures(timeline: &Timeline) -> Vec<FaultFigures> {
@@ -33,21 +34,24 @@ fn one(points: &[TimelinePoint], fault: &FaultWindow, next_start: f64) -> FaultF
         .iter()
         .find(|p| p.errors > 0)
         .map(|p| (p.at_s - p.seconds - fault.start_s).max(0.0));
-    let recovered = |p: &TimelinePoint| {
-        p.errors == 0
-            && p.requests as f64 / p.seconds.max(f64::EPSILON) >= RECOVERED_RATE * before_rps
+    let at_rate = |p: &TimelinePoint| {
+        p.requests as f64 / p.seconds.max(f64::EPSILON) >= RECOVERED_RATE * before_rps
     };
+    // Back: the first tick at the rate before, once no later tick fails. A later tick's dip in
+    // rate alone does not undo it: on a shared machine a half-second runs 10% slow now and
+    // then, fault or none, and counting those would date the return to the last such dip.
     let recovery_s = fault.end_s.and_then(|end| {
         let after: Vec<&&TimelinePoint> = span
             .iter()
             .filter(|p| p.at_s > end && !p.is_sliver())
             .collect();
-        let first_of_last_run = after
+        let after_last_error = after
             .iter()
-            .rposition(|p| !recovered(p))
+            .rposition(|p| p.errors > 0)
             .map_or(0, |i| i + 1);
-        after
-            .get(first_of_last_run)
+        after[after_last_error..]
+            .iter()
+            .find(|p| at_rate(p))
             .map(|p| (p.at_s - p.seconds - end).max(0.0))
     });
     let failed_requests: u64 = span.iter().map(|p| p.errors).sum();
@@ -125,6 +129,40 @@ mod tests {
         assert_eq!(f.failed_requests, 30);
         // Away from 1.0 to 2.0: nothing served, of the 200/s before.
         assert_eq!(f.availability, 0.0);
+    }
+
+    fn paused_from_1_to_2(points: Vec<TimelinePoint>) -> FaultFigures {
+        let timeline = Timeline {
+            points,
+            burst: None,
+            faults: vec![FaultWindow {
+                kind: "pause".into(),
+                start_s: 1.0,
+                end_s: Some(2.0),
+            }],
+        };
+        figures(&timeline).remove(0)
+    }
+
+    #[test]
+    fn a_later_dip_in_rate_alone_does_not_undo_a_return_but_a_later_error_does() {
+        let before = [tick(0.5, 100, 0), tick(1.0, 100, 0), tick(1.5, 0, 0)];
+        let dip = paused_from_1_to_2(
+            before
+                .iter()
+                .cloned()
+                .chain([tick(2.5, 100, 0), tick(3.0, 80, 0), tick(3.5, 100, 0)])
+                .collect(),
+        );
+        assert_eq!(dip.recovery_s, Some(0.0));
+        let error = paused_from_1_to_2(
+            before
+                .iter()
+                .cloned()
+                .chain([tick(2.5, 100, 0), tick(3.0, 95, 1), tick(3.5, 100, 0)])
+                .collect(),
+        );
+        assert_eq!(error.recovery_s, Some(1.0));
     }
 
     #[test]

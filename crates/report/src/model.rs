@@ -216,6 +216,10 @@ pub struct ScenarioInfo {
     pub balances_per_login: u32,
     pub refresh_every: Option<u32>,
     pub logout: bool,
+    /// Each VU's first login was followed by a share of `balances_per_login`, spreading the
+    /// VUs' logins over the cycle (`flow.stagger`); absent in files from before it: false.
+    #[serde(default)]
+    pub stagger_logins: bool,
     pub think_time_ms: f64,
     pub balance_source: BalanceSource,
     pub step_duration_s: f64,
@@ -781,8 +785,8 @@ pub struct FaultFigures {
     /// Seconds from the fault to the first tick with an error, to the tick (a tick is 0.5 s);
     /// none: no error.
     pub first_error_s: Option<f64>,
-    /// Seconds from the store's return to the first tick from which every later tick had no
-    /// error and at least 90% of the rate before; none: not back by the window's end.
+    /// Seconds from the store's return to the first tick at least at 90% of the rate before,
+    /// after which no tick had an error; none: not back by the window's end.
     pub recovery_s: Option<f64>,
     /// Requests that failed from the fault to the next fault (or the window's end).
     pub failed_requests: u64,

@@ -50,6 +50,7 @@ fn sample_report() -> Report {
             balances_per_login: 5,
             refresh_every: None,
             logout: false,
+            stagger_logins: false,
             think_time_ms: 0.0,
             balance_source: BalanceSource::InProcess,
             step_duration_s: 1.0,

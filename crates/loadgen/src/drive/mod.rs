@@ -164,7 +164,8 @@ impl Driver {
             (&accounts, self.routes.clone()),
             self.flow,
             self.request_timeout,
-        );
+        )
+        .staggered(index);
         Some(match &self.resource {
             Some(resource) => vu.with_resource(resource.clone(), self.request_timeout),
             None => vu,

@@ -94,6 +94,10 @@ pub struct Vu {
     next: Operation,
     /// How many protected requests this VU has sent: its place in the routes' cycle of them.
     protected_sent: usize,
+    /// The balance requests the current login is followed by.
+    login_balances: u32,
+    /// With `flow.stagger`: the first login's share, taken by that login.
+    first_login_balances: Option<u32>,
     balances_since_login: u32,
     balances_since_refresh: u32,
 }
@@ -159,6 +163,8 @@ impl Vu {
             auth: Auth::LoggedOut,
             next: Operation::Login,
             protected_sent: 0,
+            login_balances: flow.balances_per_login.get(),
+            first_login_balances: None,
             balances_since_login: 0,
             balances_since_refresh: 0,
         }
@@ -168,6 +174,15 @@ impl Vu {
     /// system issues), on a connection of their own.
     pub fn with_resource(mut self, resource: Arc<Endpoint>, request_timeout: Duration) -> Vu {
         self.resource = Some(Connection::new(resource, request_timeout));
+        self
+    }
+
+    /// VU `index` of its system: with `flow.stagger`, its first login is followed by its share
+    /// of the balance requests (see [`Flow::first_login_balances`]).
+    pub fn staggered(mut self, index: usize) -> Vu {
+        if self.flow.stagger {
+            self.first_login_balances = Some(self.flow.first_login_balances(index));
+        }
         self
     }
 
@@ -301,6 +316,10 @@ impl Vu {
     fn advance(&mut self, operation: Operation, outcome: Outcome) {
         self.next = match (operation, outcome) {
             (Operation::Login, Outcome::Ok) => {
+                self.login_balances = self
+                    .first_login_balances
+                    .take()
+                    .unwrap_or(self.flow.balances_per_login.get());
                 self.balances_since_login = 0;
                 self.balances_since_refresh = 0;
                 Operation::Balance
@@ -336,7 +355,7 @@ impl Vu {
             .is_some_and(|every| self.balances_since_refresh >= every.get());
         if can_refresh && refresh_due {
             Operation::Refresh
-        } else if self.balances_since_login < self.flow.balances_per_login.get() {
+        } else if self.balances_since_login < self.login_balances {
             Operation::Balance
         } else if self.flow.logout {
             Operation::Logout
@@ -348,8 +367,9 @@ impl Vu {
         }
     }
 
-    /// Forgets the login: the next request is a fresh login.
+    /// Forgets the login: the next request is a fresh login, of a whole flow.
     pub fn start_over(&mut self) {
+        self.first_login_balances = None;
         self.auth = Auth::LoggedOut;
         self.next = Operation::Login;
         self.balances_since_login = 0;

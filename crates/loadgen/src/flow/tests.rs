@@ -14,6 +14,7 @@ fn vu(balances: u32, refresh_every: Option<u32>, logout: bool) -> Vu {
         refresh_every: refresh_every.and_then(NonZeroU32::new),
         logout,
         think_time: Duration::ZERO,
+        stagger: false,
     };
     let credential = Credential {
         username: "user1".into(),
@@ -87,6 +88,7 @@ fn each_new_flow_logs_in_as_the_vus_next_own_account_and_a_rejection_keeps_it() 
         refresh_every: None,
         logout: true,
         think_time: Duration::ZERO,
+        stagger: false,
     };
     let accounts: Vec<Credential> = ["user1", "user3"]
         .iter()
@@ -114,6 +116,46 @@ fn each_new_flow_logs_in_as_the_vus_next_own_account_and_a_rejection_keeps_it() 
     );
     walk(&mut vu, bearer, 3);
     assert!(login_as(&vu).contains("user1"), "and round again");
+}
+
+#[test]
+fn a_staggered_vu_cuts_only_its_first_login_short() {
+    let mut flow = vu(10, None, false).flow;
+    flow.stagger = true;
+    let credential = Credential {
+        username: "user1".into(),
+        password: "p".into(),
+    };
+    let endpoint = Arc::new(Endpoint::from_addr("127.0.0.1:9".parse().unwrap()));
+    // VU 0's share: 0.618 of 10, rounded up.
+    let mut vu = Vu::new(endpoint, &credential, flow, Duration::from_secs(1)).staggered(0);
+    let walked = walk(&mut vu, bearer, 1 + 7 + 1 + 10 + 1);
+    let logins: Vec<usize> = walked
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| **op == "login")
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(logins, [0, 8, 19], "{walked:?}");
+}
+
+#[test]
+fn staggered_first_logins_spread_over_the_cycle_for_any_number_of_vus() {
+    let mut flow = vu(1000, None, false).flow;
+    assert_eq!(flow.first_login_balances(3), 1000, "without stagger, whole");
+    flow.stagger = true;
+    for vus in [4_usize, 16, 64] {
+        let mut shares: Vec<u32> = (0..vus).map(|i| flow.first_login_balances(i)).collect();
+        shares.sort_unstable();
+        assert!(shares.iter().all(|&s| (1..=1000).contains(&s)));
+        // Evenly spread: no gap between neighbours (or from the ends) much over 1000 / vus.
+        let gaps = shares
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .chain([shares[0], 1000 - shares[vus - 1]]);
+        let widest = gaps.max().unwrap();
+        assert!(widest <= 2 * 1000 / vus as u32 + 1, "{vus} VUs: {shares:?}");
+    }
 }
 
 #[test]

@@ -35,6 +35,7 @@ fn scenario_info(scenario: &Scenario, overrides: &[String]) -> report::ScenarioI
         balances_per_login: scenario.flow.balances_per_login.get(),
         refresh_every: scenario.flow.refresh_every.map(|n| n.get()),
         logout: scenario.flow.logout,
+        stagger_logins: scenario.flow.stagger,
         think_time_ms: scenario.flow.think_time.as_secs_f64() * 1e3,
         balance_source: scenario.balance_source,
         step_duration_s: scenario.timing.step_duration.as_secs_f64(),

@@ -106,6 +106,7 @@ pub struct FlowFile {
     pub refresh_every: Option<i64>,
     pub logout: Option<bool>,
     pub think_time: Option<String>,
+    pub stagger: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -193,6 +193,26 @@ pub struct Flow {
     pub logout: bool,
     /// Pause between one response and the next request of the same VU.
     pub think_time: Duration,
+    /// Closed model: each VU's first login is followed by a share of `balances_per_login`
+    /// (see [`Flow::first_login_balances`]), so that the VUs' later logins are spread over the
+    /// cycle instead of arriving together, as real users' sign-ins are.
+    pub stagger: bool,
+}
+
+impl Flow {
+    /// The balance requests after VU `index`'s first login: all of `balances_per_login`
+    /// without `stagger`; with it, a share from the golden-ratio sequence, which spreads any
+    /// number of VUs evenly over (0, 1] without knowing how many there will be (a step that
+    /// adds VUs keeps the spread even).
+    pub fn first_login_balances(&self, index: usize) -> u32 {
+        let every = self.balances_per_login.get();
+        if !self.stagger {
+            return every;
+        }
+        const GOLDEN_FRACTION: f64 = 0.618_033_988_749_894_9;
+        let share = ((index as f64 + 1.0) * GOLDEN_FRACTION).fract();
+        ((f64::from(every) * share).ceil() as u32).clamp(1, every)
+    }
 }
 
 /// Live sessions loaded straight into each system's store before each step, for synthetic

@@ -80,6 +80,7 @@ pub fn flow(checker: &mut Checker<'_>, flow: Option<FlowFile>) -> Option<Flow> {
         refresh_every: refresh_every?,
         logout: flow.logout.unwrap_or(false),
         think_time: think_time?,
+        stagger: flow.stagger.unwrap_or(false),
     })
 }
 

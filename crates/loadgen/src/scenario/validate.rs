@@ -9,7 +9,7 @@ use super::checker::{Checker, Lookup};
 use super::faults;
 use super::file::ScenarioFile;
 use super::load::{load, users};
-use super::model::{MainDb, Scenario};
+use super::model::{Flow, Load, MainDb, Scenario};
 use super::overload::overload;
 use super::population::{check_systems, population};
 use super::sections::{argon2, flow, pinning, slo, timing};
@@ -78,6 +78,7 @@ pub fn validate(
     let users = users(checker, file.users, load.as_ref());
     let argon2 = argon2(checker, file.argon2);
     let flow = flow(checker, file.flow);
+    check_stagger(checker, flow.as_ref(), load.as_ref());
     let timing = timing(checker, file.timing);
     let overload = overload(checker, file.overload, load.as_ref(), timing.as_ref());
     let faults = faults::faults(checker, file.faults, timing.as_ref());
@@ -225,5 +226,17 @@ fn main_db(checker: &mut Checker<'_>, text: Option<&str>) -> Option<MainDb> {
             ),
         );
         None
+    }
+}
+
+/// `flow.stagger` spreads the logins of VUs that keep going; the open model's flows each start
+/// with a fresh login at their own arrival time already.
+fn check_stagger(checker: &mut Checker<'_>, flow: Option<&Flow>, load: Option<&Load>) {
+    if let (Some(Flow { stagger: true, .. }), Some(Load::Open { .. })) = (flow, load) {
+        checker.problem(
+            "flow.stagger",
+            "needs `load.model = \"closed\"`: in the open model every flow starts with its own \
+             login at its own arrival time, so the logins are spread already",
+        );
     }
 }

@@ -34,6 +34,11 @@ pub(super) fn setting_differences(base: &Report, new: &Report) -> Vec<String> {
             n.logout.to_string(),
         ),
         (
+            "scenario.stagger_logins",
+            b.stagger_logins.to_string(),
+            n.stagger_logins.to_string(),
+        ),
+        (
             "scenario.think_time_ms",
             trim_number(b.think_time_ms),
             trim_number(n.think_time_ms),

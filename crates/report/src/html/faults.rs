@@ -39,8 +39,10 @@ pub fn section(report: &Report) -> Markup {
             code { "rotate-key" } " gives a JWT system a new signing key (see Across services). \
              First error is counted from the \
              fault to the first half-second with a failed request; recovery from the store's \
-             return to the first half-second from which every later one had no error and at \
-             least " (number(RECOVERED_RATE * 100.0)) "% of the rate before the fault. \
+             return to the first half-second at " (number(RECOVERED_RATE * 100.0)) "% or \
+             more of the rate before the fault, after which none had an error (a later \
+             half-second's dip in rate alone, the noise of a shared machine, does not undo \
+             it). \
              Availability is what the system served without error while the fault lasted, as a \
              share of what it served per second before the fault (a user who waits for each \
              answer sends less when answers stop coming, so failures alone would hide a stall). \

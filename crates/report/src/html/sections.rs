@@ -271,6 +271,9 @@ fn scenario_facts(report: &Report) -> Vec<(&'static str, String)> {
     if scenario.logout {
         flow.push_str(", then logout");
     }
+    if scenario.stagger_logins {
+        flow.push_str(" (each user's first login cut short by a share, spreading the logins)");
+    }
     if scenario.think_time_ms > 0.0 {
         flow.push_str(&format!(
             "; {} ms think time",
