@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(f.availability, 0.0);
     }
 
-    fn paused_from_1_to_2(points: Vec<TimelinePoint>) -> FaultFigures {
+    /// A store paused from 1.0 to 2.0 s, at 200/s before and nothing in the pause, then `after`.
+    fn paused_from_1_to_2(after: [TimelinePoint; 3]) -> FaultFigures {
+        let mut points = vec![tick(0.5, 100, 0), tick(1.0, 100, 0), tick(1.5, 0, 0)];
+        points.extend(after);
         let timeline = Timeline {
             points,
             burst: None,
@@ -146,22 +149,9 @@ mod tests {
 
     #[test]
     fn a_later_dip_in_rate_alone_does_not_undo_a_return_but_a_later_error_does() {
-        let before = [tick(0.5, 100, 0), tick(1.0, 100, 0), tick(1.5, 0, 0)];
-        let dip = paused_from_1_to_2(
-            before
-                .iter()
-                .cloned()
-                .chain([tick(2.5, 100, 0), tick(3.0, 80, 0), tick(3.5, 100, 0)])
-                .collect(),
-        );
+        let dip = paused_from_1_to_2([tick(2.5, 100, 0), tick(3.0, 80, 0), tick(3.5, 100, 0)]);
         assert_eq!(dip.recovery_s, Some(0.0));
-        let error = paused_from_1_to_2(
-            before
-                .iter()
-                .cloned()
-                .chain([tick(2.5, 100, 0), tick(3.0, 95, 1), tick(3.5, 100, 0)])
-                .collect(),
-        );
+        let error = paused_from_1_to_2([tick(2.5, 100, 0), tick(3.0, 95, 1), tick(3.5, 100, 0)]);
         assert_eq!(error.recovery_s, Some(1.0));
     }
 
