@@ -177,12 +177,10 @@ impl Vu {
         self
     }
 
-    /// VU `index` of its system: with `flow.stagger`, its first login is followed by its share
-    /// of the balance requests (see [`Flow::first_login_balances`]).
+    /// VU `index` of its system: its first login is followed by its share of the balance
+    /// requests (all of them without `flow.stagger`; see [`Flow::first_login_balances`]).
     pub fn staggered(mut self, index: usize) -> Vu {
-        if self.flow.stagger {
-            self.first_login_balances = Some(self.flow.first_login_balances(index));
-        }
+        self.first_login_balances = Some(self.flow.first_login_balances(index));
         self
     }
 
