@@ -8,8 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Postgres, QueryBuilder, Sqlite};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
+use sqlx::{Connection as _, Postgres, QueryBuilder, Sqlite};
 
 /// Why main_DB could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -88,19 +90,37 @@ impl MainDb {
                     .busy_timeout(Duration::from_secs(5));
                 // Each in-memory connection would be its own empty database: keep exactly one.
                 let max = if in_memory { 1 } else { 8 };
-                let pool = SqlitePoolOptions::new()
+                let pool_options = SqlitePoolOptions::new()
                     .max_connections(max)
                     .min_connections(if in_memory { 1 } else { 0 })
                     .idle_timeout(None)
                     .max_lifetime(None)
-                    .acquire_timeout(acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(|error| open(&error))?;
-                sqlx::migrate!("migrations/sqlite")
-                    .run(&pool)
-                    .await
-                    .map_err(|error| migrate(&error))?;
+                    .acquire_timeout(acquire_timeout);
+                let pool = if in_memory {
+                    // The one connection is the database: migrate through the pool.
+                    let pool = pool_options
+                        .connect_with(options)
+                        .await
+                        .map_err(|error| open(&error))?;
+                    sqlx::migrate!("migrations/sqlite")
+                        .run(&pool)
+                        .await
+                        .map_err(|error| migrate(&error))?;
+                    pool
+                } else {
+                    // Opening and migrating is not a request: a busy machine may take longer
+                    // than `acquire_timeout` to create the file, so it gets a connection of its
+                    // own, outside the pool's timeout.
+                    let mut first = SqliteConnection::connect_with(&options)
+                        .await
+                        .map_err(|error| open(&error))?;
+                    sqlx::migrate!("migrations/sqlite")
+                        .run(&mut first)
+                        .await
+                        .map_err(|error| migrate(&error))?;
+                    let _ = first.close().await;
+                    pool_options.connect_lazy_with(options)
+                };
                 MainDb::Sqlite(pool)
             }
             "postgres" | "postgresql" => {
